@@ -1,0 +1,49 @@
+# Every target brings what it needs: Node >= 22 (fetched into .tools/ when the machine's is older),
+# node_modules from the lock file, and the control-plane binaries (built once, cached outside git).
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+NODE_BIN := $(shell bash scripts/ensure-node.sh)
+export PATH := $(NODE_BIN):$(PATH)
+
+.PHONY: help deps controlplane build typecheck lint format test test-unit test-integration dev clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-18s %s\n", $$1, $$2 }'
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: node_modules/.installed ## Install node_modules from the lock file.
+
+controlplane: ## Build (once) or find etcd, kube-apiserver and kubectl; honours KUBEBUILDER_ASSETS.
+	@bash hack/controlplane/build.sh >/dev/null
+
+build: deps ## Compile src/ to dist/.
+	npm run --silent build
+
+typecheck: deps ## Type-check everything, tests included.
+	npm run --silent typecheck
+
+lint: deps ## ESLint and Prettier, no changes made.
+	npm run --silent lint
+
+format: deps ## Rewrite files with Prettier and ESLint fixes.
+	npm run --silent format
+
+test: deps controlplane typecheck lint ## All tests: unit and integration (real kube-apiserver + etcd, emulator).
+	npx vitest run
+
+test-unit: deps ## Unit tests only.
+	npx vitest run --project unit
+
+test-integration: deps controlplane ## Integration tests only.
+	npx vitest run --project integration
+
+dev: deps controlplane ## Run locally on embedded defaults: a local control plane and the emulator.
+	node src/main.ts dev
+
+clean: ## Remove build output and the project-local Node (the control-plane cache stays).
+	rm -rf dist .tools node_modules .dev

@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+/**
+ * The command-line entry point: one binary with a subcommand per job. Each subcommand lives in
+ * src/cli/ and is the composition root for what it runs.
+ */
+import { Command } from "commander";
+import { devCommand } from "./cli/dev.ts";
+
+const program = new Command("datatrails-operator")
+  .description("Keeps DataTrails integrations and OAuth2 bearer tokens in Kubernetes Secrets, declaratively.")
+  .showHelpAfterError()
+  .addCommand(devCommand());
+
+await program.parseAsync(process.argv);
