@@ -7,7 +7,7 @@ SHELL := bash
 NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: help deps controlplane build typecheck lint format test test-unit test-integration dev clean
+.PHONY: help deps controlplane crds build typecheck lint format test test-unit test-integration dev clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-18s %s\n", $$1, $$2 }'
@@ -20,6 +20,9 @@ deps: node_modules/.installed ## Install node_modules from the lock file.
 
 controlplane: ## Build (once) or find etcd, kube-apiserver and kubectl; honours KUBEBUILDER_ASSETS.
 	@bash hack/controlplane/build.sh >/dev/null
+
+crds: deps ## Regenerate crds/ from the zod schemas in src/api/v1alpha1.
+	node scripts/generate-crds.ts
 
 build: deps ## Compile src/ to dist/.
 	npm run --silent build

@@ -1,0 +1,171 @@
+/**
+ * BearerToken: a bearer token kept fresh in a Secret, from DataTrails (appidp client credentials),
+ * any OAuth2 client-credentials issuer (Azure AD v1 `resource`, v2 `scope`), or an RFC 7523
+ * JWT-bearer assertion grant (Federated Directory). Optionally verified before it is published.
+ */
+import { z } from "zod";
+import {
+  clientCredentialsSecretRef,
+  conditions,
+  httpUrl,
+  objectName,
+  secretKey,
+  type Resource,
+} from "./meta.ts";
+
+/** The DataTrails appidp issuer: client credentials against `<url>/archivist/iam/v1/appidp/token`. */
+export const dataTrailsIssuer = z
+  .object({
+    credentialsSecretRef: clientCredentialsSecretRef,
+    url: httpUrl
+      .optional()
+      .describe(
+        "Base URL of DataTrails. Defaults to the credentials Secret's url key, else https://app.datatrails.ai.",
+      ),
+  })
+  .describe("Get the token from DataTrails with an integration's client ID and secret.");
+
+/** A generic OAuth2 client-credentials issuer. */
+export const clientCredentialsIssuer = z
+  .object({
+    tokenUrl: httpUrl.describe(
+      "The token endpoint, e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token.",
+    ),
+    credentialsSecretRef: clientCredentialsSecretRef,
+    scopes: z
+      .array(z.string().min(1))
+      .max(50)
+      .optional()
+      .describe("Scopes, sent space-separated as scope (Azure AD v2: <resource>/.default)."),
+    resource: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The resource parameter (Azure AD v1), e.g. https://<fqdn>."),
+    audience: z.string().min(1).optional().describe("The audience parameter some issuers take."),
+    authStyle: z
+      .enum(["Body", "Basic"])
+      .default("Body")
+      .describe("Send the client credentials in the form body or as HTTP Basic auth. Defaults to Body."),
+  })
+  .describe("Get the token with an OAuth2 client-credentials grant.");
+
+/** An RFC 7523 JWT-bearer assertion grant. */
+export const jwtBearerIssuer = z
+  .object({
+    tokenUrl: httpUrl.describe("The token endpoint."),
+    privateKeySecretRef: z
+      .object({
+        name: objectName.describe("Name of a Secret in the same namespace."),
+        key: secretKey
+          .default("private_key")
+          .describe("Key holding the PEM private key. Defaults to private_key."),
+      })
+      .describe("The Secret holding the key that signs the assertion."),
+    algorithm: z.enum(["RS256", "ES256"]).default("RS256").describe("Signing algorithm. Defaults to RS256."),
+    keyId: z.string().min(1).optional().describe("kid header of the assertion."),
+    issuer: z.string().min(1).describe("iss of the assertion."),
+    subject: z.string().min(1).optional().describe("sub of the assertion."),
+    audience: z.string().min(1).describe("aud of the assertion."),
+    scopes: z
+      .array(z.string().min(1))
+      .max(50)
+      .optional()
+      .describe("scope claim of the assertion, as a list."),
+    assertionLifetimeSeconds: z
+      .number()
+      .int()
+      .min(30)
+      .max(3600)
+      .default(300)
+      .describe("Lifetime of each assertion. Defaults to 300."),
+    requestEncoding: z
+      .enum(["Form", "JSON"])
+      .default("Form")
+      .describe("Post the grant as a form (RFC 7523) or as JSON (Federated Directory). Defaults to Form."),
+  })
+  .describe("Get the token by posting a signed JWT assertion (RFC 7523).");
+
+/** Token verification before publication. */
+export const verification = z
+  .object({
+    discoveryUrl: httpUrl.optional().describe("OpenID discovery document; its jwks_uri gives the keys."),
+    jwksUrl: httpUrl.optional().describe("JWKS URL, when there is no discovery document."),
+    issuer: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Expected iss. Defaults to the discovery document's issuer."),
+    audiences: z.array(z.string().min(1)).max(20).optional().describe("aud must contain one of these."),
+    requiredRoles: z
+      .array(z.string().min(1))
+      .max(50)
+      .optional()
+      .describe("Roles the token's roles claim must hold."),
+    clockSkewSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(600)
+      .default(60)
+      .describe("Tolerance for iat/nbf/exp. Defaults to 60."),
+  })
+  .describe("Verify each token (signature, iss, aud, exp, roles) before publishing it.")
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "has(self.discoveryUrl) != has(self.jwksUrl)",
+        message: "spec.verify needs exactly one of discoveryUrl and jwksUrl",
+      },
+    ],
+  });
+
+/** Spec of a BearerToken. */
+export const bearerTokenSpec = z
+  .object({
+    secretName: objectName.describe(
+      "The Secret that receives access_token, bearer-token.txt and expires_at. Immutable.",
+    ),
+    dataTrails: dataTrailsIssuer.optional(),
+    oauth2ClientCredentials: clientCredentialsIssuer.optional(),
+    jwtBearer: jwtBearerIssuer.optional(),
+    verify: verification.optional(),
+  })
+  .describe("A bearer token kept fresh in a Secret. Set exactly one issuer.")
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "[has(self.dataTrails), has(self.oauth2ClientCredentials), has(self.jwtBearer)].filter(x, x).size() == 1",
+        message: "spec needs exactly one issuer: dataTrails, oauth2ClientCredentials or jwtBearer",
+      },
+      {
+        rule: "self.secretName == oldSelf.secretName",
+        message: "spec.secretName cannot be changed",
+        fieldPath: ".secretName",
+        reason: "FieldValueForbidden",
+      },
+    ],
+  });
+
+/** Status of a BearerToken. */
+export const bearerTokenStatus = z
+  .object({
+    observedGeneration: z.number().int().optional().describe("The generation last reconciled."),
+    conditions,
+    tokenExpiresAt: z.string().optional().describe("When the published token expires (RFC 3339)."),
+    tokenIssuedAt: z.string().optional().describe("When the published token was obtained (RFC 3339)."),
+    nextRefreshAt: z.string().optional().describe("When the next refresh is due (RFC 3339)."),
+    lastFailure: z
+      .string()
+      .optional()
+      .describe("Why the last refresh failed, if it did. Never holds a secret."),
+    consecutiveFailures: z.number().int().optional().describe("Refresh failures since the last success."),
+  })
+  .describe("Observed state of the token.");
+
+/** Parsed spec of a BearerToken (defaults applied). */
+export type BearerTokenSpec = z.output<typeof bearerTokenSpec>;
+/** Status of a BearerToken. */
+export type BearerTokenStatus = z.output<typeof bearerTokenStatus>;
+/** A BearerToken object. */
+export type BearerToken = Resource<BearerTokenSpec, BearerTokenStatus>;

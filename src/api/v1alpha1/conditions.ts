@@ -1,0 +1,64 @@
+/**
+ * Condition types and reasons. Reasons are stable CamelCase strings that alerting rules and Argo CD
+ * health checks may match on; each is documented here and in docs/conditions.md (a test keeps the
+ * two in step).
+ */
+
+/** Condition types. */
+export const ConditionType = {
+  /** The summary: True when every other condition of the object is True for its current generation. */
+  Ready: "Ready",
+  /** The DataTrails application exists and the credentials Secret holds a secret that works. */
+  CredentialsReady: "CredentialsReady",
+  /** The token Secret holds a valid bearer token. */
+  TokenReady: "TokenReady",
+} as const;
+
+/** Reasons carried by conditions. */
+export const Reason = {
+  /** Everything the condition covers is in the desired state. */
+  Ready: "Ready",
+  /** Work is under way (a create, a patch, a first token); no failure so far. */
+  Reconciling: "Reconciling",
+  /** The spec failed validation the API server could not do itself; the message names the field. */
+  InvalidSpec: "InvalidSpec",
+  /** The referenced connection does not exist. */
+  ConnectionNotFound: "ConnectionNotFound",
+  /** The ClusterDataTrailsConnection does not allow this object's namespace. */
+  ConnectionNotAllowed: "ConnectionNotAllowed",
+  /** A Secret the object needs (admin credentials, client credentials, a private key) is missing or lacks a key. */
+  SecretNotFound: "SecretNotFound",
+  /** DataTrails rejected the admin integration's credentials (401) or its role (403). */
+  AdminUnauthorized: "AdminUnauthorized",
+  /** DataTrails could not be reached or answered with a server error; the operator retries with backoff. */
+  DataTrailsUnavailable: "DataTrailsUnavailable",
+  /** DataTrails answered 429; the operator waits as long as it was told. */
+  RateLimited: "RateLimited",
+  /** DataTrails refused to create an application because the tenant's quota is used up (402). */
+  QuotaExceeded: "QuotaExceeded",
+  /** DataTrails refused the request as invalid (400); the message carries its reason. */
+  Rejected: "Rejected",
+  /** The application to adopt does not exist in DataTrails. */
+  AdoptTargetNotFound: "AdoptTargetNotFound",
+  /** The application was deleted in DataTrails behind the operator's back; it is re-created. */
+  ApplicationMissing: "ApplicationMissing",
+  /** Deletion waits: the application could not be deleted yet (DataTrails unreachable or failing). */
+  DeleteBlocked: "DeleteBlocked",
+  /** The token Secret holds a token that has not expired; a refresh is scheduled. */
+  TokenValid: "TokenValid",
+  /** The last refresh failed but the published token is still valid; retrying with backoff. */
+  RefreshFailing: "RefreshFailing",
+  /** The published token has expired and no new one could be obtained. */
+  TokenExpired: "TokenExpired",
+  /** A token was obtained but failed verification and was not published; the message says why. */
+  VerificationFailed: "VerificationFailed",
+  /** The issuer rejected the client's credentials. */
+  CredentialsRejected: "CredentialsRejected",
+  /** Token issuance is turned off for this integration (spec.token.enabled=false). */
+  TokenDisabled: "TokenDisabled",
+} as const;
+
+/** A condition type. */
+export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
+/** A condition reason. */
+export type ReasonName = (typeof Reason)[keyof typeof Reason];
