@@ -62,3 +62,52 @@ export const Reason = {
 export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
 /** A condition reason. */
 export type ReasonName = (typeof Reason)[keyof typeof Reason];
+
+/** A condition as a controller states it; the transition time is filled in by {@link setCondition}. */
+export interface ConditionInput {
+  type: ConditionTypeName;
+  status: "True" | "False" | "Unknown";
+  reason: ReasonName;
+  message: string;
+  observedGeneration: number;
+}
+
+/** A metav1.Condition as stored. */
+interface StoredCondition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  observedGeneration?: number | undefined;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+/**
+ * Returns `conditions` with `next` set, keeping lastTransitionTime when the status did not flip
+ * (metav1.Condition semantics), so that re-stating a condition writes nothing new.
+ */
+export function setCondition<C extends StoredCondition>(
+  conditions: readonly C[] | undefined,
+  next: ConditionInput,
+  now: Date,
+): StoredCondition[] {
+  const list = [...(conditions ?? [])] as StoredCondition[];
+  const at = list.findIndex((c) => c.type === next.type);
+  const previous = at >= 0 ? list[at] : undefined;
+  const lastTransitionTime =
+    previous && previous.status === next.status
+      ? previous.lastTransitionTime
+      : now.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const condition: StoredCondition = { ...next, lastTransitionTime };
+  if (at >= 0) list[at] = condition;
+  else list.push(condition);
+  return list;
+}
+
+/** The condition of a type, if present. */
+export function findCondition<C extends { type: string }>(
+  conditions: readonly C[] | undefined,
+  type: string,
+): C | undefined {
+  return conditions?.find((c) => c.type === type);
+}

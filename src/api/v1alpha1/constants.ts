@@ -1,0 +1,42 @@
+/**
+ * Names the operator writes onto Kubernetes objects: labels, annotations, the finalizer and the
+ * server-side-apply field manager. Changing one is a breaking change for existing clusters.
+ */
+
+/** The field manager of every server-side apply the operator makes. */
+export const fieldManager = "datatrails-operator";
+
+/** Label on every Secret the operator writes; the operator watches Secrets by this label only. */
+export const managedByLabel = "app.kubernetes.io/managed-by";
+/** Value of {@link managedByLabel}. */
+export const managedByValue = "datatrails-operator";
+
+/** Label naming the object a Secret belongs to, `<kind>.<name>` (lower case), for quick lookups. */
+export const ownerLabel = "datatrails.ai/owner";
+
+/** Annotation that requests a secret rotation: set it to any new value. */
+export const rotateAnnotation = "datatrails.ai/rotate";
+
+/** Annotation on the token Secret with the token's expiry (RFC 3339). */
+export const expiresAtAnnotation = "datatrails.ai/expires-at";
+
+/** Finalizer that holds a DataTrailsIntegration until its application is deleted (or orphaned). */
+export const applicationFinalizer = "datatrails.ai/application";
+
+/** Keys of the credentials Secret. */
+export const credentialsKeys = {
+  clientId: "client_id",
+  clientSecret: "client_secret",
+  tokenUrl: "token_url",
+  url: "url",
+} as const;
+
+/** Keys of the token Secret. */
+export const tokenKeys = {
+  accessToken: "access_token",
+  bearerFile: "bearer-token.txt",
+  expiresAt: "expires_at",
+} as const;
+
+/** Path of the DataTrails appidp token endpoint, relative to the base URL. */
+export const dataTrailsTokenPath = "/archivist/iam/v1/appidp/token";

@@ -1,0 +1,418 @@
+/**
+ * The integration controller's decisions, as pure functions of what was observed and the time.
+ *
+ * The create protocol (docs/design.md, "Crash safety"): mark status.pendingCreate with the display
+ * name and time, POST the create (which carries the ownership claim k8s_integration_uid=<uid>),
+ * write the credentials Secret, then record the identity in status. A crash between any two steps
+ * leaves enough behind to finish without a second create: a pending mark makes the next reconcile
+ * search DataTrails by display name for an application carrying this object's UID; a found
+ * application whose secret was lost gets regenerate-secret, never a second create.
+ */
+import {
+  applicationFinalizer,
+  ConditionType,
+  findCondition,
+  ownerClaimName,
+  Reason,
+  rotateAnnotation,
+  setCondition,
+  type ConditionInput,
+  type IntegrationSpec,
+  type IntegrationStatus,
+  type ReasonName,
+} from "../../api/v1alpha1/index.ts";
+import type { DataTrailsIntegration } from "../../api/v1alpha1/integration.ts";
+import type {
+  Action,
+  ApplicationView,
+  CredentialsSecretView,
+  Failure,
+  IdentitySource,
+  IntegrationObserved,
+  Plan,
+  RegenerateCause,
+} from "./model.ts";
+
+const dayMs = 24 * 60 * 60 * 1000;
+
+/** Tunables of decide(). */
+export interface DecideOptions {
+  /** How often to re-read the application in DataTrails to repair drift when nothing else is due. */
+  resyncIntervalMs: number;
+  /** How long to wait before looking again for an adopt target that does not exist. */
+  missingTargetRetryMs: number;
+}
+
+/** The name of the credentials Secret. */
+export function credentialsSecretName(obj: DataTrailsIntegration, spec: IntegrationSpec | undefined): string {
+  return spec?.credentialsSecret?.name ?? `${obj.metadata.name}-credentials`;
+}
+
+/** The name of the token Secret (and of the child BearerToken, which is named after the integration). */
+export function tokenSecretName(obj: DataTrailsIntegration, spec: IntegrationSpec | undefined): string {
+  return spec?.token?.secretName ?? `${obj.metadata.name}-token`;
+}
+
+/** The claims the application must carry: the user's, plus the ownership claim. */
+export function desiredClaims(spec: IntegrationSpec, uid: string): Record<string, string> {
+  return { ...(spec.customClaims ?? {}), [ownerClaimName]: uid };
+}
+
+/** Where to look for the application before any lookup: status, then spec.adopt, then the credentials Secret. */
+export function identityCandidate(
+  obj: DataTrailsIntegration,
+  spec: IntegrationSpec | undefined,
+  credentials: CredentialsSecretView | undefined,
+): { value: string; source: IdentitySource } | undefined {
+  if (obj.status?.applicationIdentity) return { value: obj.status.applicationIdentity, source: "status" };
+  if (spec?.adopt) return { value: spec.adopt.identity, source: "adopt" };
+  if (credentials?.clientId) return { value: `applications/${credentials.clientId}`, source: "secret" };
+  return undefined;
+}
+
+/** A create may have happened without its result being recorded: search DataTrails for it. */
+export function needsSearch(obj: DataTrailsIntegration, identityKnown: boolean): boolean {
+  return !identityKnown && obj.status?.pendingCreate !== undefined;
+}
+
+/** The applications among `apps` that this object created (they carry its UID in the ownership claim). */
+export function ownedBy(apps: readonly ApplicationView[], uid: string): ApplicationView[] {
+  return apps.filter((a) => a.customClaims[ownerClaimName] === uid);
+}
+
+/** Whether the credentials Secret holds a secret for this application at all. */
+export function secretIsPresent(
+  credentials: CredentialsSecretView | undefined,
+  app: ApplicationView,
+): boolean {
+  return credentials !== undefined && credentials.hasClientSecret && credentials.clientId === app.clientId;
+}
+
+/**
+ * Whether the secret in the credentials Secret must be tried at the token endpoint: it changed since
+ * the operator wrote it (a user edit, or a write whose recording a crash interrupted), or a
+ * regeneration may have invalidated it.
+ */
+export function needsSecretCheck(
+  obj: DataTrailsIntegration,
+  credentials: CredentialsSecretView | undefined,
+  app: ApplicationView,
+): boolean {
+  if (!secretIsPresent(credentials, app)) return false;
+  return (
+    credentials?.resourceVersion !== obj.status?.credentialsSecretVersion ||
+    obj.status?.pendingRotation !== undefined
+  );
+}
+
+/** When the secret is due for rotation under the policy, or undefined when never. */
+export function rotationDueAt(spec: IntegrationSpec, validUntil: string | undefined): Date | undefined {
+  const policy = spec.secretRotation?.policy ?? "BeforeExpiry";
+  if (policy === "Never" || !validUntil) return undefined;
+  const renewBeforeDays = spec.secretRotation?.renewBeforeDays ?? 30;
+  return new Date(Date.parse(validUntil) - renewBeforeDays * dayMs);
+}
+
+/** Whether the datatrails.ai/rotate annotation asks for a rotation not yet done. */
+export function rotationRequested(obj: DataTrailsIntegration): string | undefined {
+  const value = obj.metadata.annotations?.[rotateAnnotation];
+  return value !== undefined && value !== obj.status?.lastRotateRequest ? value : undefined;
+}
+
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function claimsEqual(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ak = Object.keys(a);
+  return ak.length === Object.keys(b).length && ak.every((k) => a[k] === b[k]);
+}
+
+/** Builds the conditions and observedGeneration of a status. */
+class StatusBuilder {
+  status: IntegrationStatus;
+  private readonly generation: number;
+  private readonly now: Date;
+
+  constructor(obj: DataTrailsIntegration, now: Date) {
+    this.status = { ...(obj.status ?? {}), observedGeneration: obj.metadata.generation };
+    this.generation = obj.metadata.generation;
+    this.now = now;
+  }
+
+  set(
+    type: ConditionInput["type"],
+    status: ConditionInput["status"],
+    reason: ReasonName,
+    message: string,
+  ): this {
+    this.status.conditions = setCondition(
+      this.status.conditions,
+      { type, status, reason, message, observedGeneration: this.generation },
+      this.now,
+    );
+    return this;
+  }
+
+  /** Sets CredentialsReady and TokenReady's summary, Ready. */
+  summarise(): IntegrationStatus {
+    const creds = findCondition(this.status.conditions, ConditionType.CredentialsReady);
+    const token = findCondition(this.status.conditions, ConditionType.TokenReady);
+    const notReady = [creds, token].find((c) => c?.status !== "True");
+    if (!notReady)
+      this.set(
+        ConditionType.Ready,
+        "True",
+        Reason.Ready,
+        "The application, its credentials and its token are ready.",
+      );
+    else
+      this.set(
+        ConditionType.Ready,
+        notReady.status === "False" ? "False" : "Unknown",
+        (notReady.reason as ReasonName | undefined) ?? Reason.Reconciling,
+        notReady.message ?? "Waiting for the token.",
+      );
+    return this.status;
+  }
+}
+
+function failed(b: StatusBuilder, failure: Failure, extra: Action[] = []): Plan {
+  b.set(ConditionType.CredentialsReady, "False", failure.reason, failure.message);
+  b.summarise();
+  return {
+    actions: extra,
+    status: b.status,
+    failure,
+    ...(failure.retryAfterMs !== undefined ? { requeueAfterMs: failure.retryAfterMs } : {}),
+  };
+}
+
+function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, b: StatusBuilder): Action[] {
+  if (spec.token?.enabled === false) {
+    b.set(
+      ConditionType.TokenReady,
+      "True",
+      Reason.TokenDisabled,
+      "Token issuance is turned off (spec.token.enabled=false).",
+    );
+    delete b.status.tokenExpiresAt;
+    return o.token.exists ? [{ type: "DeleteBearerToken" }] : [];
+  }
+  const actions: Action[] =
+    o.token.exists && o.token.upToDate
+      ? []
+      : [
+          {
+            type: "ApplyBearerToken",
+            secretName: tokenSecretName(o.object, spec),
+            credentialsSecretName: credentialsSecretName(o.object, spec),
+          },
+        ];
+  const ready = o.token.ready;
+  if (ready && o.token.exists) {
+    b.set(
+      ConditionType.TokenReady,
+      ready.status,
+      (ready.reason as ReasonName) ?? Reason.Reconciling,
+      ready.message,
+    );
+  } else {
+    b.set(ConditionType.TokenReady, "Unknown", Reason.Reconciling, "Waiting for the first token.");
+  }
+  if (o.token.tokenExpiresAt) b.status.tokenExpiresAt = o.token.tokenExpiresAt;
+  return actions;
+}
+
+function decideDeletion(o: IntegrationObserved, spec: IntegrationSpec | undefined, b: StatusBuilder): Plan {
+  if (!(o.object.metadata.finalizers ?? []).includes(applicationFinalizer))
+    return { actions: [], status: b.status };
+  const policy = spec?.deletionPolicy ?? "Delete";
+  if (policy === "Orphan") {
+    const identity = o.identity?.value;
+    return {
+      actions: [
+        ...(identity
+          ? [
+              {
+                type: "RecordEvent",
+                eventType: "Normal",
+                reason: "Orphaned",
+                note: `Left ${identity} in DataTrails (deletionPolicy Orphan).`,
+              } as const,
+            ]
+          : []),
+        { type: "RemoveFinalizer" },
+      ],
+      status: b.status,
+    };
+  }
+  const lookupFailure = [o.application, o.search].find((x) => x.state === "failed");
+  if (lookupFailure && lookupFailure.state === "failed") {
+    const failure = {
+      ...lookupFailure,
+      reason: Reason.DeleteBlocked,
+      message: `Deletion waits: ${lookupFailure.message}`,
+    };
+    return failed(b, failure, [
+      { type: "RecordEvent", eventType: "Warning", reason: "DeleteBlocked", note: failure.message },
+    ]);
+  }
+  const doomed = new Set<string>();
+  if (o.application.state === "found") doomed.add(o.application.app.identity);
+  if (o.search.state === "done")
+    for (const app of ownedBy(o.search.apps, o.object.metadata.uid)) doomed.add(app.identity);
+  const actions: Action[] = [...doomed].map(
+    (identity) => ({ type: "DeleteApplication", identity, cause: "deleted" }) as const,
+  );
+  actions.push({ type: "RemoveFinalizer" });
+  return { actions, status: b.status };
+}
+
+/** Decides what to do for one DataTrailsIntegration. */
+export function decide(o: IntegrationObserved, now: Date, options: DecideOptions): Plan {
+  const obj = o.object;
+  const spec = o.spec;
+  const b = new StatusBuilder(obj, now);
+
+  if (obj.metadata.deletionTimestamp) return decideDeletion(o, spec, b);
+
+  if (!spec) return failed(b, { reason: Reason.InvalidSpec, message: o.specError ?? "The spec is invalid." });
+
+  const actions: Action[] = [];
+  if (!(obj.metadata.finalizers ?? []).includes(applicationFinalizer)) actions.push({ type: "AddFinalizer" });
+
+  if (o.connection.state === "failed") return failed(b, o.connection, actions);
+  const { url, tokenUrl } = o.connection;
+
+  for (const lookup of [o.application, o.search, o.secretCheck]) {
+    if (lookup.state === "failed") return failed(b, lookup, actions);
+  }
+
+  let app: ApplicationView | undefined = o.application.state === "found" ? o.application.app : undefined;
+  if (o.application.state === "missing") {
+    if (o.identity?.source === "adopt") {
+      return failed(
+        b,
+        {
+          reason: Reason.AdoptTargetNotFound,
+          message: `spec.adopt.identity ${o.identity.value} does not exist in DataTrails.`,
+          retryAfterMs: options.missingTargetRetryMs,
+        },
+        actions,
+      );
+    }
+    actions.push({
+      type: "RecordEvent",
+      eventType: "Warning",
+      reason: "ApplicationMissing",
+      note: `${o.identity?.value ?? "The application"} no longer exists in DataTrails; creating it again.`,
+    });
+    delete b.status.applicationIdentity;
+    delete b.status.clientId;
+  }
+  if (!app && o.search.state === "done") {
+    const [first, ...extra] = ownedBy(o.search.apps, obj.metadata.uid);
+    app = first;
+    for (const dup of extra)
+      actions.push({ type: "DeleteApplication", identity: dup.identity, cause: "duplicate" });
+  }
+
+  const claims = desiredClaims(spec, obj.metadata.uid);
+  const rotateRequest = rotationRequested(obj);
+  const stamp = rfc3339(now);
+
+  if (!app) {
+    if (obj.status?.pendingCreate?.displayName !== spec.displayName || o.application.state === "missing") {
+      actions.push({ type: "MarkPendingCreate", displayName: spec.displayName, at: stamp });
+    }
+    actions.push(
+      { type: "CreateApplication", displayName: spec.displayName, customClaims: claims },
+      { type: "WriteCredentials", url, tokenUrl, secretFrom: "result" },
+      {
+        type: "RecordEvent",
+        eventType: "Normal",
+        reason: "Created",
+        note: `Created application "${spec.displayName}" in DataTrails.`,
+      },
+    );
+    if (rotateRequest !== undefined) b.status.lastRotateRequest = rotateRequest;
+    b.set(
+      ConditionType.CredentialsReady,
+      "True",
+      Reason.Ready,
+      "The application exists and its credentials are in the Secret.",
+    );
+    actions.push(...tokenActions(o, spec, b));
+    b.summarise();
+    return { actions, status: b.status, requeueAfterMs: options.resyncIntervalMs };
+  }
+
+  // The application exists. Is its secret in hand?
+  let regenerate: RegenerateCause | undefined;
+  if (!secretIsPresent(o.credentials, app)) regenerate = o.identity?.source === "adopt" ? "adopted" : "lost";
+  else if (o.secretCheck.state === "rejected") regenerate = "rejected";
+  else if (rotateRequest !== undefined) regenerate = "requested";
+  else {
+    const due = rotationDueAt(spec, app.validUntil);
+    if (due && due.getTime() <= now.getTime()) regenerate = "expiring";
+  }
+
+  if (app.displayName !== spec.displayName || !claimsEqual(app.customClaims, claims)) {
+    actions.push({
+      type: "PatchApplication",
+      identity: app.identity,
+      ...(app.displayName !== spec.displayName ? { displayName: spec.displayName } : {}),
+      ...(!claimsEqual(app.customClaims, claims) ? { customClaims: claims } : {}),
+    });
+    actions.push({
+      type: "RecordEvent",
+      eventType: "Normal",
+      reason: "Updated",
+      note: "Updated the application's display name or custom claims.",
+    });
+  }
+
+  b.status.applicationIdentity = app.identity;
+  b.status.clientId = app.clientId;
+  if (app.validUntil) b.status.secretValidUntil = app.validUntil;
+  delete b.status.pendingCreate;
+
+  if (regenerate) {
+    if (!obj.status?.pendingRotation) actions.push({ type: "MarkPendingRotation", at: stamp });
+    actions.push(
+      { type: "RegenerateSecret", identity: app.identity, cause: regenerate },
+      { type: "WriteCredentials", url, tokenUrl, secretFrom: "result" },
+      {
+        type: "RecordEvent",
+        eventType: "Normal",
+        reason: regenerate === "lost" || regenerate === "rejected" ? "SecretRecovered" : "SecretRotated",
+        note: `Regenerated the client secret (${regenerate}).`,
+      },
+    );
+    if (rotateRequest !== undefined) b.status.lastRotateRequest = rotateRequest;
+  } else {
+    delete b.status.pendingRotation;
+    const creds = o.credentials;
+    if (creds && (creds.url !== url || creds.tokenUrl !== tokenUrl)) {
+      actions.push({ type: "WriteCredentials", url, tokenUrl, secretFrom: "existing" });
+    } else if (creds) {
+      b.status.credentialsSecretVersion = creds.resourceVersion;
+    }
+  }
+
+  b.set(
+    ConditionType.CredentialsReady,
+    "True",
+    Reason.Ready,
+    "The application exists and its credentials are in the Secret.",
+  );
+  actions.push(...tokenActions(o, spec, b));
+  b.summarise();
+
+  let requeueAfterMs = options.resyncIntervalMs;
+  const due = rotationDueAt(spec, app.validUntil);
+  if (due && !regenerate)
+    requeueAfterMs = Math.max(1000, Math.min(requeueAfterMs, due.getTime() - now.getTime()));
+  return { actions, status: b.status, requeueAfterMs };
+}

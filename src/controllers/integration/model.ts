@@ -1,0 +1,115 @@
+/**
+ * What the integration controller observes and what it plans. gather.ts fills an
+ * {@link IntegrationObserved}; decide.ts turns it into a {@link Plan} without I/O; apply.ts carries
+ * the plan out, one idempotent action after another.
+ */
+import type { Condition, ReasonName } from "../../api/v1alpha1/index.ts";
+import type {
+  DataTrailsIntegration,
+  IntegrationSpec,
+  IntegrationStatus,
+} from "../../api/v1alpha1/integration.ts";
+
+/** The parts of a DataTrails application the controller compares and records. Never holds the secret. */
+export interface ApplicationView {
+  identity: string;
+  clientId: string;
+  displayName: string;
+  customClaims: Record<string, string>;
+  validUntil?: string;
+}
+
+/** A failure that stops the reconcile, in the vocabulary of condition reasons. */
+export interface Failure {
+  reason: ReasonName;
+  message: string;
+  retryAfterMs?: number;
+}
+
+/** The resolved connection: where DataTrails is, or why it cannot be used. */
+export type ConnectionState =
+  { state: "ready"; url: string; tokenUrl: string } | ({ state: "failed" } & Failure);
+
+/** What the credentials Secret holds, without its values. */
+export interface CredentialsSecretView {
+  resourceVersion: string;
+  clientId?: string;
+  hasClientSecret: boolean;
+  url?: string;
+  tokenUrl?: string;
+}
+
+/** The application as looked up by identity. */
+export type ApplicationLookup =
+  | { state: "none" }
+  | { state: "found"; app: ApplicationView }
+  | { state: "missing" }
+  | ({ state: "failed" } & Failure);
+
+/** Applications found by the crash-recovery search (display name + ownership claim). */
+export type SearchResult =
+  { state: "none" } | { state: "done"; apps: ApplicationView[] } | ({ state: "failed" } & Failure);
+
+/** Whether the secret in the credentials Secret works at the token endpoint. */
+export type SecretCheck =
+  { state: "none" } | { state: "works" } | { state: "rejected" } | ({ state: "failed" } & Failure);
+
+/** Where the identity of the application came from. */
+export type IdentitySource = "status" | "adopt" | "secret" | "search";
+
+/** The child BearerToken, as far as the integration cares. */
+export interface ChildTokenView {
+  exists: boolean;
+  /** Whether its spec is what the integration wants. */
+  upToDate: boolean;
+  ready?: Condition;
+  tokenExpiresAt?: string;
+}
+
+/** Everything the integration controller knows at the start of a reconcile. */
+export interface IntegrationObserved {
+  object: DataTrailsIntegration;
+  /** The spec with defaults applied, or undefined when it failed to parse (see specError). */
+  spec: IntegrationSpec | undefined;
+  specError?: string;
+  connection: ConnectionState;
+  credentials: CredentialsSecretView | undefined;
+  identity?: { value: string; source: IdentitySource };
+  application: ApplicationLookup;
+  search: SearchResult;
+  secretCheck: SecretCheck;
+  token: ChildTokenView;
+}
+
+/** Why a secret is being regenerated. */
+export type RegenerateCause = "lost" | "rejected" | "adopted" | "expiring" | "requested";
+
+/** One step of a plan. Each is idempotent or guarded by a status mark written before it. */
+export type Action =
+  | { type: "AddFinalizer" }
+  | { type: "RemoveFinalizer" }
+  | { type: "MarkPendingCreate"; displayName: string; at: string }
+  | { type: "CreateApplication"; displayName: string; customClaims: Record<string, string> }
+  | { type: "MarkPendingRotation"; at: string }
+  | { type: "RegenerateSecret"; identity: string; cause: RegenerateCause }
+  | { type: "WriteCredentials"; url: string; tokenUrl: string; secretFrom: "result" | "existing" }
+  | {
+      type: "PatchApplication";
+      identity: string;
+      displayName?: string;
+      customClaims?: Record<string, string>;
+    }
+  | { type: "DeleteApplication"; identity: string; cause: "deleted" | "duplicate" }
+  | { type: "ApplyBearerToken"; secretName: string; credentialsSecretName: string }
+  | { type: "DeleteBearerToken" }
+  | { type: "RecordEvent"; eventType: "Normal" | "Warning"; reason: string; note: string };
+
+/** What decide() returns: the actions to run in order and the status to write when they all succeed. */
+export interface Plan {
+  actions: Action[];
+  status: IntegrationStatus;
+  /** When to look again even if nothing changes (rotation due, periodic drift check). */
+  requeueAfterMs?: number;
+  /** Set when the reconcile cannot go on; the controller retries with backoff (or after retryAfterMs). */
+  failure?: Failure;
+}
