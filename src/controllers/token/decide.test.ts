@@ -1,0 +1,172 @@
+import { describe, expect, it } from "vitest";
+import { bearerTokenSpec, type BearerToken, type BearerTokenStatus } from "../../api/v1alpha1/index.ts";
+import { afterRefresh, planRefresh, steadyStatus } from "./decide.ts";
+import type { TokenObserved, TokenSecretView } from "./model.ts";
+
+const t0 = new Date("2026-03-01T00:00:00Z");
+const min = 60_000;
+const at = (ms: number) => new Date(t0.getTime() + ms);
+
+function token(status?: BearerTokenStatus, generation = 1): BearerToken {
+  return {
+    apiVersion: "datatrails.ai/v1alpha1",
+    kind: "BearerToken",
+    metadata: { name: "tl-token", namespace: "ns", uid: "uid-42", generation, resourceVersion: "1" },
+    spec: bearerTokenSpec.parse({
+      secretName: "tl-token",
+      dataTrails: { credentialsSecretRef: { name: "tl-credentials" } },
+    }),
+    ...(status ? { status } : {}),
+  };
+}
+
+const goodSecret: TokenSecretView = {
+  resourceVersion: "7",
+  hasToken: true,
+  issuedAt: t0,
+  expiresAt: at(60 * min),
+  inputsVersion: "creds/3",
+  generation: 1,
+  wellFormed: true,
+};
+
+function observed(over: Partial<TokenObserved> = {}): TokenObserved {
+  const object = over.object ?? token();
+  return {
+    object,
+    spec: object.spec,
+    secret: goodSecret,
+    inputs: { state: "ready", version: "creds/3" },
+    ...over,
+  };
+}
+
+describe("planRefresh", () => {
+  it.each<[string, Partial<TokenObserved>, Date, string]>([
+    ["no token Secret", { secret: undefined }, t0, "missing"],
+    ["a Secret without a token", { secret: { ...goodSecret, hasToken: false } }, t0, "missing"],
+    ["an expired token", {}, at(61 * min), "expired"],
+    ["rotated credentials", { inputs: { state: "ready", version: "creds/4" } }, at(min), "inputsChanged"],
+    ["a changed spec", { object: token(undefined, 2) }, at(min), "specChanged"],
+    ["an edited token Secret", { secret: { ...goodSecret, wellFormed: false } }, at(min), "malformed"],
+    ["a token past its refresh point", {}, at(50 * min), "due"],
+  ])("fetches for %s", (_name, over, now, cause) => {
+    expect(planRefresh(observed(over), now)).toEqual({ fetch: true, cause });
+  });
+
+  it("waits for a valid token until its refresh point, without fetching (a restart costs nothing)", () => {
+    const plan = planRefresh(observed(), at(10 * min));
+    expect(plan.fetch).toBe(false);
+    if (!plan.fetch) {
+      expect(plan.requeueAfterMs).toBeGreaterThanOrEqual(0.67 * 60 * min - 10 * min);
+      expect(plan.requeueAfterMs).toBeLessThanOrEqual(0.8 * 60 * min - 10 * min);
+    }
+  });
+
+  it("keeps the backoff after a failure even when an event arrives early", () => {
+    const failing = token({ consecutiveFailures: 2, nextRefreshAt: at(50 * min + 30_000).toISOString() });
+    expect(planRefresh(observed({ object: failing }), at(50 * min))).toEqual({
+      fetch: false,
+      requeueAfterMs: 30_000,
+    });
+  });
+
+  it("tries rotated credentials at once, even while backing off", () => {
+    const failing = token({ consecutiveFailures: 2, nextRefreshAt: at(50 * min + 30_000).toISOString() });
+    const plan = planRefresh(
+      observed({ object: failing, inputs: { state: "ready", version: "creds/9" } }),
+      at(50 * min),
+    );
+    expect(plan).toEqual({ fetch: true, cause: "inputsChanged" });
+  });
+});
+
+describe("afterRefresh", () => {
+  it("publishes a new token, schedules its refresh and reports TokenValid", () => {
+    const result = afterRefresh(
+      observed({ secret: undefined }),
+      { ok: true, issuedAt: t0, expiresAt: at(60 * min) },
+      t0,
+    );
+    expect(result.publish).toBe(true);
+    expect(result.requeueAfterMs).toBeGreaterThanOrEqual(0.67 * 60 * min);
+    expect(result.requeueAfterMs).toBeLessThanOrEqual(0.8 * 60 * min);
+    expect(result.status.tokenExpiresAt).toBe("2026-03-01T01:00:00Z");
+    expect(result.status.conditions?.find((c) => c.type === "TokenReady")).toMatchObject({
+      status: "True",
+      reason: "TokenValid",
+    });
+  });
+
+  it("keeps a still-valid token when the issuer fails: not published, True with RefreshFailing, retried before expiry", () => {
+    const now = at(50 * min);
+    const result = afterRefresh(
+      observed(),
+      { ok: false, kind: "unavailable", message: "503 from the issuer" },
+      now,
+    );
+    expect(result.publish).toBe(false);
+    expect(result.requeueAfterMs).toBeLessThanOrEqual((10 * min) / 3);
+    expect(result.status.consecutiveFailures).toBe(1);
+    expect(result.status.conditions?.find((c) => c.type === "TokenReady")).toMatchObject({
+      status: "True",
+      reason: "RefreshFailing",
+    });
+  });
+
+  it("turns TokenReady False with TokenExpired once the kept token has expired", () => {
+    const result = afterRefresh(
+      observed(),
+      { ok: false, kind: "unavailable", message: "connection refused" },
+      at(61 * min),
+    );
+    expect(result.status.conditions?.find((c) => c.type === "TokenReady")).toMatchObject({
+      status: "False",
+      reason: "TokenExpired",
+    });
+  });
+
+  it.each([
+    ["rejected", "CredentialsRejected"],
+    ["verification", "VerificationFailed"],
+    ["unavailable", "RefreshFailing"],
+  ] as const)("with no token ever, a %s failure reports %s", (kind, reason) => {
+    const result = afterRefresh(observed({ secret: undefined }), { ok: false, kind, message: "m" }, t0);
+    expect(result.status.conditions?.find((c) => c.type === "Ready")).toMatchObject({
+      status: "False",
+      reason,
+    });
+  });
+
+  it("honours the issuer's Retry-After when it is longer than the backoff", () => {
+    const result = afterRefresh(
+      observed({ secret: undefined }),
+      { ok: false, kind: "unavailable", message: "429", retryAfterMs: 45_000 },
+      t0,
+    );
+    expect(result.requeueAfterMs).toBe(45_000);
+  });
+
+  it("counts consecutive failures and clears them on success", () => {
+    const failing = token({ consecutiveFailures: 3, lastFailure: "x" });
+    const result = afterRefresh(
+      observed({ object: failing }),
+      { ok: true, issuedAt: t0, expiresAt: at(60 * min) },
+      t0,
+    );
+    expect(result.status.consecutiveFailures).toBeUndefined();
+    expect(result.status.lastFailure).toBeUndefined();
+  });
+});
+
+describe("steadyStatus", () => {
+  it("rebuilds the schedule from the token Secret alone", () => {
+    const status = steadyStatus(observed(), at(5 * min));
+    expect(status.tokenExpiresAt).toBe("2026-03-01T01:00:00Z");
+    expect(Date.parse(status.nextRefreshAt ?? "")).toBeGreaterThan(at(40 * min).getTime() - 1000);
+    expect(status.conditions?.find((c) => c.type === "Ready")).toMatchObject({
+      status: "True",
+      reason: "TokenValid",
+    });
+  });
+});

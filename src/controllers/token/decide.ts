@@ -1,0 +1,160 @@
+/**
+ * The BearerToken controller's decisions, as pure functions of what was observed and the time. The
+ * schedule itself (when a token is due, how long to back off) is in tokens/schedule.ts.
+ */
+import {
+  ConditionType,
+  findCondition,
+  Reason,
+  setCondition,
+  type BearerTokenStatus,
+  type ReasonName,
+} from "../../api/v1alpha1/index.ts";
+import {
+  delayUntilRefresh,
+  refreshAt,
+  retryDelayMs,
+  tokenIsDue,
+  tokenIsExpired,
+  type RetryPolicy,
+} from "../../tokens/schedule.ts";
+import type { RefreshCause, RefreshOutcome, RefreshPlan, TokenObserved } from "./model.ts";
+
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The per-object key that fixes the refresh point and the jitter: the object's UID. */
+export function scheduleKey(o: TokenObserved): string {
+  return o.object.metadata.uid;
+}
+
+/** Whether a token must be fetched now, and why; otherwise how long to wait. */
+export function planRefresh(o: TokenObserved, now: Date): RefreshPlan {
+  const s = o.secret;
+  const fetch = (cause: RefreshCause): RefreshPlan => ({ fetch: true, cause });
+  const changed =
+    s !== undefined &&
+    ((o.inputs.state === "ready" && s.inputsVersion !== o.inputs.version) ||
+      s.generation !== o.object.metadata.generation);
+  // After a failure, a retry is scheduled (status.nextRefreshAt): events in between, such as the
+  // status write itself, must not turn the backoff into a hot loop. A changed input or spec is
+  // news, though, and is tried at once.
+  const retryAt = o.object.status?.consecutiveFailures
+    ? Date.parse(o.object.status.nextRefreshAt ?? "")
+    : NaN;
+  if (!changed && retryAt > now.getTime())
+    return { fetch: false, requeueAfterMs: Math.max(1000, retryAt - now.getTime()) };
+  if (!s || !s.hasToken || !s.issuedAt || !s.expiresAt) return fetch("missing");
+  if (tokenIsExpired(s.expiresAt, now)) return fetch("expired");
+  if (o.inputs.state === "ready" && s.inputsVersion !== o.inputs.version) return fetch("inputsChanged");
+  if (s.generation !== o.object.metadata.generation) return fetch("specChanged");
+  if (!s.wellFormed) return fetch("malformed");
+  const times = { issuedAt: s.issuedAt, expiresAt: s.expiresAt };
+  if (tokenIsDue(times, scheduleKey(o), now)) return fetch("due");
+  return { fetch: false, requeueAfterMs: delayUntilRefresh(times, scheduleKey(o), now) };
+}
+
+function conditionsWith(
+  o: TokenObserved,
+  status: BearerTokenStatus,
+  now: Date,
+  state: "True" | "False" | "Unknown",
+  reason: ReasonName,
+  message: string,
+): BearerTokenStatus["conditions"] {
+  const generation = o.object.metadata.generation;
+  let conditions = setCondition(
+    status.conditions,
+    { type: ConditionType.TokenReady, status: state, reason, message, observedGeneration: generation },
+    now,
+  );
+  conditions = setCondition(
+    conditions,
+    { type: ConditionType.Ready, status: state, reason, message, observedGeneration: generation },
+    now,
+  );
+  return conditions;
+}
+
+/** The status of a token that needs no fetch: valid and scheduled. */
+export function steadyStatus(o: TokenObserved, now: Date): BearerTokenStatus {
+  const s = o.secret;
+  const status: BearerTokenStatus = {
+    ...(o.object.status ?? {}),
+    observedGeneration: o.object.metadata.generation,
+  };
+  if (!s?.issuedAt || !s.expiresAt) return status;
+  status.tokenIssuedAt = rfc3339(s.issuedAt);
+  status.tokenExpiresAt = rfc3339(s.expiresAt);
+  status.nextRefreshAt = rfc3339(refreshAt({ issuedAt: s.issuedAt, expiresAt: s.expiresAt }, scheduleKey(o)));
+  const failing =
+    findCondition(o.object.status?.conditions, ConditionType.TokenReady)?.reason === Reason.RefreshFailing;
+  if (!failing) {
+    status.conditions = conditionsWith(
+      o,
+      status,
+      now,
+      "True",
+      Reason.TokenValid,
+      `Token valid until ${status.tokenExpiresAt}.`,
+    );
+    delete status.lastFailure;
+    delete status.consecutiveFailures;
+  }
+  return status;
+}
+
+const failureReason: Record<Exclude<RefreshOutcome, { ok: true }>["kind"], ReasonName> = {
+  rejected: Reason.CredentialsRejected,
+  unavailable: Reason.RefreshFailing,
+  verification: Reason.VerificationFailed,
+  invalid: Reason.InvalidSpec,
+};
+
+/** What to publish and when to look again after a fetch. */
+export function afterRefresh(
+  o: TokenObserved,
+  outcome: RefreshOutcome,
+  now: Date,
+  policy?: RetryPolicy,
+): { publish: boolean; status: BearerTokenStatus; requeueAfterMs: number } {
+  const status: BearerTokenStatus = {
+    ...(o.object.status ?? {}),
+    observedGeneration: o.object.metadata.generation,
+  };
+  if (outcome.ok) {
+    const times = { issuedAt: outcome.issuedAt, expiresAt: outcome.expiresAt };
+    status.tokenIssuedAt = rfc3339(outcome.issuedAt);
+    status.tokenExpiresAt = rfc3339(outcome.expiresAt);
+    status.nextRefreshAt = rfc3339(refreshAt(times, scheduleKey(o)));
+    delete status.lastFailure;
+    delete status.consecutiveFailures;
+    status.conditions = conditionsWith(
+      o,
+      status,
+      now,
+      "True",
+      Reason.TokenValid,
+      `Token valid until ${status.tokenExpiresAt}.`,
+    );
+    return { publish: true, status, requeueAfterMs: delayUntilRefresh(times, scheduleKey(o), now) };
+  }
+  const failures = (o.object.status?.consecutiveFailures ?? 0) + 1;
+  const expiresAt = o.secret?.hasToken ? o.secret.expiresAt : undefined;
+  const stillValid = expiresAt !== undefined && !tokenIsExpired(expiresAt, now);
+  let delay = retryDelayMs(failures, scheduleKey(o), now, expiresAt, policy);
+  if (outcome.retryAfterMs !== undefined) delay = Math.max(delay, outcome.retryAfterMs);
+  // Wake up at expiry too, so the condition turns False when the kept token dies.
+  if (stillValid) delay = Math.min(delay, Math.max(1000, expiresAt.getTime() - now.getTime()));
+  status.consecutiveFailures = failures;
+  status.lastFailure = outcome.message;
+  status.nextRefreshAt = rfc3339(new Date(now.getTime() + delay));
+  const reason = failureReason[outcome.kind];
+  const message = stillValid
+    ? `Refresh failed (${outcome.message}); the published token stays valid until ${rfc3339(expiresAt)}.`
+    : `No valid token: ${outcome.message}`;
+  const finalReason = stillValid ? Reason.RefreshFailing : expiresAt ? Reason.TokenExpired : reason;
+  status.conditions = conditionsWith(o, status, now, stillValid ? "True" : "False", finalReason, message);
+  return { publish: false, status, requeueAfterMs: delay };
+}

@@ -1,0 +1,48 @@
+/**
+ * What the BearerToken controller observes and decides. gather.ts fills a {@link TokenObserved};
+ * decide.ts says whether a token must be fetched now ({@link planRefresh}) and what to publish
+ * after a fetch ({@link RefreshOutcome} → {@link afterRefresh}); apply.ts does the I/O.
+ */
+import type { BearerToken, BearerTokenSpec } from "../../api/v1alpha1/bearer-token.ts";
+
+/** The token Secret as far as scheduling goes: never the token itself. */
+export interface TokenSecretView {
+  resourceVersion: string;
+  hasToken: boolean;
+  issuedAt?: Date;
+  expiresAt?: Date;
+  /** The version of the inputs (credentials Secret, key Secret) the token was obtained with. */
+  inputsVersion?: string;
+  /** The BearerToken generation the token was obtained for. */
+  generation?: number;
+  /** Whether bearer-token.txt, expires_at and the labels are as the operator writes them. */
+  wellFormed: boolean;
+}
+
+/** The issuer's inputs (client credentials or signing key): their version, or why they are unusable. */
+export type InputsState = { state: "ready"; version: string } | { state: "failed"; message: string };
+
+/** Everything the BearerToken controller knows before deciding. */
+export interface TokenObserved {
+  object: BearerToken;
+  spec: BearerTokenSpec | undefined;
+  specError?: string;
+  secret: TokenSecretView | undefined;
+  inputs: InputsState;
+}
+
+/** Why a token is being fetched. */
+export type RefreshCause = "missing" | "due" | "expired" | "inputsChanged" | "specChanged" | "malformed";
+
+/** planRefresh's answer: fetch now, or wait. */
+export type RefreshPlan = { fetch: true; cause: RefreshCause } | { fetch: false; requeueAfterMs: number };
+
+/** How a fetch went. */
+export type RefreshOutcome =
+  | { ok: true; issuedAt: Date; expiresAt: Date }
+  | {
+      ok: false;
+      kind: "rejected" | "unavailable" | "verification" | "invalid";
+      message: string;
+      retryAfterMs?: number;
+    };
