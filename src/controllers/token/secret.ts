@@ -1,0 +1,90 @@
+/**
+ * The token Secret's format: what the operator writes and how it reads its own writing back. The
+ * Secret is the schedule's memory: after a restart the next refresh time is computed from the
+ * annotations here, with no request to the issuer.
+ */
+import { createHash } from "node:crypto";
+import type { V1Secret } from "@kubernetes/client-node";
+import { expiresAtAnnotation, tokenKeys } from "../../api/v1alpha1/index.ts";
+import type { TokenSecretView } from "./model.ts";
+
+/** Annotation: when the token was obtained (RFC 3339). */
+export const issuedAtAnnotation = "datatrails.ai/issued-at";
+/** Annotation: the version of the credentials or key the token was obtained with. */
+export const inputsVersionAnnotation = "datatrails.ai/inputs-version";
+/** Annotation: the BearerToken generation the token was obtained for. */
+export const generationAnnotation = "datatrails.ai/generation";
+/** Annotation: a digest of the published file, to notice a hand-edited Secret without keeping the token around. */
+const digestAnnotation = "datatrails.ai/digest";
+
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Exactly what the DataTrails docs tell users to pass to `curl -H @file`. */
+export function bearerFile(accessToken: string): string {
+  return `Authorization: Bearer ${accessToken}\n`;
+}
+
+function digest(accessToken: string): string {
+  return createHash("sha256").update(bearerFile(accessToken)).digest("hex").slice(0, 16);
+}
+
+/** The data (as strings) and annotations of a token Secret. */
+export function tokenSecretContent(
+  accessToken: string,
+  times: { issuedAt: Date; expiresAt: Date },
+  inputsVersion: string,
+  generation: number,
+): { stringData: Record<string, string>; annotations: Record<string, string> } {
+  const expiresAt = rfc3339(times.expiresAt);
+  return {
+    stringData: {
+      [tokenKeys.accessToken]: accessToken,
+      [tokenKeys.bearerFile]: bearerFile(accessToken),
+      [tokenKeys.expiresAt]: expiresAt,
+    },
+    annotations: {
+      [expiresAtAnnotation]: expiresAt,
+      [issuedAtAnnotation]: rfc3339(times.issuedAt),
+      [inputsVersionAnnotation]: inputsVersion,
+      [generationAnnotation]: String(generation),
+      [digestAnnotation]: digest(accessToken),
+    },
+  };
+}
+
+function decoded(secret: V1Secret, key: string): string | undefined {
+  const raw = secret.data?.[key];
+  return raw === undefined ? undefined : Buffer.from(raw, "base64").toString("utf8");
+}
+
+function date(value: string | undefined): Date | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms);
+}
+
+/** Reads a token Secret back into what scheduling needs; never returns the token. */
+export function readTokenSecret(secret: V1Secret | undefined): TokenSecretView | undefined {
+  if (!secret) return undefined;
+  const annotations = secret.metadata?.annotations ?? {};
+  const accessToken = decoded(secret, tokenKeys.accessToken);
+  const generation = Number(annotations[generationAnnotation]);
+  const issuedAt = date(annotations[issuedAtAnnotation]);
+  const expiresAt = date(annotations[expiresAtAnnotation]);
+  const wellFormed =
+    accessToken !== undefined &&
+    decoded(secret, tokenKeys.bearerFile) === bearerFile(accessToken) &&
+    decoded(secret, tokenKeys.expiresAt) === annotations[expiresAtAnnotation] &&
+    annotations[digestAnnotation] === digest(accessToken);
+  return {
+    resourceVersion: secret.metadata?.resourceVersion ?? "",
+    hasToken: accessToken !== undefined && accessToken.length > 0,
+    ...(issuedAt ? { issuedAt } : {}),
+    ...(expiresAt ? { expiresAt } : {}),
+    ...(annotations[inputsVersionAnnotation] ? { inputsVersion: annotations[inputsVersionAnnotation] } : {}),
+    ...(Number.isInteger(generation) ? { generation } : {}),
+    wellFormed,
+  };
+}
