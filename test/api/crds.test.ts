@@ -28,13 +28,13 @@ function bearerToken(name: string, spec: Record<string, unknown>) {
 const dataTrails = { credentialsSecretRef: { name: "creds" } };
 
 describe("the generated CRDs on a real API server", () => {
-  beforeAll(() => {
-    installCrds();
-    kubectlOk(["create", "namespace", namespace]);
+  beforeAll(async () => {
+    await installCrds();
+    await kubectlOk(["create", "namespace", namespace]);
   });
 
-  it("admits the docs' TrafficLight101 example", () => {
-    const out = kubectlOk(
+  it("admits the docs' TrafficLight101 example", async () => {
+    const out = await kubectlOk(
       ["apply", "-f", "-"],
       integration("traffic-light-101", {
         displayName: "TrafficLight101",
@@ -58,14 +58,17 @@ describe("the generated CRDs on a real API server", () => {
       /spec\.customClaims.*k8s_integration_uid/,
     ],
     ["a name with a space", { "has light": "x" }, /spec\.customClaims.*must start with a letter/],
-  ])("refuses a custom claim with %s, naming the field", (_case, customClaims, message) => {
-    const result = kubectl(["apply", "-f", "-"], integration("bad-claims", { customClaims }));
+  ])("refuses a custom claim with %s, naming the field", async (_case, customClaims, message) => {
+    const result = await kubectl(["apply", "-f", "-"], integration("bad-claims", { customClaims }));
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(message);
   });
 
-  it("refuses a claim value that is not a string, naming the field", () => {
-    const result = kubectl(["apply", "-f", "-"], integration("bad-value", { customClaims: { count: 3 } }));
+  it("refuses a claim value that is not a string, naming the field", async () => {
+    const result = await kubectl(
+      ["apply", "-f", "-"],
+      integration("bad-value", { customClaims: { count: 3 } }),
+    );
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(
       /spec\.customClaims\.count: Invalid value: "integer": .*must be of type string/,
@@ -89,15 +92,15 @@ describe("the generated CRDs on a real API server", () => {
       { credentialsSecret: { name: "Not_OK" } },
       /spec\.credentialsSecret\.name/,
     ],
-  ])("refuses %s, naming the field", (_case, spec, message) => {
-    const result = kubectl(["apply", "-f", "-"], integration("bad-spec", spec));
+  ])("refuses %s, naming the field", async (_case, spec, message) => {
+    const result = await kubectl(["apply", "-f", "-"], integration("bad-spec", spec));
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(message);
   });
 
-  it("refuses adding spec.adopt after creation", () => {
-    kubectlOk(["apply", "-f", "-"], integration("adopt-later", {}));
-    const result = kubectl(
+  it("refuses adding spec.adopt after creation", async () => {
+    await kubectlOk(["apply", "-f", "-"], integration("adopt-later", {}));
+    const result = await kubectl(
       ["apply", "-f", "-"],
       integration("adopt-later", {
         adopt: { identity: "applications/d1fb6c87-faa9-4d56-b2fd-a5b70a9af065" },
@@ -109,24 +112,24 @@ describe("the generated CRDs on a real API server", () => {
     );
   });
 
-  it("refuses changing spec.connectionRef, and allows renaming the display name", () => {
-    kubectlOk(["apply", "-f", "-"], integration("move-me", {}));
-    const moved = kubectl(
+  it("refuses changing spec.connectionRef, and allows renaming the display name", async () => {
+    await kubectlOk(["apply", "-f", "-"], integration("move-me", {}));
+    const moved = await kubectl(
       ["apply", "-f", "-"],
       integration("move-me", { connectionRef: { name: "elsewhere" } }),
     );
     expect(moved.status).not.toBe(0);
     expect(moved.stderr).toMatch(/spec\.connectionRef: Forbidden: spec\.connectionRef cannot be changed/);
-    const renamed = kubectl(["apply", "-f", "-"], integration("move-me", { displayName: "Renamed" }));
+    const renamed = await kubectl(["apply", "-f", "-"], integration("move-me", { displayName: "Renamed" }));
     expect(renamed.stderr).toBe("");
     expect(renamed.stdout).toContain("configured");
   });
 
-  it("admits a BearerToken with one issuer and refuses one with none or two", () => {
-    expect(kubectlOk(["apply", "-f", "-"], bearerToken("one", { dataTrails }))).toContain("created");
-    const none = kubectl(["apply", "-f", "-"], bearerToken("none", {}));
+  it("admits a BearerToken with one issuer and refuses one with none or two", async () => {
+    expect(await kubectlOk(["apply", "-f", "-"], bearerToken("one", { dataTrails }))).toContain("created");
+    const none = await kubectl(["apply", "-f", "-"], bearerToken("none", {}));
     expect(none.stderr).toMatch(/spec: Invalid value: .*exactly one issuer/);
-    const two = kubectl(
+    const two = await kubectl(
       ["apply", "-f", "-"],
       bearerToken("two", {
         dataTrails,
@@ -139,18 +142,21 @@ describe("the generated CRDs on a real API server", () => {
     expect(two.stderr).toMatch(/exactly one issuer/);
   });
 
-  it("refuses verification with both or neither of discoveryUrl and jwksUrl", () => {
-    const neither = kubectl(["apply", "-f", "-"], bearerToken("verify-none", { dataTrails, verify: {} }));
+  it("refuses verification with both or neither of discoveryUrl and jwksUrl", async () => {
+    const neither = await kubectl(
+      ["apply", "-f", "-"],
+      bearerToken("verify-none", { dataTrails, verify: {} }),
+    );
     expect(neither.stderr).toMatch(/spec\.verify: Invalid value: .*exactly one of discoveryUrl and jwksUrl/);
   });
 
-  it("is explained by kubectl explain", () => {
-    const out = kubectlOk(["explain", "datatrailsintegration.spec.customClaims"]);
+  it("is explained by kubectl explain", async () => {
+    const out = await kubectlOk(["explain", "datatrailsintegration.spec.customClaims"]);
     expect(out).toMatch(/must not start with\s+jit_ or arc_/);
   });
 
-  it("prints the Ready, Client ID and Token expires columns", () => {
-    const out = kubectlOk(["get", "datatrailsintegrations", "-n", namespace]);
+  it("prints the Ready, Client ID and Token expires columns", async () => {
+    const out = await kubectlOk(["get", "datatrailsintegrations", "-n", namespace]);
     expect(out.split("\n")[0]).toMatch(/^NAME\s+READY\s+CLIENT ID\s+TOKEN EXPIRES\s+AGE$/);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Runs the control plane's own kubectl against the test cluster, so tests exercise what users type.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { stringify } from "yaml";
@@ -13,35 +13,46 @@ export interface KubectlResult {
   stderr: string;
 }
 
-/** Runs kubectl with the test kubeconfig; `input` goes to its stdin (objects are written as YAML). */
-export function kubectl(args: string[], input?: string | object | object[]): KubectlResult {
+/**
+ * Runs kubectl with the test kubeconfig; `input` goes to its stdin (objects are written as YAML).
+ * Asynchronous on purpose: tests run the operator in the same process, and a synchronous child
+ * process would stop its event loop for as long as kubectl runs.
+ */
+export function kubectl(args: string[], input?: string | object | object[]): Promise<KubectlResult> {
   const text =
     input === undefined || typeof input === "string"
       ? input
       : (Array.isArray(input) ? input : [input]).map((doc) => stringify(doc)).join("---\n");
-  const result = spawnSync(
-    join(inject("controlPlaneBinDir"), "kubectl"),
-    ["--kubeconfig", inject("kubeconfigPath"), ...args],
-    {
-      input: text,
-      encoding: "utf8",
-      timeout: 60_000,
-    },
-  );
-  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      join(inject("controlPlaneBinDir"), "kubectl"),
+      ["--kubeconfig", inject("kubeconfigPath"), ...args],
+      {
+        stdio: ["pipe", "pipe", "pipe"],
+        timeout: 120_000,
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
+    child.stdin.end(text ?? "");
+  });
 }
 
 /** Runs kubectl and throws with its stderr when it fails. */
-export function kubectlOk(args: string[], input?: string | object | object[]): string {
-  const result = kubectl(args, input);
+export async function kubectlOk(args: string[], input?: string | object | object[]): Promise<string> {
+  const result = await kubectl(args, input);
   if (result.status !== 0)
     throw new Error(`kubectl ${args.join(" ")} failed (${result.status}): ${result.stderr}`);
   return result.stdout;
 }
 
 /** Applies the generated CRDs (server-side, as a user would) and waits until they are established. */
-export function installCrds(): void {
+export async function installCrds(): Promise<void> {
   const dir = join(import.meta.dirname, "..", "..", "crds");
-  kubectlOk(["apply", "--server-side", "--field-manager=test-setup", "-f", dir]);
-  kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "-f", dir]);
+  await kubectlOk(["apply", "--server-side", "--field-manager=test-setup", "-f", dir]);
+  await kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "-f", dir]);
 }

@@ -1,0 +1,119 @@
+/**
+ * Secrets the operator writes, by server-side apply with one field manager. SSA is what lets the
+ * operator "never touch keys it does not own": the API server records which manager set each key,
+ * so a key another manager added (a user's `kubectl apply`, a sidecar) survives our apply, and a key
+ * we stop sending is removed because we owned it.
+ *
+ * Values are sent base64-encoded under `data`, never under `stringData`: the API server folds
+ * stringData into data after recording field ownership, so keys applied through stringData are not
+ * owned by the manager and would never be removed.
+ *
+ * Secret values are never logged here, and errors carry only the Status message (see errors.ts).
+ */
+import {
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1OwnerReference,
+  type V1Secret,
+} from "@kubernetes/client-node";
+import { fieldManager as operatorFieldManager } from "../api/v1alpha1/constants.ts";
+import { isNotFound, toKubeError } from "./errors.ts";
+
+/** A Secret as the operator wants it: everything it owns, nothing else. */
+export interface AppliedSecret {
+  namespace: string;
+  name: string;
+  labels?: Readonly<Record<string, string>>;
+  annotations?: Readonly<Record<string, string>>;
+  ownerReferences?: readonly V1OwnerReference[];
+  /** Plain-text values by key; the store encodes them. Keys left out are removed if we set them before. */
+  data: Readonly<Record<string, string>>;
+}
+
+/** Reads and writes the operator's Secrets; controllers depend on this port, not on the API client. */
+export interface SecretStore {
+  /**
+   * Makes the Secret hold exactly these owned fields, leaving fields of other managers alone.
+   * Returns the Secret's resourceVersion after the write (callers record it to notice later edits).
+   */
+  apply(secret: AppliedSecret): Promise<string>;
+  /** The Secret, or undefined when it does not exist. */
+  get(namespace: string, name: string): Promise<V1Secret | undefined>;
+}
+
+/** The server-side apply body for `secret`: an Opaque Secret with base64 `data`. */
+export function secretApplyBody(secret: AppliedSecret): Record<string, unknown> {
+  const data: Record<string, string> = {};
+  for (const [key, value] of Object.entries(secret.data))
+    data[key] = Buffer.from(value, "utf8").toString("base64");
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: secret.name,
+      namespace: secret.namespace,
+      ...(secret.labels ? { labels: { ...secret.labels } } : {}),
+      ...(secret.annotations ? { annotations: { ...secret.annotations } } : {}),
+      ...(secret.ownerReferences
+        ? { ownerReferences: secret.ownerReferences.map((ref) => ({ ...ref })) }
+        : {}),
+    },
+    type: "Opaque",
+    data,
+  };
+}
+
+/** Decodes a Secret's `data` into plain-text values (for readers of the Secrets this module writes). */
+export function decodeSecretData(secret: V1Secret | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(secret?.data ?? {}))
+    out[key] = Buffer.from(value, "base64").toString("utf8");
+  return out;
+}
+
+/** Options for {@link KubeSecretStore}. */
+export interface KubeSecretStoreOptions {
+  /** The SSA field manager; default `datatrails-operator`. */
+  fieldManager?: string;
+}
+
+/** {@link SecretStore} on the Kubernetes API: server-side apply (forced) with the operator's field manager. */
+export class KubeSecretStore implements SecretStore {
+  readonly #api: CoreV1Api;
+  readonly #fieldManager: string;
+
+  constructor(kubeConfig: KubeConfig, options: KubeSecretStoreOptions = {}) {
+    this.#api = kubeConfig.makeApiClient(CoreV1Api);
+    this.#fieldManager = options.fieldManager ?? operatorFieldManager;
+  }
+
+  async apply(secret: AppliedSecret): Promise<string> {
+    try {
+      const written = await this.#api.patchNamespacedSecret(
+        {
+          name: secret.name,
+          namespace: secret.namespace,
+          body: secretApplyBody(secret),
+          fieldManager: this.#fieldManager,
+          // Force: the operator is the authority for the keys it writes, even if a user edited them.
+          force: true,
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
+      );
+      return written.metadata?.resourceVersion ?? "";
+    } catch (err) {
+      throw toKubeError(err, `apply Secret ${secret.namespace}/${secret.name}`);
+    }
+  }
+
+  async get(namespace: string, name: string): Promise<V1Secret | undefined> {
+    try {
+      return await this.#api.readNamespacedSecret({ name, namespace });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw toKubeError(err, `read Secret ${namespace}/${name}`);
+    }
+  }
+}

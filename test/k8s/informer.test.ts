@@ -1,0 +1,137 @@
+/**
+ * The resilient informer against the real API server: it syncs, delivers add/update/delete, sees
+ * only Secrets matching its label selector, retries a failing first list until it succeeds (counting
+ * and logging each restart), and survives a callback that throws.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CoreV1Api, type V1Secret } from "@kubernetes/client-node";
+import { createResilientInformer } from "../../src/k8s/informer.ts";
+import { createMetrics } from "../../src/observability/metrics.ts";
+import { capturingLogger, createNamespace, sharedKubeConfig, uniqueName } from "./support.ts";
+
+const selector = "k8s-test=informer";
+
+describe("createResilientInformer", () => {
+  const kc = sharedKubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const namespace = uniqueName("k8s-informer");
+  let deleteNamespace: () => Promise<void>;
+
+  beforeAll(async () => {
+    deleteNamespace = await createNamespace(kc, namespace);
+  });
+  afterAll(async () => {
+    await deleteNamespace();
+  });
+
+  const secret = (name: string, labelled: boolean, value = "v"): V1Secret => ({
+    metadata: { name, ...(labelled ? { labels: { "k8s-test": "informer" } } : {}) },
+    stringData: { key: value },
+  });
+  const secretsInformer = (overrides: { listFn?: () => Promise<{ items: V1Secret[] }> } = {}) => {
+    const { logger, lines } = capturingLogger("warn");
+    const metrics = createMetrics({ defaultMetrics: false });
+    const informer = createResilientInformer<V1Secret>({
+      name: "secrets",
+      kubeConfig: kc,
+      path: `/api/v1/namespaces/${namespace}/secrets`,
+      listFn: overrides.listFn ?? (() => core.listNamespacedSecret({ namespace, labelSelector: selector })),
+      labelSelector: selector,
+      logger,
+      metrics,
+      initialBackoffMs: 50,
+    });
+    const seen: string[] = [];
+    for (const event of ["add", "update", "delete"] as const) {
+      informer.on(event, (s) => seen.push(`${event} ${s.metadata?.name}`));
+    }
+    return { informer, seen, lines, metrics };
+  };
+
+  it("syncs the labelled Secrets, then delivers add, update and delete for them only", async () => {
+    await core.createNamespacedSecret({ namespace, body: secret("pre-labelled", true) });
+    await core.createNamespacedSecret({ namespace, body: secret("pre-unlabelled", false) });
+    const { informer, seen } = secretsInformer();
+    try {
+      expect(informer.hasSynced()).toBe(false);
+      await informer.start();
+      expect(informer.hasSynced()).toBe(true);
+      expect(informer.list().map((s) => s.metadata?.name)).toEqual(["pre-labelled"]);
+      expect(informer.get("pre-labelled", namespace)?.metadata?.name).toBe("pre-labelled");
+      expect(informer.get("pre-unlabelled", namespace)).toBeUndefined();
+
+      await core.createNamespacedSecret({ namespace, body: secret("live", true) });
+      await core.createNamespacedSecret({ namespace, body: secret("ignored", false) });
+      await expect.poll(() => seen).toContain("add live");
+      await core.replaceNamespacedSecret({ name: "live", namespace, body: secret("live", true, "changed") });
+      await expect.poll(() => seen).toContain("update live");
+      await core.deleteNamespacedSecret({ name: "live", namespace });
+      await expect.poll(() => seen).toContain("delete live");
+
+      expect(seen.filter((s) => s.includes("unlabelled") || s.includes("ignored"))).toEqual([]);
+      expect(informer.restarts()).toBe(0);
+    } finally {
+      await informer.stop();
+    }
+  });
+
+  it("retries a failing first list until it succeeds, counting and logging each restart", async () => {
+    let calls = 0;
+    const { informer, lines, metrics } = secretsInformer({
+      listFn: async () => {
+        calls++;
+        // A real failed list: the API server answers an invalid label selector with 400.
+        if (calls <= 2) return core.listNamespacedSecret({ namespace, labelSelector: "bad selector ===" });
+        return core.listNamespacedSecret({ namespace, labelSelector: selector });
+      },
+    });
+    try {
+      await informer.start();
+      expect(informer.hasSynced()).toBe(true);
+      expect(informer.list().map((s) => s.metadata?.name)).toContain("pre-labelled");
+      expect(informer.restarts()).toBe(2);
+      expect((await metrics.informerRestartsTotal.get()).values).toEqual([
+        { labels: { informer: "secrets" }, value: 2 },
+      ]);
+      const warnings = lines().filter((l) => l["msg"] === "informer stopped on an error; restarting");
+      expect(warnings).toHaveLength(2);
+      expect(warnings[0]).toMatchObject({
+        level: "warn",
+        informer: "secrets",
+        err: { code: "BadRequest", status: 400 },
+      });
+      expect(JSON.stringify(warnings)).not.toContain("Body");
+    } finally {
+      await informer.stop();
+    }
+  });
+
+  it("rejects a pending start when stopped before the first list", async () => {
+    const { informer } = secretsInformer({
+      listFn: () => core.listNamespacedSecret({ namespace, labelSelector: "still bad ===" }),
+    });
+    const starting = informer.start();
+    await expect.poll(() => informer.restarts()).toBeGreaterThan(0);
+    await informer.stop();
+    await expect(starting).rejects.toThrow(/stopped before its first list/);
+    expect(informer.hasSynced()).toBe(false);
+  });
+
+  it("keeps delivering to other callbacks when one throws", async () => {
+    const { informer, seen } = secretsInformer();
+    informer.on("add", () => {
+      throw new Error("callback bug");
+    });
+    try {
+      await informer.start();
+      await core.createNamespacedSecret({ namespace, body: secret("after-throw-1", true) });
+      await core.createNamespacedSecret({ namespace, body: secret("after-throw-2", true) });
+      await expect
+        .poll(() => seen)
+        .toEqual(expect.arrayContaining(["add after-throw-1", "add after-throw-2"]));
+      expect(informer.restarts()).toBe(0);
+    } finally {
+      await informer.stop();
+    }
+  });
+});
