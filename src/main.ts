@@ -5,10 +5,14 @@
  */
 import { Command } from "commander";
 import { devCommand } from "./cli/dev.ts";
+import { emulatorCommand } from "./cli/emulator.ts";
+import { runCommand } from "./cli/run.ts";
 
 const program = new Command("datatrails-operator")
   .description("Keeps DataTrails integrations and OAuth2 bearer tokens in Kubernetes Secrets, declaratively.")
   .showHelpAfterError()
-  .addCommand(devCommand());
+  .addCommand(runCommand())
+  .addCommand(devCommand())
+  .addCommand(emulatorCommand());
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,115 @@
+/**
+ * The DataTrails port: what the operator asks of DataTrails, in its own types. Controllers depend
+ * on this interface; HttpDataTrailsApi is the undici implementation. To add an endpoint (access
+ * policies, say), add a method here and a few lines in http-api.ts: paging, auth, retries and
+ * validation are shared.
+ */
+
+/** An OAuth2 client-credentials pair (an integration's client_id and secret). */
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+/** When an application's secret is valid. */
+export interface ApplicationCredential {
+  /** RFC 3339. */
+  validFrom: string;
+  /** RFC 3339; one year after validFrom. */
+  validUntil: string;
+}
+
+/** A DataTrails application (App Registration, "Custom Integration"), without its secret. */
+export interface Application {
+  /** `applications/<uuid>`. */
+  identity: string;
+  /** The OAuth2 client id; equals the identity's UUID. */
+  clientId: string;
+  displayName: string;
+  /** `tenant/<uuid>`. */
+  tenantId: string;
+  /** Claims added to every token of the application. */
+  customClaims: Record<string, string>;
+  /** `["OWNER"]` for an administrator, else empty. */
+  roles: string[];
+  credentials: ApplicationCredential[];
+}
+
+/** An application as create and regenerate-secret return it: with the only copy of its secret. */
+export interface IssuedApplication extends Application {
+  /** The client secret (64 lowercase hex). Shown once: store it before doing anything else. */
+  secret: string;
+}
+
+/** What to create. */
+export interface NewApplication {
+  displayName: string;
+  customClaims?: Record<string, string>;
+  /** `["OWNER"]` makes an administrator; default none. */
+  roles?: string[];
+}
+
+/** A PATCH: fields left out are kept; a `customClaims` map that is sent replaces the old one whole. */
+export interface ApplicationUpdate {
+  displayName?: string;
+  customClaims?: Record<string, string>;
+}
+
+/** A list query. */
+export interface ApplicationQuery {
+  /** Only applications with exactly this display name. */
+  displayName?: string;
+  /** Entries per page (the server caps it). */
+  pageSize?: number;
+}
+
+/** One page of applications; `nextPageToken` is "" on the last page. */
+export interface ApplicationPage {
+  applications: Application[];
+  nextPageToken: string;
+}
+
+/** An access token from the token endpoint. */
+export interface AccessToken {
+  /** The JWT. A credential: never log it. */
+  accessToken: string;
+  tokenType: "Bearer";
+  /** `expires_in` as the server sent it. */
+  expiresInSeconds: number;
+  /** When the request for it was sent. */
+  obtainedAt: Date;
+  /** obtainedAt + expiresInSeconds: never later than the server's own expiry. */
+  expiresAt: Date;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Aborts the call (and any wait for a retry or the rate limit) with an `Aborted` error. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The DataTrails identity API. Every method throws DataTrailsError. `identity` arguments accept
+ * `applications/<uuid>` or the bare UUID.
+ */
+export interface DataTrailsApi {
+  /** Creates an application (never retried: a lost answer is recovered by listing by display name). */
+  createApplication(app: NewApplication, options?: CallOptions): Promise<IssuedApplication>;
+  /** One page of applications; pass the previous page's token alone to continue. */
+  listApplicationsPage(
+    query: ApplicationQuery & { pageToken?: string },
+    options?: CallOptions,
+  ): Promise<ApplicationPage>;
+  /** Every application matching the query, walking all pages. */
+  listApplications(query?: ApplicationQuery, options?: CallOptions): AsyncIterable<Application>;
+  /** One application; NotFound when it does not exist. */
+  getApplication(identity: string, options?: CallOptions): Promise<Application>;
+  /** PATCHes an application (a sent customClaims map replaces the old one whole). */
+  updateApplication(identity: string, update: ApplicationUpdate, options?: CallOptions): Promise<Application>;
+  /** Deletes an application; NotFound when it does not exist. */
+  deleteApplication(identity: string, options?: CallOptions): Promise<void>;
+  /** Replaces the secret, invalidating the old one (never retried). */
+  regenerateSecret(identity: string, options?: CallOptions): Promise<IssuedApplication>;
+  /** Exchanges client credentials for an access token at the appidp token endpoint. */
+  getToken(credentials: ClientCredentials, options?: CallOptions): Promise<AccessToken>;
+}

@@ -1,0 +1,266 @@
+/**
+ * HttpDataTrailsApi: the DataTrails port over undici. Each method maps one DataTrails endpoint onto
+ * the request pipeline (request-pipeline.ts), which does auth, the client-side rate limit, zod
+ * validation and retries for idempotent calls only: create and regenerate-secret are sent once.
+ */
+import { setTimeout as sleepFor } from "node:timers/promises";
+import type { Logger } from "pino";
+import type { Dispatcher } from "undici";
+import type {
+  AccessToken,
+  Application,
+  ApplicationPage,
+  ApplicationQuery,
+  ApplicationUpdate,
+  CallOptions,
+  ClientCredentials,
+  DataTrailsApi,
+  IssuedApplication,
+  NewApplication,
+} from "./api.ts";
+import { DataTrailsError } from "./errors.ts";
+import { TokenBucket, type RateLimit } from "./rate-limiter.ts";
+import { RequestPipeline, tokenEndpointPath } from "./request-pipeline.ts";
+import { defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
+import { defaultTimeouts, HttpTransport, type Timeouts } from "./transport.ts";
+import {
+  applicationListWire,
+  applicationWire,
+  emptyWire,
+  issuedApplicationWire,
+  toApplication,
+  toApplicationPage,
+  toIssuedApplication,
+} from "./wire.ts";
+
+export { tokenEndpointPath };
+const applicationsPath = "/archivist/iam/v1/applications";
+
+/** How to build an HttpDataTrailsApi. Only baseUrl and credentials are required. */
+export interface HttpDataTrailsApiOptions {
+  /** Where DataTrails is, e.g. https://app.datatrails.ai (a path prefix is kept). */
+  baseUrl: string;
+  /** The admin (OWNER) integration that calls the App Registrations API. */
+  credentials: ClientCredentials;
+  /** Timeouts; each defaults as in defaultTimeouts. */
+  timeouts?: Partial<Timeouts>;
+  /** Retry bounds; each defaults as in defaultRetryPolicy. */
+  retry?: Partial<RetryPolicy>;
+  /** Client-side rate limit (default 20 requests/s, burst 40); null turns it off. */
+  rateLimit?: RateLimit | null;
+  /** Refresh the admin token this long before it expires at most (default 300 s; a fifth of its life if less). */
+  tokenRefreshMarginMs?: number;
+  /** Keep-alive connections in the pool (default 10). */
+  connections?: number;
+  /** Larger answers are a MalformedResponse (default 8 MiB). */
+  maxResponseBytes?: number;
+  /** The clock, epoch milliseconds (default Date.now). */
+  clock?: () => number;
+  /** How to wait (default: timers/promises setTimeout); must reject when the signal aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Jitter source in [0, 1) (default Math.random). */
+  random?: () => number;
+  /** Debug logs of each attempt; nothing secret is logged. */
+  logger?: Logger;
+  /** An undici dispatcher to use instead of the client's own Pool (not closed by close()). */
+  dispatcher?: Dispatcher;
+}
+
+function applicationPath(identity: string, operation: string, suffix = ""): string {
+  const uuid = identity.startsWith("applications/") ? identity.slice("applications/".length) : identity;
+  if (!/^[A-Za-z0-9-]+$/.test(uuid)) {
+    throw new DataTrailsError("InvalidRequest", "not an application identity or UUID", { operation });
+  }
+  return `${applicationsPath}/${uuid}${suffix}`;
+}
+
+/** The DataTrails identity API over HTTP. Call close() when done to release its connections. */
+export class HttpDataTrailsApi implements DataTrailsApi {
+  /** The base URL, without a trailing slash. */
+  readonly baseUrl: string;
+  /** The token endpoint URL. */
+  readonly tokenUrl: string;
+  private readonly transport: HttpTransport;
+  private readonly pipeline: RequestPipeline;
+
+  constructor(options: HttpDataTrailsApiOptions) {
+    const url = new URL(options.baseUrl);
+    const prefix = url.pathname.replace(/\/+$/, "");
+    this.baseUrl = `${url.origin}${prefix}`;
+    this.tokenUrl = `${this.baseUrl}${tokenEndpointPath}`;
+    const now = options.clock ?? Date.now;
+    const rateLimit =
+      options.rateLimit === undefined ? { requestsPerSecond: 20, burst: 40 } : options.rateLimit;
+    this.transport = new HttpTransport(url.origin, {
+      timeouts: { ...defaultTimeouts, ...options.timeouts },
+      connections: options.connections ?? 10,
+      maxResponseBytes: options.maxResponseBytes ?? 8 * 1024 * 1024,
+      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    });
+    this.pipeline = new RequestPipeline({
+      prefix,
+      transport: this.transport,
+      adminCredentials: { ...options.credentials },
+      tokenRefreshMarginMs: options.tokenRefreshMarginMs ?? 300_000,
+      retry: { ...defaultRetryPolicy, ...options.retry },
+      bucket: rateLimit ? new TokenBucket(rateLimit, now) : undefined,
+      now,
+      sleep: options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, signal ? { signal } : {})),
+      random: options.random ?? Math.random,
+      logger: options.logger,
+    });
+  }
+
+  /** Creates an application. Sent exactly once: never retried, not even after a 401. */
+  async createApplication(app: NewApplication, options: CallOptions = {}): Promise<IssuedApplication> {
+    const json: Record<string, unknown> = { display_name: app.displayName };
+    if (app.customClaims !== undefined) json["custom_claims"] = app.customClaims;
+    if (app.roles !== undefined) json["roles"] = app.roles;
+    const wire = await this.pipeline.run(
+      {
+        operation: "create application",
+        method: "POST",
+        path: applicationsPath,
+        json,
+        schema: issuedApplicationWire,
+        idempotent: false,
+        admin: true,
+      },
+      options.signal,
+    );
+    return toIssuedApplication(wire.value);
+  }
+
+  /** One page of applications; with a pageToken, the token alone is sent (it carries the query). */
+  async listApplicationsPage(
+    query: ApplicationQuery & { pageToken?: string },
+    options: CallOptions = {},
+  ): Promise<ApplicationPage> {
+    const params: Record<string, string | undefined> =
+      query.pageToken !== undefined && query.pageToken !== ""
+        ? { page_token: query.pageToken }
+        : {
+            page_size: query.pageSize === undefined ? undefined : String(query.pageSize),
+            display_name: query.displayName,
+          };
+    const wire = await this.pipeline.run(
+      {
+        operation: "list applications",
+        method: "GET",
+        path: applicationsPath,
+        query: params,
+        schema: applicationListWire,
+        idempotent: true,
+        admin: true,
+      },
+      options.signal,
+    );
+    return toApplicationPage(wire.value);
+  }
+
+  /** Every application matching the query, page after page. */
+  async *listApplications(
+    query: ApplicationQuery = {},
+    options: CallOptions = {},
+  ): AsyncIterable<Application> {
+    const seen = new Set<string>();
+    let page = await this.listApplicationsPage(query, options);
+    for (;;) {
+      yield* page.applications;
+      const next = page.nextPageToken;
+      if (next === "") return;
+      if (seen.has(next)) {
+        throw new DataTrailsError("MalformedResponse", "the server repeated a page token", {
+          operation: "list applications",
+        });
+      }
+      seen.add(next);
+      page = await this.listApplicationsPage({ pageToken: next }, options);
+    }
+  }
+
+  /** One application. */
+  async getApplication(identity: string, options: CallOptions = {}): Promise<Application> {
+    const operation = "get application";
+    const wire = await this.pipeline.run(
+      {
+        operation,
+        method: "GET",
+        path: applicationPath(identity, operation),
+        schema: applicationWire,
+        idempotent: true,
+        admin: true,
+      },
+      options.signal,
+    );
+    return toApplication(wire.value);
+  }
+
+  /** PATCHes an application; retried, since it sets absolute values. */
+  async updateApplication(
+    identity: string,
+    update: ApplicationUpdate,
+    options: CallOptions = {},
+  ): Promise<Application> {
+    const operation = "update application";
+    const json: Record<string, unknown> = {};
+    if (update.displayName !== undefined) json["display_name"] = update.displayName;
+    if (update.customClaims !== undefined) json["custom_claims"] = update.customClaims;
+    const wire = await this.pipeline.run(
+      {
+        operation,
+        method: "PATCH",
+        path: applicationPath(identity, operation),
+        json,
+        schema: applicationWire,
+        idempotent: true,
+        admin: true,
+      },
+      options.signal,
+    );
+    return toApplication(wire.value);
+  }
+
+  /** Deletes an application. A retried DELETE may answer NotFound when the first one did the work. */
+  async deleteApplication(identity: string, options: CallOptions = {}): Promise<void> {
+    const operation = "delete application";
+    await this.pipeline.run(
+      {
+        operation,
+        method: "DELETE",
+        path: applicationPath(identity, operation),
+        schema: emptyWire,
+        idempotent: true,
+        admin: true,
+      },
+      options.signal,
+    );
+  }
+
+  /** Replaces the secret. Sent exactly once: a second send would invalidate the first new secret. */
+  async regenerateSecret(identity: string, options: CallOptions = {}): Promise<IssuedApplication> {
+    const operation = "regenerate secret";
+    const wire = await this.pipeline.run(
+      {
+        operation,
+        method: "POST",
+        path: applicationPath(identity, operation, ":regenerate-secret"),
+        schema: issuedApplicationWire,
+        idempotent: false,
+        admin: true,
+      },
+      options.signal,
+    );
+    return toIssuedApplication(wire.value);
+  }
+
+  /** A token for any client credentials (not cached: the caller schedules its own refresh). */
+  getToken(credentials: ClientCredentials, options: CallOptions = {}): Promise<AccessToken> {
+    return this.pipeline.requestToken(credentials, "get token", options.signal);
+  }
+
+  /** Releases the connection pool. */
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { DataTrailsError, type DataTrailsErrorCode } from "./errors.ts";
+import { backoffDelayMs, defaultRetryPolicy, retryAfterFromHeaders, retryDelayMs } from "./retry.ts";
+
+const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, maxRetryAfterMs: 10_000 };
+const now = Date.parse("2024-01-01T00:00:00Z");
+
+function error(code: DataTrailsErrorCode, retryAfterMs?: number) {
+  return new DataTrailsError(code, "x", { operation: "op", retryAfterMs });
+}
+
+describe("backoff", () => {
+  it.each([
+    [1, 50, 100],
+    [2, 100, 200],
+    [3, 200, 400],
+    [10, 500, 1_000],
+  ])("attempt %i waits between %i and %i ms", (attempt, low, high) => {
+    expect(backoffDelayMs(attempt, policy, () => 0)).toBe(low);
+    expect(backoffDelayMs(attempt, policy, () => 0.999999)).toBe(high);
+  });
+
+  it("defaults to four attempts", () => {
+    expect(defaultRetryPolicy.maxAttempts).toBe(4);
+  });
+});
+
+describe("server-requested waits", () => {
+  it.each([
+    ["Retry-After seconds", { "retry-after": "3" }, 3_000],
+    ["Archivist-Rate-Limit-Reset seconds", { "archivist-rate-limit-reset": "7" }, 7_000],
+    ["the longer of both", { "retry-after": "2", "archivist-rate-limit-reset": "5" }, 5_000],
+    ["an HTTP date", { "retry-after": "Mon, 01 Jan 2024 00:00:04 GMT" }, 4_000],
+    ["an epoch reset", { "archivist-rate-limit-reset": String(now / 1000 + 9) }, 9_000],
+    ["nothing", {}, undefined],
+    ["garbage", { "retry-after": "soon" }, undefined],
+  ])("reads %s", (_name, headers, expected) => {
+    expect(retryAfterFromHeaders(headers, now)).toBe(expected);
+  });
+});
+
+describe("retry decisions", () => {
+  it.each([
+    ["a 503 on the first attempt", error("Unavailable"), 1, 50],
+    ["a timeout on the third attempt", error("Timeout"), 3, 200],
+    ["a failure on the last attempt", error("Unavailable"), 4, undefined],
+    ["a 404", error("NotFound"), 1, undefined],
+    ["a 401", error("Unauthenticated"), 1, undefined],
+    ["a 429 asking 3 s", error("RateLimited", 3_000), 1, 3_000],
+    ["a 429 asking longer than the bound", error("RateLimited", 60_000), 1, undefined],
+    ["a malformed answer", error("MalformedResponse"), 1, 50],
+  ])("%s → %s ms", (_name, err, attempt, expected) => {
+    expect(retryDelayMs(err, attempt, policy, () => 0)).toBe(expected);
+  });
+
+  it("never waits less than the server asked, jitter included", () => {
+    expect(retryDelayMs(error("RateLimited", 3_000), 1, policy, () => 0.99)).toBeGreaterThanOrEqual(3_000);
+  });
+});

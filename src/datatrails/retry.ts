@@ -1,0 +1,81 @@
+/**
+ * When to try again. Only idempotent calls are retried (GET, DELETE, PATCH with absolute values,
+ * the token POST); create and regenerate-secret never are. Retries are bounded, jittered and
+ * exponential; a 429 waits at least what `Retry-After` or `Archivist-Rate-Limit-Reset` asks, and a
+ * wait longer than `maxRetryAfterMs` is left to the caller (the error carries retryAfterMs).
+ */
+import type { DataTrailsError } from "./errors.ts";
+
+/** Bounds of the retry loop. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included (1 disables retries). */
+  maxAttempts: number;
+  /** The first backoff step. */
+  baseDelayMs: number;
+  /** The largest backoff step. */
+  maxDelayMs: number;
+  /** The longest server-requested wait the client sits out itself. */
+  maxRetryAfterMs: number;
+}
+
+/** The defaults: 4 attempts, 200 ms doubling to 5 s, server waits up to 60 s. */
+export const defaultRetryPolicy: RetryPolicy = {
+  maxAttempts: 4,
+  baseDelayMs: 200,
+  maxDelayMs: 5_000,
+  maxRetryAfterMs: 60_000,
+};
+
+/** Exponential backoff with "equal jitter": half the step fixed, half random. `attempt` counts from 1. */
+export function backoffDelayMs(attempt: number, policy: RetryPolicy, random: () => number): number {
+  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(step / 2 + random() * (step / 2));
+}
+
+function parseSeconds(value: string, nowMs: number): number | undefined {
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) {
+    const n = Number(trimmed);
+    // A value this large is an epoch timestamp, not a delay.
+    return n > 1e9 ? Math.max(0, n * 1000 - nowMs) : n * 1000;
+  }
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+/**
+ * The wait a 429 asks for, from `Retry-After` (seconds or an HTTP date) and
+ * `Archivist-Rate-Limit-Reset` (seconds, or an epoch time), whichever is longer.
+ */
+export function retryAfterFromHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  nowMs: number,
+): number | undefined {
+  const waits: number[] = [];
+  for (const name of ["retry-after", "archivist-rate-limit-reset"]) {
+    const raw = headers[name];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    const ms = value === undefined ? undefined : parseSeconds(value, nowMs);
+    if (ms !== undefined) waits.push(ms);
+  }
+  return waits.length > 0 ? Math.max(...waits) : undefined;
+}
+
+/**
+ * How long to wait before attempt `attempt + 1` of an idempotent call that failed with `error`, or
+ * undefined when it must not be retried.
+ */
+export function retryDelayMs(
+  error: DataTrailsError,
+  attempt: number,
+  policy: RetryPolicy,
+  random: () => number,
+): number | undefined {
+  if (!error.retryable || attempt >= policy.maxAttempts) return undefined;
+  if (error.retryAfterMs !== undefined) {
+    if (error.retryAfterMs > policy.maxRetryAfterMs) return undefined;
+    // At least what the server asked; a little jitter so many clients do not return together.
+    return Math.ceil(error.retryAfterMs + random() * Math.min(1_000, error.retryAfterMs * 0.1));
+  }
+  return backoffDelayMs(attempt, policy, random);
+}

@@ -1,0 +1,93 @@
+/**
+ * zod schemas of what DataTrails sends, and the mapping from its snake_case JSON to the client's
+ * types. proto3 JSON may leave out empty fields, so lists and maps default to empty; int64 values
+ * may arrive as strings, so `expires_in` accepts both.
+ */
+import { z } from "zod";
+import type { AccessToken, Application, ApplicationPage, IssuedApplication } from "./api.ts";
+
+const timestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "not a timestamp");
+
+/** One credential of an application; `secret` is "" except in create and regenerate answers. */
+export const credentialWire = z.object({
+  secret: z.string().default(""),
+  valid_from: timestamp,
+  valid_until: timestamp,
+});
+
+/** An application. */
+export const applicationWire = z.object({
+  identity: z.string().regex(/^applications\/[A-Za-z0-9-]+$/, "not an application identity"),
+  display_name: z.string().default(""),
+  client_id: z.string().min(1),
+  tenant_id: z.string().default(""),
+  credentials: z.array(credentialWire).default([]),
+  custom_claims: z.record(z.string(), z.string()).default({}),
+  roles: z.array(z.string()).default([]),
+});
+
+/** An application in a create or regenerate answer: it must carry the new secret. */
+export const issuedApplicationWire = applicationWire.refine(
+  (app) => app.credentials.some((c) => c.secret !== ""),
+  "the answer carries no secret",
+);
+
+/** A page of the application list. */
+export const applicationListWire = z.object({
+  applications: z.array(applicationWire).default([]),
+  next_page_token: z.string().default(""),
+});
+
+/** The token endpoint's answer. */
+export const tokenResponseWire = z.object({
+  access_token: z.string().min(1),
+  token_type: z.string().refine((t) => t.toLowerCase() === "bearer", "token_type is not Bearer"),
+  expires_in: z
+    .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
+    .pipe(z.number().int().positive()),
+});
+
+/** An empty object (DELETE answers `{}`); extra fields are ignored. */
+export const emptyWire = z.object({});
+
+/** The grpc-gateway error body. */
+export const errorBodyWire = z.object({
+  code: z.number().int(),
+  message: z.string().default(""),
+  details: z.array(z.unknown()).optional(),
+});
+
+/** An application as the client hands it out (no secret). */
+export function toApplication(wire: z.output<typeof applicationWire>): Application {
+  return {
+    identity: wire.identity,
+    clientId: wire.client_id,
+    displayName: wire.display_name,
+    tenantId: wire.tenant_id,
+    customClaims: { ...wire.custom_claims },
+    roles: [...wire.roles],
+    credentials: wire.credentials.map((c) => ({ validFrom: c.valid_from, validUntil: c.valid_until })),
+  };
+}
+
+/** An application with the secret a create or regenerate answer carried. */
+export function toIssuedApplication(wire: z.output<typeof applicationWire>): IssuedApplication {
+  const secret = wire.credentials.find((c) => c.secret !== "")?.secret ?? "";
+  return { ...toApplication(wire), secret };
+}
+
+/** A page of applications. */
+export function toApplicationPage(wire: z.output<typeof applicationListWire>): ApplicationPage {
+  return { applications: wire.applications.map(toApplication), nextPageToken: wire.next_page_token };
+}
+
+/** A token, timed from when its request was sent (so expiry is never later than the server's). */
+export function toAccessToken(wire: z.output<typeof tokenResponseWire>, requestedAtMs: number): AccessToken {
+  return {
+    accessToken: wire.access_token,
+    tokenType: "Bearer",
+    expiresInSeconds: wire.expires_in,
+    obtainedAt: new Date(requestedAtMs),
+    expiresAt: new Date(requestedAtMs + wire.expires_in * 1000),
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * The DataTrails emulator: a stateful stand-in for the DataTrails identity API (App Registrations,
+ * the appidp token endpoint, access policies, assets) with fault switches, for tests, `make dev`
+ * and anyone's CI. See docs/emulator.md.
+ */
+export { startEmulator, type EmulatorOptions, type RunningEmulator } from "./server.ts";
+export type { EmulatorControl } from "./control.ts";
+export type { CountRule, DropRule, EmulatorSettings, FailRule, RateLimitSetting } from "./faults.ts";
+export { routeNames, type RouteName } from "./route-names.ts";
+export { adminPrefix } from "./routes/admin.ts";
+export { registeredJwtClaimNames, reservedClaimPrefixes } from "./claims.ts";
+export type { AccessPolicy, ApplicationSnapshot, Asset, TenantTier, WireApplication } from "./state.ts";
+export { sha256Hex } from "./state.ts";
