@@ -1,0 +1,77 @@
+/**
+ * `run`: the operator itself. Flags and environment are parsed once (src/config.ts); a bad value
+ * exits with status 2 and a message naming the field. SIGTERM and SIGINT drain running reconciles
+ * and release the leader lease; losing the lease exits at once so that no work continues.
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+import { Command } from "commander";
+import { ConfigError, configOptions, parseConfig } from "../config.ts";
+import { createLogger } from "../observability/logger.ts";
+import { createMetrics } from "../observability/metrics.ts";
+import { startOperator } from "../operator.ts";
+
+/** Builds the `run` subcommand. */
+export function runCommand(): Command {
+  const command = new Command("run")
+    .description("run the operator (flags override DATATRAILS_OPERATOR_* environment variables)")
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .helpOption("-h, --help", "show the flags")
+    .addHelpText(
+      "after",
+      `\nFlags:\n${Object.values(configOptions)
+        .map((o) => `  --${o.flag.padEnd(28)} ${o.description}`)
+        .join("\n")}`,
+    )
+    .action(async (_options: unknown, cmd: Command) => {
+      let config;
+      try {
+        config = parseConfig({ argv: cmd.args, env: process.env });
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`datatrails-operator: ${err.message}\n`);
+          process.exit(2);
+        }
+        throw err;
+      }
+      const logger = createLogger({ level: config.logLevel });
+      const kubeConfig = new KubeConfig();
+      if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+      else kubeConfig.loadFromDefault();
+      const crashAt = config.faultCrashAt;
+      const operator = await startOperator({
+        config,
+        kubeConfig,
+        logger,
+        metrics: createMetrics(),
+        onLostLeadership: () => {
+          logger.error("lost the leader lease; exiting so that no work continues");
+          process.exit(1);
+        },
+        ...(crashAt
+          ? {
+              crashPoint: (step: string) => {
+                if (step === crashAt) {
+                  logger.warn({ step }, "fault injection: killing the process");
+                  process.kill(process.pid, "SIGKILL");
+                }
+              },
+            }
+          : {}),
+      });
+      logger.info({ healthPort: operator.healthPort, identity: config.identity }, "operator started");
+      const shutdown = (signal: string) => {
+        logger.info({ signal }, "shutting down");
+        operator.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, "shutdown failed");
+            process.exit(1);
+          },
+        );
+      };
+      process.once("SIGTERM", () => shutdown("SIGTERM"));
+      process.once("SIGINT", () => shutdown("SIGINT"));
+    });
+  return command;
+}

@@ -1,0 +1,225 @@
+/**
+ * Carries out an integration plan, one action after another, stopping at the first failure. The
+ * status marks (pendingCreate, pendingRotation) are written before the step they guard; the final
+ * status is written last, from the plan and what the steps returned.
+ */
+import type { KubernetesObject, V1OwnerReference } from "@kubernetes/client-node";
+import {
+  apiVersion,
+  applicationFinalizer,
+  credentialsKeys,
+  fieldManager,
+  group,
+  managedByLabel,
+  managedByValue,
+  ownerLabel,
+  version,
+  type DataTrailsIntegration,
+  type IntegrationStatus,
+} from "../../api/v1alpha1/index.ts";
+import type { DataTrailsApi, IssuedApplication } from "../../datatrails/api.ts";
+import { isDataTrailsError } from "../../datatrails/errors.ts";
+import type { CustomObjects } from "../../k8s/custom-objects.ts";
+import type { EventRecorder } from "../../k8s/events.ts";
+import { decodeSecretData, type SecretStore } from "../../k8s/secrets.ts";
+import { credentialsSecretName } from "./decide.ts";
+import type { Action, Plan } from "./model.ts";
+import type { IntegrationSpec } from "../../api/v1alpha1/integration.ts";
+import type { V1Secret } from "@kubernetes/client-node";
+
+/** The kinds' REST coordinates. */
+export const integrationResource = { group, version, plural: "datatrailsintegrations" } as const;
+export const bearerTokenResource = { group, version, plural: "bearertokens" } as const;
+
+/** What apply writes through. */
+export interface ApplyDeps {
+  objects: CustomObjects;
+  secrets: SecretStore;
+  events: EventRecorder;
+  writeStatus(
+    obj: DataTrailsIntegration,
+    previous: IntegrationStatus | undefined,
+    next: IntegrationStatus,
+  ): Promise<void>;
+  now(): Date;
+  /** A test-only fault point: called after each step with its name; the operator may exit there. */
+  crashPoint?(step: string): void;
+}
+
+/** What the steps produced, for the final status. */
+interface Results {
+  issued?: IssuedApplication;
+  rotatedAt?: string;
+  credentialsVersion?: string;
+  status: IntegrationStatus | undefined;
+}
+
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function ownerRef(obj: DataTrailsIntegration): V1OwnerReference {
+  return {
+    apiVersion,
+    kind: "DataTrailsIntegration",
+    name: obj.metadata.name,
+    uid: obj.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** The status after the plan: the plan's, with what create and regenerate returned. */
+export function finalStatus(plan: Plan, results: Omit<Results, "status">): IntegrationStatus {
+  const status: IntegrationStatus = { ...plan.status };
+  const issued = results.issued;
+  if (issued) {
+    status.applicationIdentity = issued.identity;
+    status.clientId = issued.clientId;
+    const validUntil = issued.credentials[0]?.validUntil;
+    if (validUntil) status.secretValidUntil = validUntil;
+    delete status.pendingCreate;
+  }
+  if (results.rotatedAt) {
+    status.secretRotatedAt = results.rotatedAt;
+    delete status.pendingRotation;
+  }
+  if (results.credentialsVersion) status.credentialsSecretVersion = results.credentialsVersion;
+  return status;
+}
+
+/** Runs the plan. Throws the first failure (after which the caller reports it). */
+export async function applyPlan(
+  obj: DataTrailsIntegration,
+  spec: IntegrationSpec | undefined,
+  plan: Plan,
+  api: DataTrailsApi | undefined,
+  existingSecret: V1Secret | undefined,
+  deps: ApplyDeps,
+): Promise<IntegrationStatus> {
+  const namespace = obj.metadata.namespace ?? "";
+  const name = obj.metadata.name;
+  const results: Results = { status: obj.status };
+  const needApi = (): DataTrailsApi => {
+    if (!api) throw new Error("no DataTrails connection for an action that needs one");
+    return api;
+  };
+  const mark = async (patch: Partial<IntegrationStatus>) => {
+    const next = { ...(results.status ?? {}), ...patch };
+    await deps.writeStatus(obj, results.status, next);
+    results.status = next;
+  };
+
+  const run = async (action: Action): Promise<void> => {
+    switch (action.type) {
+      case "AddFinalizer":
+      case "RemoveFinalizer": {
+        const current = obj.metadata.finalizers ?? [];
+        const finalizers =
+          action.type === "AddFinalizer"
+            ? [...current, applicationFinalizer]
+            : current.filter((f) => f !== applicationFinalizer);
+        // resourceVersion makes the patch fail on a concurrent change instead of losing someone's finalizer.
+        await deps.objects.mergePatch(integrationResource, namespace, name, {
+          metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion },
+        });
+        return;
+      }
+      case "MarkPendingCreate":
+        return mark({ pendingCreate: { displayName: action.displayName, startedAt: action.at } });
+      case "MarkPendingRotation":
+        return mark({ pendingRotation: { startedAt: action.at } });
+      case "CreateApplication":
+        results.issued = await needApi().createApplication({
+          displayName: action.displayName,
+          customClaims: action.customClaims,
+        });
+        return;
+      case "RegenerateSecret":
+        results.issued = await needApi().regenerateSecret(action.identity);
+        results.rotatedAt = rfc3339(deps.now());
+        return;
+      case "WriteCredentials": {
+        let clientId: string;
+        let clientSecret: string;
+        if (action.secretFrom === "result") {
+          if (!results.issued)
+            throw new Error("WriteCredentials from a result, but no create or regenerate ran");
+          clientId = results.issued.clientId;
+          clientSecret = results.issued.secret;
+        } else {
+          const data = decodeSecretData(existingSecret);
+          clientId = data[credentialsKeys.clientId] ?? "";
+          clientSecret = data[credentialsKeys.clientSecret] ?? "";
+        }
+        const secretName = credentialsSecretName(obj, spec);
+        results.credentialsVersion = await deps.secrets.apply({
+          namespace,
+          name: secretName,
+          labels: { [managedByLabel]: managedByValue, [ownerLabel]: `datatrailsintegration.${name}` },
+          ownerReferences: [ownerRef(obj)],
+          data: {
+            [credentialsKeys.clientId]: clientId,
+            [credentialsKeys.clientSecret]: clientSecret,
+            [credentialsKeys.tokenUrl]: action.tokenUrl,
+            [credentialsKeys.url]: action.url,
+          },
+        });
+        return;
+      }
+      case "PatchApplication":
+        await needApi().updateApplication(action.identity, {
+          ...(action.displayName !== undefined ? { displayName: action.displayName } : {}),
+          ...(action.customClaims !== undefined ? { customClaims: action.customClaims } : {}),
+        });
+        return;
+      case "DeleteApplication":
+        try {
+          await needApi().deleteApplication(action.identity);
+        } catch (err) {
+          if (!isDataTrailsError(err, "NotFound")) throw err;
+        }
+        return;
+      case "ApplyBearerToken":
+        await deps.objects.apply(
+          bearerTokenResource,
+          {
+            apiVersion,
+            kind: "BearerToken",
+            metadata: {
+              name,
+              namespace,
+              ownerReferences: [ownerRef(obj)],
+              labels: { [managedByLabel]: managedByValue },
+            },
+            spec: {
+              secretName: action.secretName,
+              dataTrails: { credentialsSecretRef: { name: action.credentialsSecretName } },
+            },
+          } as KubernetesObject,
+          fieldManager,
+        );
+        return;
+      case "DeleteBearerToken":
+        return deps.objects.delete(bearerTokenResource, namespace, name);
+      case "RecordEvent":
+        deps.events.record(obj as unknown as KubernetesObject, {
+          type: action.eventType,
+          reason: action.reason,
+          action: action.reason,
+          note: action.note,
+        });
+        return;
+    }
+  };
+
+  for (const action of plan.actions) {
+    await run(action);
+    deps.crashPoint?.(`after:${action.type}`);
+  }
+  const status = finalStatus(plan, results);
+  // A removed finalizer may mean the object is gone: nothing left to write status on.
+  if (!plan.actions.some((a) => a.type === "RemoveFinalizer"))
+    await deps.writeStatus(obj, results.status, status);
+  return status;
+}

@@ -1,0 +1,98 @@
+/**
+ * The DataTrailsIntegration reconcile: gather → decide (pure) → apply, with failures turned into
+ * conditions and backoff.
+ */
+import {
+  ConditionType,
+  setCondition,
+  type DataTrailsIntegration,
+  type IntegrationStatus,
+} from "../../api/v1alpha1/index.ts";
+import { isDataTrailsError } from "../../datatrails/errors.ts";
+import type { Clock } from "../../k8s/clock.ts";
+import type { WorkResult } from "../../k8s/work-queue.ts";
+import { objectLogger, type Logger } from "../../observability/logger.ts";
+import { splitKey } from "../controller.ts";
+import { applyPlan, type ApplyDeps } from "./apply.ts";
+import { decide, type DecideOptions } from "./decide.ts";
+import { failureOf, gatherIntegration, type GatherDeps } from "./gather.ts";
+import type { Failure } from "./model.ts";
+
+/** What the integration reconcile depends on. */
+export interface IntegrationControllerDeps extends GatherDeps, Omit<ApplyDeps, "now"> {
+  getIntegration(namespace: string, name: string): DataTrailsIntegration | undefined;
+  clock: Clock;
+  logger: Logger;
+  options: DecideOptions;
+}
+
+/** A reconcile that failed in a way the work queue should back off from. */
+export class ReconcileFailure extends Error {
+  override readonly name = "ReconcileFailure";
+  readonly reason: string;
+  constructor(failure: Failure) {
+    super(`${failure.reason}: ${failure.message}`);
+    this.reason = failure.reason;
+  }
+}
+
+function failedStatus(
+  obj: DataTrailsIntegration,
+  status: IntegrationStatus | undefined,
+  failure: Failure,
+  now: Date,
+) {
+  let conditions = status?.conditions;
+  for (const type of [ConditionType.CredentialsReady, ConditionType.Ready]) {
+    conditions = setCondition(
+      conditions,
+      {
+        type,
+        status: "False",
+        reason: failure.reason,
+        message: failure.message,
+        observedGeneration: obj.metadata.generation,
+      },
+      now,
+    );
+  }
+  return { ...(status ?? {}), observedGeneration: obj.metadata.generation, conditions };
+}
+
+/** Builds the reconcile function of the integration controller. */
+export function integrationReconciler(deps: IntegrationControllerDeps): (key: string) => Promise<WorkResult> {
+  const now = () => new Date(deps.clock.now());
+  return async (key) => {
+    const { namespace, name } = splitKey(key);
+    const obj = deps.getIntegration(namespace, name);
+    if (!obj) return;
+    const log = objectLogger(deps.logger, { controller: "datatrailsintegration", namespace, name });
+    const { observed, api, credentialsSecret } = await gatherIntegration(obj, deps);
+    const plan = decide(observed, now(), deps.options);
+    log.debug({ actions: plan.actions.map((a) => a.type), failure: plan.failure?.reason }, "plan");
+    try {
+      await applyPlan(obj, observed.spec, plan, api, credentialsSecret, { ...deps, now });
+    } catch (err) {
+      if (!isDataTrailsError(err)) throw err;
+      const failure = failureOf(err, "DataTrails");
+      log.info({ reason: failure.reason, err }, "reconcile step failed");
+      // The latest status may already carry a pending mark: merge onto what the server has.
+      const latest = deps.getIntegration(namespace, name) ?? obj;
+      await deps.writeStatus(obj, latest.status, failedStatus(obj, latest.status, failure, now()));
+      if (failure.retryAfterMs !== undefined) return { requeueAfterMs: failure.retryAfterMs };
+      throw new ReconcileFailure(failure);
+    }
+    if (plan.failure) {
+      log.info({ reason: plan.failure.reason, message: plan.failure.message }, "not ready");
+      if (plan.failure.retryAfterMs !== undefined) return { requeueAfterMs: plan.failure.retryAfterMs };
+      if (plan.failure.reason === "InvalidSpec") return; // a spec change wakes the object again
+      throw new ReconcileFailure(plan.failure);
+    }
+    const ready = plan.status.conditions?.find((c) => c.type === ConditionType.Ready);
+    const before = obj.status?.conditions?.find((c) => c.type === ConditionType.Ready);
+    if (ready?.status !== before?.status || ready?.reason !== before?.reason) {
+      log.info({ ready: ready?.status, reason: ready?.reason }, "Ready changed");
+    }
+    return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
+  };
+}

@@ -1,0 +1,316 @@
+/**
+ * Reads what an integration reconcile needs. Which DataTrails calls it makes is decided by the
+ * pure predicates in decide.ts, so that a settled integration costs one GET of its application.
+ */
+import type { V1Secret } from "@kubernetes/client-node";
+import {
+  clusterConnectionSpec,
+  connectionSpec,
+  credentialsKeys,
+  integrationSpec,
+  Reason,
+  type BearerToken,
+  type ClusterDataTrailsConnection,
+  type DataTrailsConnection,
+  type DataTrailsIntegration,
+  type IntegrationSpec,
+} from "../../api/v1alpha1/index.ts";
+import type { Application, DataTrailsApi } from "../../datatrails/api.ts";
+import { isDataTrailsError } from "../../datatrails/errors.ts";
+import { decodeSecretData } from "../../k8s/secrets.ts";
+import { selectorMatches } from "../../k8s/selector.ts";
+import { dataTrailsTokenUrl } from "../../tokens/factory.ts";
+import {
+  credentialsSecretName,
+  identityCandidate,
+  needsSearch,
+  needsSecretCheck,
+  ownedBy,
+  secretIsPresent,
+  tokenSecretName,
+} from "./decide.ts";
+import type {
+  ApplicationLookup,
+  ApplicationView,
+  ChildTokenView,
+  CredentialsSecretView,
+  Failure,
+  IntegrationObserved,
+  SearchResult,
+  SecretCheck,
+} from "./model.ts";
+
+/** The admin connection to DataTrails, resolved for one integration. */
+export interface ResolvedConnection {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+  requestsPerSecond: number;
+}
+
+/** What gather reads through. */
+export interface GatherDeps {
+  getConnection(namespace: string, name: string): DataTrailsConnection | undefined;
+  getClusterConnection(name: string): ClusterDataTrailsConnection | undefined;
+  namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
+  lookupSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
+  getBearerToken(namespace: string, name: string): BearerToken | undefined;
+  apiFor(connection: ResolvedConnection): DataTrailsApi;
+}
+
+/** Maps a DataTrails failure to a condition reason. */
+export function failureOf(err: unknown, what: string): Failure {
+  if (!isDataTrailsError(err)) throw err;
+  const message = `${what}: ${err.message}`;
+  switch (err.code) {
+    case "Unauthenticated":
+    case "PermissionDenied":
+      return { reason: Reason.AdminUnauthorized, message };
+    case "RateLimited":
+      return {
+        reason: Reason.RateLimited,
+        message,
+        ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+      };
+    case "QuotaExceeded":
+      return { reason: Reason.QuotaExceeded, message };
+    case "InvalidArgument":
+      return { reason: Reason.Rejected, message };
+    default:
+      return { reason: Reason.DataTrailsUnavailable, message };
+  }
+}
+
+/** The parts of an application the controller keeps. */
+export function applicationView(app: Application): ApplicationView {
+  const validUntil = app.credentials[0]?.validUntil;
+  return {
+    identity: app.identity,
+    clientId: app.clientId,
+    displayName: app.displayName,
+    customClaims: app.customClaims,
+    ...(validUntil ? { validUntil } : {}),
+  };
+}
+
+type ConnectionResult =
+  { state: "ready"; url: string; tokenUrl: string; api: DataTrailsApi } | ({ state: "failed" } & Failure);
+
+async function resolveConnection(
+  obj: DataTrailsIntegration,
+  spec: IntegrationSpec,
+  deps: GatherDeps,
+): Promise<ConnectionResult> {
+  const namespace = obj.metadata.namespace ?? "";
+  const ref = spec.connectionRef;
+  let url: string;
+  let requestsPerSecond: number;
+  let secretRef: { namespace: string; name: string; clientIdKey: string; clientSecretKey: string };
+  if (ref.kind === "ClusterDataTrailsConnection") {
+    const conn = deps.getClusterConnection(ref.name);
+    if (!conn)
+      return {
+        state: "failed",
+        reason: Reason.ConnectionNotFound,
+        message: `ClusterDataTrailsConnection ${ref.name} not found.`,
+      };
+    const parsed = clusterConnectionSpec.safeParse(conn.spec);
+    if (!parsed.success)
+      return {
+        state: "failed",
+        reason: Reason.InvalidSpec,
+        message: `ClusterDataTrailsConnection ${ref.name} is invalid.`,
+      };
+    const allowed = parsed.data.allowedNamespaces;
+    let ok = allowed?.names?.includes(namespace) ?? false;
+    if (!ok && allowed?.selector) {
+      const labels = await deps.namespaceLabels(namespace);
+      ok = labels !== undefined && selectorMatches(allowed.selector, labels);
+    }
+    if (!ok) {
+      return {
+        state: "failed",
+        reason: Reason.ConnectionNotAllowed,
+        message: `ClusterDataTrailsConnection ${ref.name} does not allow namespace ${namespace}.`,
+      };
+    }
+    url = parsed.data.url;
+    requestsPerSecond = parsed.data.requestsPerSecond;
+    secretRef = parsed.data.credentialsSecretRef;
+  } else {
+    const conn = deps.getConnection(namespace, ref.name);
+    if (!conn)
+      return {
+        state: "failed",
+        reason: Reason.ConnectionNotFound,
+        message: `DataTrailsConnection ${ref.name} not found.`,
+      };
+    const parsed = connectionSpec.safeParse(conn.spec);
+    if (!parsed.success)
+      return {
+        state: "failed",
+        reason: Reason.InvalidSpec,
+        message: `DataTrailsConnection ${ref.name} is invalid.`,
+      };
+    url = parsed.data.url;
+    requestsPerSecond = parsed.data.requestsPerSecond;
+    // A namespaced connection reads its Secret in its own namespace, never elsewhere.
+    secretRef = { ...parsed.data.credentialsSecretRef, namespace };
+  }
+  const data = decodeSecretData(await deps.lookupSecret(secretRef.namespace, secretRef.name));
+  const clientId = data[secretRef.clientIdKey];
+  const clientSecret = data[secretRef.clientSecretKey];
+  if (!clientId || !clientSecret) {
+    return {
+      state: "failed",
+      reason: Reason.SecretNotFound,
+      message: `Secret ${secretRef.namespace}/${secretRef.name} with keys ${secretRef.clientIdKey} and ${secretRef.clientSecretKey} not found.`,
+    };
+  }
+  url = url.replace(/\/+$/, "");
+  return {
+    state: "ready",
+    url,
+    tokenUrl: dataTrailsTokenUrl(url),
+    api: deps.apiFor({ url, clientId, clientSecret, requestsPerSecond }),
+  };
+}
+
+function credentialsView(secret: V1Secret | undefined): CredentialsSecretView | undefined {
+  if (!secret) return undefined;
+  const data = decodeSecretData(secret);
+  return {
+    resourceVersion: secret.metadata?.resourceVersion ?? "",
+    hasClientSecret: Boolean(data[credentialsKeys.clientSecret]),
+    ...(data[credentialsKeys.clientId] ? { clientId: data[credentialsKeys.clientId] } : {}),
+    ...(data[credentialsKeys.url] ? { url: data[credentialsKeys.url] } : {}),
+    ...(data[credentialsKeys.tokenUrl] ? { tokenUrl: data[credentialsKeys.tokenUrl] } : {}),
+  };
+}
+
+function childToken(
+  obj: DataTrailsIntegration,
+  spec: IntegrationSpec | undefined,
+  deps: GatherDeps,
+): ChildTokenView {
+  const child = deps.getBearerToken(obj.metadata.namespace ?? "", obj.metadata.name);
+  if (!child) return { exists: false, upToDate: false };
+  const upToDate =
+    child.spec.secretName === tokenSecretName(obj, spec) &&
+    child.spec.dataTrails?.credentialsSecretRef.name === credentialsSecretName(obj, spec) &&
+    (child.metadata as { ownerReferences?: { uid: string }[] }).ownerReferences?.some(
+      (o) => o.uid === obj.metadata.uid,
+    ) === true;
+  const ready = child.status?.conditions?.find((c) => c.type === "Ready");
+  return {
+    exists: true,
+    upToDate,
+    ...(ready && ready.observedGeneration === child.metadata.generation ? { ready } : {}),
+    ...(child.status?.tokenExpiresAt ? { tokenExpiresAt: child.status.tokenExpiresAt } : {}),
+  };
+}
+
+/** Everything decide() needs, and the connection's API for apply(). */
+export async function gatherIntegration(
+  obj: DataTrailsIntegration,
+  deps: GatherDeps,
+): Promise<{
+  observed: IntegrationObserved;
+  api: DataTrailsApi | undefined;
+  credentialsSecret: V1Secret | undefined;
+}> {
+  const namespace = obj.metadata.namespace ?? "";
+  const parsed = integrationSpec.safeParse(obj.spec);
+  const spec = parsed.success ? parsed.data : undefined;
+  const secret = await deps.lookupSecret(namespace, credentialsSecretName(obj, spec));
+  const credentials = credentialsView(secret);
+  const base: IntegrationObserved = {
+    object: obj,
+    spec,
+    connection: { state: "failed", reason: Reason.InvalidSpec, message: "not resolved" },
+    credentials,
+    application: { state: "none" },
+    search: { state: "none" },
+    secretCheck: { state: "none" },
+    token: childToken(obj, spec, deps),
+  };
+  if (!spec) {
+    const specError =
+      parsed.error?.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; ") ?? "invalid";
+    return { observed: { ...base, specError }, api: undefined, credentialsSecret: secret };
+  }
+  const identity = identityCandidate(obj, spec, credentials);
+  const connection = await resolveConnection(obj, spec, deps);
+  if (connection.state === "failed") {
+    return {
+      observed: { ...base, connection, ...(identity ? { identity } : {}) },
+      api: undefined,
+      credentialsSecret: secret,
+    };
+  }
+  const { api } = connection;
+
+  let application: ApplicationLookup = { state: "none" };
+  if (identity) {
+    try {
+      application = { state: "found", app: applicationView(await api.getApplication(identity.value)) };
+    } catch (err) {
+      application = isDataTrailsError(err, "NotFound")
+        ? { state: "missing" }
+        : { state: "failed", ...failureOf(err, "reading the application") };
+    }
+  }
+
+  let search: SearchResult = { state: "none" };
+  let found = application.state === "found" ? application.app : undefined;
+  let source = identity;
+  if (needsSearch(obj, application.state === "found")) {
+    const displayName = obj.status?.pendingCreate?.displayName ?? spec.displayName;
+    try {
+      const apps: ApplicationView[] = [];
+      for await (const app of api.listApplications({ displayName })) apps.push(applicationView(app));
+      search = { state: "done", apps };
+      const mine = ownedBy(apps, obj.metadata.uid)[0];
+      if (!found && mine) {
+        found = mine;
+        source = { value: mine.identity, source: "search" };
+      }
+    } catch (err) {
+      search = { state: "failed", ...failureOf(err, "searching for a pending create") };
+    }
+  }
+
+  let secretCheck: SecretCheck = { state: "none" };
+  if (
+    found &&
+    !obj.metadata.deletionTimestamp &&
+    needsSecretCheck(obj, credentials, found) &&
+    secretIsPresent(credentials, found)
+  ) {
+    const data = decodeSecretData(secret);
+    try {
+      await api.getToken({
+        clientId: found.clientId,
+        clientSecret: data[credentialsKeys.clientSecret] ?? "",
+      });
+      secretCheck = { state: "works" };
+    } catch (err) {
+      secretCheck = isDataTrailsError(err, "Unauthenticated")
+        ? { state: "rejected" }
+        : { state: "failed", ...failureOf(err, "checking the stored secret") };
+    }
+  }
+
+  return {
+    observed: {
+      ...base,
+      connection: { state: "ready", url: connection.url, tokenUrl: connection.tokenUrl },
+      ...(source ? { identity: source } : {}),
+      application,
+      search,
+      secretCheck,
+    },
+    api,
+    credentialsSecret: secret,
+  };
+}

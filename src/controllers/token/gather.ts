@@ -1,0 +1,76 @@
+/**
+ * Reads what a BearerToken reconcile needs: its spec, its token Secret and the issuer's inputs
+ * (client credentials or a private key), all in the object's own namespace.
+ */
+import type { V1Secret } from "@kubernetes/client-node";
+import { bearerTokenSpec, type BearerToken, type BearerTokenSpec } from "../../api/v1alpha1/index.ts";
+import { decodeSecretData } from "../../k8s/secrets.ts";
+import type { IssuerInputs } from "../../tokens/factory.ts";
+import type { InputsState, TokenObserved } from "./model.ts";
+import { readTokenSecret } from "./secret.ts";
+
+/** Looks a Secret up: the operator's cache for the Secrets it manages, the API for the others. */
+export type SecretLookup = (namespace: string, name: string) => Promise<V1Secret | undefined>;
+
+/** The name of the Secret holding the issuer's inputs, and the keys to read from it. */
+export function inputSecretRef(spec: BearerTokenSpec): { name: string; keys: string[] } {
+  const cc = spec.dataTrails?.credentialsSecretRef ?? spec.oauth2ClientCredentials?.credentialsSecretRef;
+  if (cc) return { name: cc.name, keys: [cc.clientIdKey, cc.clientSecretKey] };
+  const key = spec.jwtBearer?.privateKeySecretRef;
+  return { name: key?.name ?? "", keys: [key?.key ?? "private_key"] };
+}
+
+/** The issuer's inputs from the Secret's values, or why they are unusable (naming keys, never values). */
+export function issuerInputs(spec: BearerTokenSpec, secret: V1Secret | undefined): IssuerInputs | string {
+  const ref = inputSecretRef(spec);
+  if (!secret) return `Secret ${ref.name} not found`;
+  const data = decodeSecretData(secret);
+  const missing = ref.keys.filter((k) => !data[k]);
+  if (missing.length) return `Secret ${ref.name} has no ${missing.join(", ")}`;
+  if (spec.jwtBearer) return { kind: "privateKey", privateKeyPem: data[ref.keys[0] ?? ""] ?? "" };
+  return {
+    kind: "clientCredentials",
+    clientId: data[ref.keys[0] ?? ""] ?? "",
+    clientSecret: data[ref.keys[1] ?? ""] ?? "",
+    ...(data["url"] ? { url: data["url"] } : {}),
+    ...(data["token_url"] ? { tokenUrl: data["token_url"] } : {}),
+  };
+}
+
+/** Everything a reconcile reads, plus the issuer inputs (kept out of the observed state, which is logged). */
+export async function gatherToken(
+  object: BearerToken,
+  lookup: SecretLookup,
+): Promise<{ observed: TokenObserved; inputs: IssuerInputs | undefined }> {
+  const namespace = object.metadata.namespace ?? "";
+  const parsed = bearerTokenSpec.safeParse(object.spec);
+  const tokenSecretName = parsed.success ? parsed.data.secretName : object.spec.secretName;
+  const secret = readTokenSecret(await lookup(namespace, tokenSecretName));
+  if (!parsed.success) {
+    const specError = parsed.error.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; ");
+    return {
+      observed: {
+        object,
+        spec: undefined,
+        specError,
+        secret,
+        inputs: { state: "failed", message: specError },
+      },
+      inputs: undefined,
+    };
+  }
+  const spec = parsed.data;
+  const inputSecret = await lookup(namespace, inputSecretRef(spec).name);
+  const inputs = issuerInputs(spec, inputSecret);
+  const state: InputsState =
+    typeof inputs === "string"
+      ? { state: "failed", message: inputs }
+      : {
+          state: "ready",
+          version: `${inputSecret?.metadata?.uid ?? ""}/${inputSecret?.metadata?.resourceVersion ?? ""}`,
+        };
+  return {
+    observed: { object, spec, secret, inputs: state },
+    inputs: typeof inputs === "string" ? undefined : inputs,
+  };
+}

@@ -1,0 +1,352 @@
+/**
+ * The operator, assembled: informers, the two controllers, leader election, the health and metrics
+ * server. `run` (src/cli/run.ts) starts it from flags; tests may start it in-process.
+ */
+import { createHash } from "node:crypto";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Secret,
+} from "@kubernetes/client-node";
+import { Agent } from "undici";
+import {
+  group,
+  managedByLabel,
+  managedByValue,
+  version,
+  type BearerToken,
+  type ClusterDataTrailsConnection,
+  type DataTrailsConnection,
+  type DataTrailsIntegration,
+} from "./api/v1alpha1/index.ts";
+import type { Config } from "./config.ts";
+import { HttpDataTrailsApi } from "./datatrails/http-api.ts";
+import type { DataTrailsApi } from "./datatrails/api.ts";
+import { bearerTokenResource, integrationResource } from "./controllers/integration/apply.ts";
+import { integrationReconciler } from "./controllers/integration/controller.ts";
+import type { ResolvedConnection } from "./controllers/integration/gather.ts";
+import { ownerKeys, startController, type Controller } from "./controllers/controller.ts";
+import { tokenReconciler } from "./controllers/token/controller.ts";
+import { inputSecretRef } from "./controllers/token/gather.ts";
+import { createRealClock, type Clock } from "./k8s/clock.ts";
+import { KubeCustomObjects, type ResourceRef } from "./k8s/custom-objects.ts";
+import { createKubeEventRecorder } from "./k8s/events.ts";
+import { createResilientInformer, type ResilientInformer } from "./k8s/informer.ts";
+import { startLeaderElection, type LeaderElection } from "./k8s/leader-election.ts";
+import { KubeSecretStore } from "./k8s/secrets.ts";
+import { patchStatus } from "./k8s/status.ts";
+import { createWorkQueue } from "./k8s/work-queue.ts";
+import type { Logger } from "./observability/logger.ts";
+import { startHealthServer, type HealthServer } from "./observability/health.ts";
+import type { Metrics } from "./observability/metrics.ts";
+import { bearerTokenSpec } from "./api/v1alpha1/bearer-token.ts";
+import { createIssuer } from "./tokens/factory.ts";
+
+/** What the operator needs from outside. */
+export interface OperatorDeps {
+  config: Readonly<Config>;
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  metrics: Metrics;
+  clock?: Clock;
+  /** Test-only fault injection: called after each integration step (see --fault-crash-at). */
+  crashPoint?: (step: string) => void;
+  /** Called when leadership is lost; the process must exit so no work continues. */
+  onLostLeadership: () => void;
+}
+
+/** A running operator. */
+export interface Operator {
+  /** The port /healthz, /readyz and /metrics are served on. */
+  healthPort: number;
+  /** Whether every informer has synced. */
+  isReady(): boolean;
+  /** Stops the controllers (waiting for running reconciles), releases the lease, stops the servers. */
+  stop(): Promise<void>;
+}
+
+const connectionResource: ResourceRef = { group, version, plural: "datatrailsconnections" };
+const clusterConnectionResource: ResourceRef = { group, version, plural: "clusterdatatrailsconnections" };
+
+function customInformer<T extends KubernetesObject>(
+  deps: OperatorDeps,
+  ref: ResourceRef,
+  name: string,
+): ResilientInformer<T> {
+  const api = deps.kubeConfig.makeApiClient(CustomObjectsApi);
+  return createResilientInformer<T>({
+    name,
+    kubeConfig: deps.kubeConfig,
+    path: `/apis/${ref.group}/${ref.version}/${ref.plural}`,
+    listFn: async () => (await api.listClusterCustomObject({ ...ref })) as KubernetesListObject<T>,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
+}
+
+/** Clients per admin connection, so each keeps its token and keep-alive pool. */
+function apiCache(deps: OperatorDeps, dispatcher: Agent): (c: ResolvedConnection) => DataTrailsApi {
+  const clients = new Map<string, DataTrailsApi>();
+  return (c) => {
+    const key = createHash("sha256")
+      .update(JSON.stringify([c.url, c.clientId, c.clientSecret, c.requestsPerSecond]))
+      .digest("hex");
+    let client = clients.get(key);
+    if (!client) {
+      client = new HttpDataTrailsApi({
+        baseUrl: c.url,
+        credentials: { clientId: c.clientId, clientSecret: c.clientSecret },
+        rateLimit: {
+          requestsPerSecond: c.requestsPerSecond,
+          burst: Math.max(1, Math.ceil(c.requestsPerSecond * 2)),
+        },
+        timeouts: { headersMs: deps.config.dataTrailsTimeoutMs, bodyMs: deps.config.dataTrailsTimeoutMs },
+        logger: deps.logger,
+        dispatcher,
+      });
+      clients.set(key, client);
+    }
+    return client;
+  };
+}
+
+/** Starts the operator: serves health at once, works once it leads (or at once without election). */
+export async function startOperator(deps: OperatorDeps): Promise<Operator> {
+  const { config, kubeConfig, logger, metrics } = deps;
+  const clock = deps.clock ?? createRealClock();
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 32 });
+
+  const integrations = customInformer<DataTrailsIntegration & KubernetesObject>(
+    deps,
+    integrationResource,
+    "datatrailsintegrations",
+  );
+  const tokens = customInformer<BearerToken & KubernetesObject>(deps, bearerTokenResource, "bearertokens");
+  const connections = customInformer<DataTrailsConnection & KubernetesObject>(
+    deps,
+    connectionResource,
+    "datatrailsconnections",
+  );
+  const clusterConnections = customInformer<ClusterDataTrailsConnection & KubernetesObject>(
+    deps,
+    clusterConnectionResource,
+    "clusterdatatrailsconnections",
+  );
+  const labelSelector = `${managedByLabel}=${managedByValue}`;
+  const secrets = createResilientInformer<V1Secret>({
+    name: "secrets",
+    kubeConfig,
+    path: "/api/v1/secrets",
+    labelSelector,
+    listFn: () => core.listSecretForAllNamespaces({ labelSelector }),
+    logger,
+    metrics,
+  });
+  const informers: ResilientInformer<KubernetesObject>[] = [
+    integrations,
+    tokens,
+    connections,
+    clusterConnections,
+    secrets,
+  ];
+
+  const objects = new KubeCustomObjects(kubeConfig);
+  const secretStore = new KubeSecretStore(kubeConfig);
+  const events = createKubeEventRecorder({ kubeConfig, identity: config.identity, logger, clock });
+  const statusWriter =
+    (ref: ResourceRef) =>
+    async (
+      obj: { metadata: { namespace?: string; name: string } },
+      previous: object | undefined,
+      next: object,
+    ) => {
+      await patchStatus({
+        kubeConfig,
+        ...ref,
+        namespace: obj.metadata.namespace ?? "",
+        name: obj.metadata.name,
+        status: next as Record<string, unknown>,
+        previous: (previous ?? {}) as Record<string, unknown>,
+      });
+    };
+  const writeIntegrationStatus = statusWriter(integrationResource);
+  const writeTokenStatus = statusWriter(bearerTokenResource);
+  // Secrets are read from the API, not the cache: a reconcile must see its own last write.
+  const lookupSecret = (namespace: string, name: string) => secretStore.get(namespace, name);
+  const apiFor = apiCache(deps, dispatcher);
+
+  // With watchNamespaces set, only those namespaces' objects are reconciled.
+  const watched = new Set(config.watchNamespaces);
+  const accepts = (key: string) => watched.size === 0 || watched.has(key.slice(0, key.indexOf("/")));
+  const controllers: Controller[] = [];
+  let started = false;
+  const startControllers = () => {
+    if (started) return;
+    started = true;
+    const integrationQueue = createWorkQueue<string>({
+      name: "datatrailsintegration",
+      concurrency: config.integrationConcurrency,
+      maxDelayMs: config.maxBackoffMs,
+      jitter: 0.1,
+      clock,
+      metrics,
+      logger,
+    });
+    controllers.push(
+      startController({
+        name: "datatrailsintegration",
+        primary: integrations,
+        accepts,
+        queue: integrationQueue,
+        logger,
+        metrics,
+        watches: [
+          {
+            informer: tokens,
+            keysFor: (o) => ownerKeys(o, "DataTrailsIntegration"),
+          },
+          {
+            informer: secrets,
+            keysFor: (o) => ownerKeys(o, "DataTrailsIntegration"),
+          },
+          {
+            informer: connections,
+            keysFor: (c) =>
+              integrations
+                .list()
+                .filter(
+                  (i) =>
+                    i.metadata.namespace === c.metadata?.namespace &&
+                    (i.spec.connectionRef.kind ?? "DataTrailsConnection") === "DataTrailsConnection" &&
+                    i.spec.connectionRef.name === c.metadata?.name,
+                )
+                .map((i) => `${i.metadata.namespace}/${i.metadata.name}`),
+          },
+          {
+            informer: clusterConnections,
+            keysFor: (c) =>
+              integrations
+                .list()
+                .filter(
+                  (i) =>
+                    i.spec.connectionRef.kind === "ClusterDataTrailsConnection" &&
+                    i.spec.connectionRef.name === c.metadata?.name,
+                )
+                .map((i) => `${i.metadata.namespace}/${i.metadata.name}`),
+          },
+        ],
+        reconcile: integrationReconciler({
+          getIntegration: (ns, name) => integrations.get(name, ns),
+          getConnection: (ns, name) => connections.get(name, ns),
+          getClusterConnection: (name) => clusterConnections.get(name),
+          namespaceLabels: async (name) => (await core.readNamespace({ name })).metadata?.labels ?? {},
+          lookupSecret,
+          getBearerToken: (ns, name) => tokens.get(name, ns),
+          apiFor,
+          objects,
+          secrets: secretStore,
+          events,
+          writeStatus: (obj, previous, next) => writeIntegrationStatus(obj, previous, next),
+          clock,
+          logger,
+          options: { resyncIntervalMs: config.resyncIntervalMs, missingTargetRetryMs: 5 * 60_000 },
+          ...(deps.crashPoint ? { crashPoint: deps.crashPoint } : {}),
+        }),
+      }),
+    );
+    const tokenQueue = createWorkQueue<string>({
+      name: "bearertoken",
+      concurrency: config.tokenConcurrency,
+      maxDelayMs: config.maxBackoffMs,
+      jitter: 0.1,
+      clock,
+      metrics,
+      logger,
+    });
+    controllers.push(
+      startController({
+        name: "bearertoken",
+        primary: tokens,
+        accepts,
+        queue: tokenQueue,
+        logger,
+        metrics,
+        watches: [
+          {
+            informer: secrets,
+            keysFor: (s) => {
+              const owned = ownerKeys(s, "BearerToken");
+              const users = tokens
+                .list()
+                .filter((t) => {
+                  if (t.metadata.namespace !== s.metadata?.namespace) return false;
+                  const spec = bearerTokenSpec.safeParse(t.spec);
+                  return spec.success && inputSecretRef(spec.data).name === s.metadata?.name;
+                })
+                .map((t) => `${t.metadata.namespace}/${t.metadata.name}`);
+              return [...owned, ...users];
+            },
+          },
+        ],
+        reconcile: tokenReconciler({
+          getToken: (ns, name) => tokens.get(name, ns),
+          lookupSecret,
+          secrets: secretStore,
+          writeStatus: (obj, status) => writeTokenStatus(obj, obj.status, status),
+          events,
+          issuerFor: (spec, inputs) =>
+            createIssuer(spec, inputs, { dispatcher, timeoutMs: config.dataTrailsTimeoutMs }),
+          clock,
+          logger,
+          metrics,
+        }),
+      }),
+    );
+    logger.info("controllers started");
+  };
+
+  await Promise.all(informers.map((i) => i.start()));
+  const health: HealthServer = await startHealthServer({
+    port: config.healthPort,
+    host: config.bindAddress,
+    metrics,
+    isReady: () => informers.every((i) => i.hasSynced()),
+    isAlive: () => true,
+  });
+
+  let election: LeaderElection | undefined;
+  if (config.leaderElection) {
+    election = startLeaderElection({
+      kubeConfig,
+      namespace: config.leaseNamespace,
+      name: config.leaseName,
+      identity: config.identity,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
+      clock,
+      logger,
+      metrics,
+      onStartedLeading: startControllers,
+      onStoppedLeading: deps.onLostLeadership,
+    });
+  } else {
+    startControllers();
+  }
+
+  return {
+    healthPort: health.port,
+    isReady: () => informers.every((i) => i.hasSynced()),
+    async stop() {
+      await Promise.all(controllers.map((c) => c.stop()));
+      await election?.stop();
+      await Promise.all(informers.map((i) => i.stop()));
+      await health.close();
+      await dispatcher.close();
+    },
+  };
+}

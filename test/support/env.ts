@@ -1,0 +1,109 @@
+/**
+ * A test environment on the shared control plane: the emulator over real HTTP, the CRDs, namespaces
+ * of the test's own with an admin Secret and a DataTrailsConnection, and the operator running
+ * in-process on those namespaces only, with every log line captured for the secrets-hygiene checks.
+ */
+import { Writable } from "node:stream";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { inject } from "vitest";
+import { parseConfig } from "../../src/config.ts";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
+import { startOperator, type Operator } from "../../src/operator.ts";
+import { installCrds, kubectlOk } from "./kubectl.ts";
+
+/** A running test environment. */
+export interface TestEnv {
+  kubeConfig: KubeConfig;
+  core: CoreV1Api;
+  emulator: RunningEmulator;
+  operator: Operator;
+  metrics: Metrics;
+  /** Every log line the operator wrote. */
+  logs: string[];
+  namespaces: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts the emulator and an operator that works only in `namespaces` (created here, each with a connection). */
+export async function startTestEnv(namespaces: string[], operatorFlags: string[] = []): Promise<TestEnv> {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(inject("kubeconfigPath"));
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  await installCrds();
+  const emulator = await startEmulator({});
+  for (const ns of namespaces) {
+    await kubectlOk(["create", "namespace", ns]);
+    await createConnection(ns, emulator);
+  }
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(...chunk.toString().split("\n").filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger({ level: "debug", destination });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const config = parseConfig({
+    argv: [
+      "--no-leader-election",
+      "--health-port=0",
+      "--bind-address=127.0.0.1",
+      `--watch-namespaces=${namespaces.join(",")}`,
+      "--max-backoff-ms=2000",
+      ...operatorFlags,
+    ],
+    env: {},
+  });
+  const operator = await startOperator({
+    config,
+    kubeConfig,
+    logger,
+    metrics,
+    onLostLeadership: () => {
+      throw new Error("an operator without leader election lost leadership");
+    },
+  });
+  return {
+    kubeConfig,
+    core,
+    emulator,
+    operator,
+    metrics,
+    logs,
+    namespaces,
+    async stop() {
+      await operator.stop();
+      await emulator.close();
+      for (const ns of namespaces) await kubectlOk(["delete", "namespace", ns, "--wait=false"]);
+    },
+  };
+}
+
+/** The admin Secret and a DataTrailsConnection named `datatrails` in `namespace`. */
+export async function createConnection(namespace: string, emulator: RunningEmulator): Promise<void> {
+  await kubectlOk(
+    ["apply", "-f", "-"],
+    [
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "datatrails-admin", namespace },
+        stringData: { client_id: emulator.admin.clientId, client_secret: emulator.admin.clientSecret },
+      },
+      {
+        apiVersion: "datatrails.ai/v1alpha1",
+        kind: "DataTrailsConnection",
+        metadata: { name: "datatrails", namespace },
+        spec: {
+          url: emulator.url,
+          credentialsSecretRef: { name: "datatrails-admin" },
+          requestsPerSecond: 100,
+        },
+      },
+    ],
+  );
+  await Promise.resolve();
+}
