@@ -60,8 +60,10 @@ export interface OperatorDeps {
 
 /** A running operator. */
 export interface Operator {
-  /** The port /healthz, /readyz and /metrics are served on. */
+  /** The port /healthz and /readyz are served on. */
   healthPort: number;
+  /** The port /metrics is served on. */
+  metricsPort: number;
   /** Whether every informer has synced. */
   isReady(): boolean;
   /** Stops the controllers (waiting for running reconciles), releases the lease, stops the servers. */
@@ -310,11 +312,19 @@ export async function startOperator(deps: OperatorDeps): Promise<Operator> {
   };
 
   await Promise.all(informers.map((i) => i.start()));
+  const isReady = () => informers.every((i) => i.hasSynced());
   const health: HealthServer = await startHealthServer({
     port: config.healthPort,
     host: config.bindAddress,
+    isReady,
+    isAlive: () => true,
+  });
+  // Metrics on a port of their own, so a NetworkPolicy can open one without the other.
+  const metricsServer: HealthServer = await startHealthServer({
+    port: config.metricsPort,
+    host: config.bindAddress,
     metrics,
-    isReady: () => informers.every((i) => i.hasSynced()),
+    isReady,
     isAlive: () => true,
   });
 
@@ -340,12 +350,14 @@ export async function startOperator(deps: OperatorDeps): Promise<Operator> {
 
   return {
     healthPort: health.port,
-    isReady: () => informers.every((i) => i.hasSynced()),
+    metricsPort: metricsServer.port,
+    isReady,
     async stop() {
       await Promise.all(controllers.map((c) => c.stop()));
       await election?.stop();
       await Promise.all(informers.map((i) => i.stop()));
       await health.close();
+      await metricsServer.close();
       await dispatcher.close();
     },
   };

@@ -59,7 +59,10 @@ export function runCommand(): Command {
             }
           : {}),
       });
-      logger.info({ healthPort: operator.healthPort, identity: config.identity }, "operator started");
+      logger.info(
+        { healthPort: operator.healthPort, metricsPort: operator.metricsPort, identity: config.identity },
+        "operator started",
+      );
       const shutdown = (signal: string) => {
         logger.info({ signal }, "shutting down");
         operator.stop().then(

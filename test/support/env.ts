@@ -50,6 +50,7 @@ export async function startTestEnv(namespaces: string[], operatorFlags: string[]
     argv: [
       "--no-leader-election",
       "--health-port=0",
+      "--metrics-port=0",
       "--bind-address=127.0.0.1",
       `--watch-namespaces=${namespaces.join(",")}`,
       "--max-backoff-ms=2000",
