@@ -242,7 +242,8 @@ export async function startOperator(deps: OperatorDeps): Promise<Operator> {
           },
         ],
         reconcile: integrationReconciler({
-          getIntegration: (ns, name) => integrations.get(name, ns),
+          getIntegration: (ns, name) =>
+            objects.get<DataTrailsIntegration & KubernetesObject>(integrationResource, ns, name),
           getConnection: (ns, name) => connections.get(name, ns),
           getClusterConnection: (name) => clusterConnections.get(name),
           namespaceLabels: async (name) => (await core.readNamespace({ name })).metadata?.labels ?? {},

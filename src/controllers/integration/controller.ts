@@ -20,7 +20,12 @@ import type { Failure } from "./model.ts";
 
 /** What the integration reconcile depends on. */
 export interface IntegrationControllerDeps extends GatherDeps, Omit<ApplyDeps, "now"> {
-  getIntegration(namespace: string, name: string): DataTrailsIntegration | undefined;
+  /**
+   * The integration as the API server has it now. Read fresh, not from the informer cache: a
+   * reconcile that followed its own write (a rotation recorded in status, say) must see that write,
+   * or it would act a second time.
+   */
+  getIntegration(namespace: string, name: string): Promise<DataTrailsIntegration | undefined>;
   clock: Clock;
   logger: Logger;
   options: DecideOptions;
@@ -64,7 +69,7 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
   const now = () => new Date(deps.clock.now());
   return async (key) => {
     const { namespace, name } = splitKey(key);
-    const obj = deps.getIntegration(namespace, name);
+    const obj = await deps.getIntegration(namespace, name);
     if (!obj) return;
     const log = objectLogger(deps.logger, { controller: "datatrailsintegration", namespace, name });
     const { observed, api, credentialsSecret } = await gatherIntegration(obj, deps);
@@ -77,7 +82,7 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
       const failure = failureOf(err, "DataTrails");
       log.info({ reason: failure.reason, err }, "reconcile step failed");
       // The latest status may already carry a pending mark: merge onto what the server has.
-      const latest = deps.getIntegration(namespace, name) ?? obj;
+      const latest = (await deps.getIntegration(namespace, name)) ?? obj;
       await deps.writeStatus(obj, latest.status, failedStatus(obj, latest.status, failure, now()));
       if (failure.retryAfterMs !== undefined) return { requeueAfterMs: failure.retryAfterMs };
       throw new ReconcileFailure(failure);
