@@ -11,6 +11,7 @@ import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts
 import { createLogger } from "../../src/observability/logger.ts";
 import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
 import { startOperator, type Operator } from "../../src/operator.ts";
+import { findLeaks } from "./hygiene.ts";
 import { installCrds, kubectlOk } from "./kubectl.ts";
 
 /** A running test environment. */
@@ -77,8 +78,17 @@ export async function startTestEnv(namespaces: string[], operatorFlags: string[]
     namespaces,
     async stop() {
       await operator.stop();
+      // Every file that runs the operator also proves it leaked nothing (and that there was something to read).
+      if (logs.length === 0)
+        throw new Error("the operator wrote no log line: the hygiene check would prove nothing");
+      const leaks = await findLeaks(kubeConfig, namespaces, logs, await metrics.registry.metrics(), [
+        emulator.admin.clientSecret,
+      ]);
       await emulator.close();
       for (const ns of namespaces) await kubectlOk(["delete", "namespace", ns, "--wait=false"]);
+      if (leaks.length > 0) {
+        throw new Error(`secrets leaked: ${leaks.map((l) => `${l.what} in ${l.where}`).join("; ")}`);
+      }
     },
   };
 }
