@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownerClaimName } from "../../src/api/v1alpha1/index.ts";
+import { HttpDataTrailsApi } from "../../src/datatrails/http-api.ts";
 import { sha256Hex } from "../../src/emulator/index.ts";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
@@ -12,7 +13,7 @@ const ns = "it-integration";
 let env: TestEnv;
 
 beforeAll(async () => {
-  env = await startTestEnv([ns]);
+  env = await startTestEnv([ns], ["--resync-interval-ms=2000"]);
 });
 afterAll(async () => {
   if (process.env["DUMP_LOGS"])
@@ -224,5 +225,86 @@ describe("DataTrailsIntegration", () => {
       'jsonpath={.status.conditions[?(@.type=="Ready")].reason}',
     ]);
     expect(reason).toBe("ConnectionNotFound");
+  });
+
+  it("re-creates an application deleted in DataTrails behind its back, with a new working secret", async () => {
+    await kubectlOk(["apply", "-f", "-"], integration("deleted-behind"));
+    await kubectlOk([
+      "wait",
+      "--for=condition=CredentialsReady",
+      "--timeout=60s",
+      "-n",
+      ns,
+      "datatrailsintegration/deleted-behind",
+    ]);
+    const first = apps("deleted-behind")[0];
+    const admin = new HttpDataTrailsApi({ baseUrl: env.emulator.url, credentials: env.emulator.admin });
+    await admin.deleteApplication(first?.identity ?? "");
+    await admin.close();
+    await expect
+      .poll(() => apps("deleted-behind").map((a) => a.identity), { timeout: 30_000 })
+      .toEqual([expect.not.stringMatching(first?.identity ?? "") as unknown as string]);
+    await expect
+      .poll(async () => (await secretData("deleted-behind-credentials"))["client_id"], { timeout: 30_000 })
+      .toBe(apps("deleted-behind")[0]?.clientId);
+    const data = await secretData("deleted-behind-credentials");
+    expect(await tokenStatus(data["client_id"] ?? "", data["client_secret"] ?? "")).toBe(200);
+  });
+
+  it("adopts an existing application: takes its claims over and gives it a secret of its own", async () => {
+    const admin = new HttpDataTrailsApi({ baseUrl: env.emulator.url, credentials: env.emulator.admin });
+    const existing = await admin.createApplication({
+      displayName: "made-by-hand",
+      customClaims: { old: "x" },
+    });
+    await admin.close();
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      integration("adopter", {
+        displayName: "made-by-hand",
+        customClaims: { fresh: "y" },
+        adopt: { identity: existing.identity },
+      }),
+    );
+    await kubectlOk([
+      "wait",
+      "--for=condition=CredentialsReady",
+      "--timeout=60s",
+      "-n",
+      ns,
+      "datatrailsintegration/adopter",
+    ]);
+    const [app, ...others] = apps("made-by-hand");
+    expect(others).toHaveLength(0);
+    expect(app?.identity).toBe(existing.identity);
+    expect(app?.customClaims["fresh"]).toBe("y");
+    expect(app?.customClaims["old"]).toBeUndefined();
+    const data = await secretData("adopter-credentials");
+    expect(await tokenStatus(data["client_id"] ?? "", data["client_secret"] ?? "")).toBe(200);
+    expect(await tokenStatus(existing.clientId, existing.secret)).toBe(401);
+  });
+
+  it("refuses to adopt an application that does not exist, and creates nothing", async () => {
+    const creates = env.emulator.control.count("applications.create");
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      integration("adopt-ghost", {
+        adopt: { identity: "applications/00000000-0000-4000-8000-000000000001" },
+      }),
+    );
+    await expect
+      .poll(() => condition("datatrailsintegration", "adopt-ghost", "Ready"), { timeout: 20_000 })
+      .toBe("False");
+    const reason = await kubectlOk([
+      "get",
+      "datatrailsintegration",
+      "adopt-ghost",
+      "-n",
+      ns,
+      "-o",
+      'jsonpath={.status.conditions[?(@.type=="Ready")].reason}',
+    ]);
+    expect(reason).toBe("AdoptTargetNotFound");
+    expect(env.emulator.control.count("applications.create")).toBe(creates);
   });
 });

@@ -20,9 +20,12 @@ export interface KubectlResult {
  */
 export function kubectl(args: string[], input?: string | object | object[]): Promise<KubectlResult> {
   const text =
+    // YAML 1.1, as kubectl reads it: values such as y or on are quoted so they stay strings.
     input === undefined || typeof input === "string"
       ? input
-      : (Array.isArray(input) ? input : [input]).map((doc) => stringify(doc)).join("---\n");
+      : (Array.isArray(input) ? input : [input])
+          .map((doc) => stringify(doc, { version: "1.1" }))
+          .join("---\n");
   return new Promise((resolve, reject) => {
     const child = spawn(
       join(inject("controlPlaneBinDir"), "kubectl"),
