@@ -58,9 +58,9 @@ async function fetchToken(
   deps: TokenControllerDeps,
   spec: BearerTokenSpec,
   inputs: IssuerInputs | undefined,
+  inputsProblem: string,
 ) {
-  if (!inputs)
-    return { outcome: { ok: false, kind: "invalid", message: "the issuer's Secret is unusable" } as const };
+  if (!inputs) return { outcome: { ok: false, kind: "inputs", message: inputsProblem } as const };
   try {
     const issued = await deps.issuerFor(spec, inputs).issue();
     const { exp } = jwtTimes(issued.accessToken);
@@ -110,7 +110,12 @@ export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Pro
 
     const spec = observed.spec;
     const fetched = spec
-      ? await fetchToken(deps, spec, inputs)
+      ? await fetchToken(
+          deps,
+          spec,
+          inputs,
+          observed.inputs.state === "failed" ? observed.inputs.message : "",
+        )
       : { outcome: { ok: false, kind: "invalid", message: observed.specError ?? "invalid spec" } as const };
     const result = afterRefresh(observed, fetched.outcome, new Date(deps.clock.now()), deps.retryPolicy);
     const issuer = spec ? issuerKind(spec) : "unknown";

@@ -130,6 +130,7 @@ describe("afterRefresh", () => {
     ["rejected", "CredentialsRejected"],
     ["verification", "VerificationFailed"],
     ["unavailable", "RefreshFailing"],
+    ["inputs", "SecretNotFound"],
   ] as const)("with no token ever, a %s failure reports %s", (kind, reason) => {
     const result = afterRefresh(observed({ secret: undefined }), { ok: false, kind, message: "m" }, t0);
     expect(result.status.conditions?.find((c) => c.type === "Ready")).toMatchObject({

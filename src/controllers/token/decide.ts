@@ -110,6 +110,7 @@ const failureReason: Record<Exclude<RefreshOutcome, { ok: true }>["kind"], Reaso
   unavailable: Reason.RefreshFailing,
   verification: Reason.VerificationFailed,
   invalid: Reason.InvalidSpec,
+  inputs: Reason.SecretNotFound,
 };
 
 /** What to publish and when to look again after a fetch. */

@@ -42,7 +42,7 @@ export type RefreshOutcome =
   | { ok: true; issuedAt: Date; expiresAt: Date }
   | {
       ok: false;
-      kind: "rejected" | "unavailable" | "verification" | "invalid";
+      kind: "rejected" | "unavailable" | "verification" | "invalid" | "inputs";
       message: string;
       retryAfterMs?: number;
     };
