@@ -114,7 +114,13 @@ export function startController<T extends KubernetesObject>(options: ControllerO
       );
     }
   });
-  logger.debug({ controller: name }, "controller started");
+  // Objects the cache already holds produced their add events before these handlers existed
+  // (the informers start before leadership is won): every one of them gets a first reconcile.
+  for (const obj of primary.list()) {
+    seen.set(keyOf(obj), interestingPart(obj));
+    queue.add(keyOf(obj));
+  }
+  logger.debug({ controller: name, objects: primary.list().length }, "controller started");
 
   return {
     enqueue: (key) => queue.add(key),
