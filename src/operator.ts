@@ -108,6 +108,10 @@ function apiCache(deps: OperatorDeps, dispatcher: Agent): (c: ResolvedConnection
         timeouts: { headersMs: deps.config.dataTrailsTimeoutMs, bodyMs: deps.config.dataTrailsTimeoutMs },
         logger: deps.logger,
         dispatcher,
+        observer: ({ operation, outcome, durationMs }) => {
+          deps.metrics.apiRequestsTotal.inc({ endpoint: operation, code: outcome });
+          deps.metrics.apiRequestDurationSeconds.observe({ endpoint: operation }, durationMs / 1000);
+        },
       });
       clients.set(key, client);
     }

@@ -20,7 +20,7 @@ import type {
 } from "./api.ts";
 import { DataTrailsError } from "./errors.ts";
 import { TokenBucket, type RateLimit } from "./rate-limiter.ts";
-import { RequestPipeline, tokenEndpointPath } from "./request-pipeline.ts";
+import { RequestPipeline, tokenEndpointPath, type CallObserver } from "./request-pipeline.ts";
 import { defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
 import { defaultTimeouts, HttpTransport, type Timeouts } from "./transport.ts";
 import {
@@ -64,6 +64,8 @@ export interface HttpDataTrailsApiOptions {
   logger?: Logger;
   /** An undici dispatcher to use instead of the client's own Pool (not closed by close()). */
   dispatcher?: Dispatcher;
+  /** Told of every attempt (operation, HTTP status or error code, duration), for metrics. */
+  observer?: CallObserver;
 }
 
 function applicationPath(identity: string, operation: string, suffix = ""): string {
@@ -108,6 +110,7 @@ export class HttpDataTrailsApi implements DataTrailsApi {
       sleep: options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, signal ? { signal } : {})),
       random: options.random ?? Math.random,
       logger: options.logger,
+      observer: options.observer,
     });
   }
 

@@ -46,7 +46,19 @@ export interface RequestPipelineParts {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   random: () => number;
   logger: Logger | undefined;
+  observer: CallObserver | undefined;
 }
+
+/** One finished attempt, for metrics: the operation names the endpoint, never an id. */
+export interface CallRecord {
+  operation: string;
+  /** The HTTP status, or the error code when there was no response. */
+  outcome: string;
+  durationMs: number;
+}
+
+/** Receives every attempt, successful or not. */
+export type CallObserver = (call: CallRecord) => void;
 
 /** Runs calls against DataTrails with auth, rate limit, validation and retries. */
 export class RequestPipeline {
@@ -147,17 +159,22 @@ export class RequestPipeline {
           signal,
         );
         const value = readResult(result, spec.schema, spec.operation, this.parts.now());
-        this.parts.logger?.debug(
-          { ...log, status: result.status, durationMs: this.parts.now() - sentAtMs },
-          "datatrails call",
-        );
+        const durationMs = this.parts.now() - sentAtMs;
+        this.parts.logger?.debug({ ...log, status: result.status, durationMs }, "datatrails call");
+        this.parts.observer?.({ operation: spec.operation, outcome: String(result.status), durationMs });
         return { value, sentAtMs };
       } catch (caught) {
         const error = transportError(caught, spec.operation, signal);
+        const durationMs = this.parts.now() - sentAtMs;
         this.parts.logger?.debug(
-          { ...log, status: error.status, code: error.code, durationMs: this.parts.now() - sentAtMs },
+          { ...log, status: error.status, code: error.code, durationMs },
           "datatrails call failed",
         );
+        this.parts.observer?.({
+          operation: spec.operation,
+          outcome: String(error.status ?? error.code),
+          durationMs,
+        });
         if (error.code === "Unauthenticated" && token !== undefined) {
           this.adminToken.invalidate(token);
           if (spec.idempotent && !reauthenticated) {

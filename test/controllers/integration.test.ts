@@ -105,6 +105,13 @@ describe("DataTrailsIntegration", () => {
       applicationIdentity: `applications/${app?.clientId}`,
     });
     expect(status.status["pendingCreate"]).toBeUndefined();
+    const metrics = await env.metrics.registry.metrics();
+    expect(metrics).toMatch(
+      /datatrails_api_requests_total\{endpoint="create application",code="200"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /datatrails_token_expiry_timestamp_seconds\{namespace="it-integration",name="traffic-light-101"\} \d{10}/,
+    );
   });
 
   it("PATCHes edited claims to DataTrails, replacing the whole map", async () => {
