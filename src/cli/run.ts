@@ -3,6 +3,7 @@
  * exits with status 2 and a message naming the field. SIGTERM and SIGINT drain running reconciles
  * and release the leader lease; losing the lease exits at once so that no work continues.
  */
+import { writeSync } from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
 import { Command } from "commander";
 import { ConfigError, configOptions, parseConfig } from "../config.ts";
@@ -52,7 +53,11 @@ export function runCommand(): Command {
           ? {
               crashPoint: (step: string) => {
                 if (step === crashAt) {
-                  logger.warn({ step }, "fault injection: killing the process");
+                  // Written synchronously: pino's asynchronous buffer dies with the process.
+                  writeSync(
+                    2,
+                    `${JSON.stringify({ level: "warn", step, msg: "fault injection: killing the process" })}\n`,
+                  );
                   process.kill(process.pid, "SIGKILL");
                 }
               },

@@ -156,6 +156,13 @@ export const integrationSpec = z
 const pendingOperation = z.object({
   displayName: z.string().optional().describe("Display name sent with the create."),
   startedAt: z.string().describe("When the operation started (RFC 3339)."),
+  previousValidFrom: z
+    .string()
+    .optional()
+    .describe(
+      "valid_from of the secret before a regeneration: a different one afterwards means it happened.",
+    ),
+  request: z.string().optional().describe("The datatrails.ai/rotate value the regeneration answers, if any."),
 });
 
 /** Status of a DataTrailsIntegration. */

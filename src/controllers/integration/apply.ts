@@ -128,7 +128,13 @@ export async function applyPlan(
       case "MarkPendingCreate":
         return mark({ pendingCreate: { displayName: action.displayName, startedAt: action.at } });
       case "MarkPendingRotation":
-        return mark({ pendingRotation: { startedAt: action.at } });
+        return mark({
+          pendingRotation: {
+            startedAt: action.at,
+            ...(action.previousValidFrom ? { previousValidFrom: action.previousValidFrom } : {}),
+            ...(action.request !== undefined ? { request: action.request } : {}),
+          },
+        });
       case "CreateApplication":
         results.issued = await needApi().createApplication({
           displayName: action.displayName,

@@ -231,6 +231,71 @@ describe("decide: crash recovery never creates twice", () => {
   });
 });
 
+describe("decide: an on-demand rotation interrupted by a crash", () => {
+  const requested = { [rotateAnnotation]: "r1" };
+  const mark = {
+    startedAt: "2026-06-01T11:00:00Z",
+    previousValidFrom: "2026-01-01T00:00:00Z",
+    request: "r1",
+  };
+
+  it("counts it done when the regenerate happened and the written secret works: no second regenerate", () => {
+    const plan = decide(
+      observed(
+        object({
+          status: { ...settled, credentialsSecretVersion: "54", pendingRotation: mark },
+          annotations: requested,
+        }),
+        {
+          application: { state: "found", app: app({ validFrom: "2026-06-01T11:00:01Z" }) },
+          credentials,
+          secretCheck: { state: "works" },
+        },
+      ),
+      now,
+      options,
+    );
+    expect(plan.actions).toEqual([]);
+    expect(plan.status).toMatchObject({
+      lastRotateRequest: "r1",
+      secretRotatedAt: "2026-06-01T11:00:01Z",
+      credentialsSecretVersion: "55",
+    });
+    expect(plan.status.pendingRotation).toBeUndefined();
+  });
+
+  it("regenerates without marking again when the crash came before the regenerate", () => {
+    const plan = decide(
+      observed(object({ status: { ...settled, pendingRotation: mark }, annotations: requested }), {
+        application: { state: "found", app: app({ validFrom: "2026-01-01T00:00:00Z" }) },
+        credentials,
+        secretCheck: { state: "works" },
+      }),
+      now,
+      options,
+    );
+    expect(types(plan.actions)).toEqual(["RegenerateSecret", "WriteCredentials", "Event:SecretRotated"]);
+    expect(plan.status.lastRotateRequest).toBe("r1");
+  });
+
+  it("marks a new rotation with the secret's valid_from and the request it answers", () => {
+    const plan = decide(
+      observed(object({ status: settled, annotations: requested }), {
+        application: { state: "found", app: app({ validFrom: "2026-01-01T00:00:00Z" }) },
+        credentials,
+      }),
+      now,
+      options,
+    );
+    expect(plan.actions[0]).toEqual({
+      type: "MarkPendingRotation",
+      at: "2026-06-01T12:00:00Z",
+      previousValidFrom: "2026-01-01T00:00:00Z",
+      request: "r1",
+    });
+  });
+});
+
 describe("decide: steady state and drift", () => {
   const found = { application: { state: "found", app: app() } as const, credentials };
 

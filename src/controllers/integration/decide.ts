@@ -113,10 +113,26 @@ export function rotationDueAt(spec: IntegrationSpec, validUntil: string | undefi
   return new Date(Date.parse(validUntil) - renewBeforeDays * dayMs);
 }
 
-/** Whether the datatrails.ai/rotate annotation asks for a rotation not yet done. */
-export function rotationRequested(obj: DataTrailsIntegration): string | undefined {
+/** Whether the datatrails.ai/rotate annotation asks for a rotation not yet done (given the last one done). */
+export function rotationRequested(
+  obj: DataTrailsIntegration,
+  lastDone = obj.status?.lastRotateRequest,
+): string | undefined {
   const value = obj.metadata.annotations?.[rotateAnnotation];
-  return value !== undefined && value !== obj.status?.lastRotateRequest ? value : undefined;
+  return value !== undefined && value !== lastDone ? value : undefined;
+}
+
+/**
+ * Whether a regeneration marked in status.pendingRotation happened before the operator stopped: the
+ * application's secret then has another valid_from than the one recorded in the mark.
+ */
+export function pendingRotationHappened(obj: DataTrailsIntegration, app: ApplicationView): boolean {
+  const mark = obj.status?.pendingRotation;
+  return (
+    mark?.previousValidFrom !== undefined &&
+    app.validFrom !== undefined &&
+    app.validFrom !== mark.previousValidFrom
+  );
 }
 
 function rfc3339(d: Date): string {
@@ -319,7 +335,13 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
   }
 
   const claims = desiredClaims(spec, obj.metadata.uid);
-  const rotateRequest = rotationRequested(obj);
+  // A rotation whose regenerate happened before a crash is done once its secret is in hand; what it
+  // answered counts as done, or the same request would regenerate a second time.
+  const finished = app !== undefined && pendingRotationHappened(obj, app);
+  const lastDone = finished
+    ? (obj.status?.pendingRotation?.request ?? obj.status?.lastRotateRequest)
+    : obj.status?.lastRotateRequest;
+  const rotateRequest = rotationRequested(obj, lastDone);
   const stamp = rfc3339(now);
 
   if (!app) {
@@ -378,8 +400,19 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
   if (app.validUntil) b.status.secretValidUntil = app.validUntil;
   delete b.status.pendingCreate;
 
+  if (finished) {
+    if (lastDone !== undefined) b.status.lastRotateRequest = lastDone;
+    if (app.validFrom) b.status.secretRotatedAt = app.validFrom;
+  }
   if (regenerate) {
-    if (!obj.status?.pendingRotation) actions.push({ type: "MarkPendingRotation", at: stamp });
+    if (!obj.status?.pendingRotation || finished) {
+      actions.push({
+        type: "MarkPendingRotation",
+        at: stamp,
+        ...(app.validFrom ? { previousValidFrom: app.validFrom } : {}),
+        ...(rotateRequest !== undefined ? { request: rotateRequest } : {}),
+      });
+    }
     actions.push(
       { type: "RegenerateSecret", identity: app.identity, cause: regenerate },
       { type: "WriteCredentials", url, tokenUrl, secretFrom: "result" },

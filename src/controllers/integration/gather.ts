@@ -83,12 +83,14 @@ export function failureOf(err: unknown, what: string): Failure {
 
 /** The parts of an application the controller keeps. */
 export function applicationView(app: Application): ApplicationView {
+  const validFrom = app.credentials[0]?.validFrom;
   const validUntil = app.credentials[0]?.validUntil;
   return {
     identity: app.identity,
     clientId: app.clientId,
     displayName: app.displayName,
     customClaims: app.customClaims,
+    ...(validFrom ? { validFrom } : {}),
     ...(validUntil ? { validUntil } : {}),
   };
 }

@@ -16,6 +16,7 @@ export interface ApplicationView {
   clientId: string;
   displayName: string;
   customClaims: Record<string, string>;
+  validFrom?: string;
   validUntil?: string;
 }
 
@@ -90,7 +91,7 @@ export type Action =
   | { type: "RemoveFinalizer" }
   | { type: "MarkPendingCreate"; displayName: string; at: string }
   | { type: "CreateApplication"; displayName: string; customClaims: Record<string, string> }
-  | { type: "MarkPendingRotation"; at: string }
+  | { type: "MarkPendingRotation"; at: string; previousValidFrom?: string; request?: string }
   | { type: "RegenerateSecret"; identity: string; cause: RegenerateCause }
   | { type: "WriteCredentials"; url: string; tokenUrl: string; secretFrom: "result" | "existing" }
   | {
