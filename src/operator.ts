@@ -44,6 +44,7 @@ import { startHealthServer, type HealthServer } from "./observability/health.ts"
 import type { Metrics } from "./observability/metrics.ts";
 import { bearerTokenSpec } from "./api/v1alpha1/bearer-token.ts";
 import { createIssuer } from "./tokens/factory.ts";
+import { verifyToken } from "./tokens/verify.ts";
 
 /** What the operator needs from outside. */
 export interface OperatorDeps {
@@ -307,6 +308,7 @@ export async function startOperator(deps: OperatorDeps): Promise<Operator> {
           events,
           issuerFor: (spec, inputs) =>
             createIssuer(spec, inputs, { dispatcher, timeoutMs: config.dataTrailsTimeoutMs }),
+          verify: (token, v) => verifyToken(token, v),
           clock,
           logger,
           metrics,

@@ -37,6 +37,8 @@ export interface TokenControllerDeps {
   writeStatus(object: BearerToken, status: BearerTokenStatus): Promise<void>;
   events: EventRecorder;
   issuerFor(spec: BearerTokenSpec, inputs: IssuerInputs): TokenIssuer;
+  /** Verifies a token as spec.verify asks; throws TokenError. */
+  verify(token: string, options: NonNullable<BearerTokenSpec["verify"]>): Promise<unknown>;
   clock: Clock;
   logger: Logger;
   metrics?: Metrics;
@@ -63,6 +65,8 @@ async function fetchToken(
   if (!inputs) return { outcome: { ok: false, kind: "inputs", message: inputsProblem } as const };
   try {
     const issued = await deps.issuerFor(spec, inputs).issue();
+    // A token that fails verification is never published: the old one stays.
+    if (spec.verify) await deps.verify(issued.accessToken, spec.verify);
     const { exp } = jwtTimes(issued.accessToken);
     const times = tokenTimes(issued.receivedAt, issued.expiresInSeconds, exp);
     return { outcome: { ok: true, ...times } as const, accessToken: issued.accessToken };
