@@ -4,6 +4,7 @@
  * src/cli/ and is the composition root for what it runs.
  */
 import { Command } from "commander";
+import { checkTokenCommand } from "./cli/check-token.ts";
 import { devCommand } from "./cli/dev.ts";
 import { emulatorCommand } from "./cli/emulator.ts";
 import { runCommand } from "./cli/run.ts";
@@ -13,6 +14,7 @@ const program = new Command("datatrails-operator")
   .showHelpAfterError()
   .addCommand(runCommand())
   .addCommand(devCommand())
-  .addCommand(emulatorCommand());
+  .addCommand(emulatorCommand())
+  .addCommand(checkTokenCommand());
 
 await program.parseAsync(process.argv);

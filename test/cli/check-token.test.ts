@@ -1,0 +1,152 @@
+/**
+ * `check-token` as a user runs it: a real process against the emulator over real HTTP, with its
+ * exit codes and messages.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { ClientCredentialsIssuer } from "../../src/tokens/client-credentials.ts";
+
+let emulator: RunningEmulator;
+let dir: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator({});
+  dir = await mkdtemp(join(tmpdir(), "check-token-"));
+  await writeFile(join(dir, "secret"), emulator.admin.clientSecret, { mode: 0o600 });
+});
+afterAll(async () => {
+  await emulator?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, "..", "..", "src", "main.ts"), "check-token", ...args],
+      {
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.on("close", (code) => resolve({ code, out, err }));
+  });
+}
+
+async function adminToken(): Promise<string> {
+  const issuer = new ClientCredentialsIssuer({
+    tokenUrl: `${emulator.url}/archivist/iam/v1/appidp/token`,
+    clientId: emulator.admin.clientId,
+    clientSecret: emulator.admin.clientSecret,
+  });
+  return (await issuer.issue()).accessToken;
+}
+
+describe("check-token", () => {
+  it("fetches a token with client credentials and verifies it through DataTrails' discovery document", async () => {
+    const { code, out, err } = await run([
+      "--datatrails-url",
+      emulator.url,
+      "--client-id",
+      emulator.admin.clientId,
+      "--client-secret-file",
+      join(dir, "secret"),
+      "--audience",
+      `${emulator.url}/archivist`,
+    ]);
+    expect(err).toBe("");
+    expect(out).toContain('"alg":"RS256"');
+    expect(out).toContain(`✓ iss ${emulator.url}/appidpv1`);
+    expect(out).toMatch(/✓ signature \(keys from http:\/\/127\.0\.0\.1:\d+\//);
+    expect(out.trim().endsWith("valid")).toBe(true);
+    expect(out).not.toContain(emulator.admin.clientSecret);
+    expect(code).toBe(0);
+  });
+
+  it("reads bearer-token.txt as the docs write it", async () => {
+    const file = join(dir, "bearer-token.txt");
+    await writeFile(file, `Authorization: Bearer ${await adminToken()}\n`, { mode: 0o600 });
+    const { code, out } = await run(["--token-file", file, "--datatrails-url", emulator.url, "--json"]);
+    const report = JSON.parse(out) as { valid: boolean; payload: { sub: string } };
+    expect(report.valid).toBe(true);
+    expect(report.payload.sub).toBe(emulator.admin.clientId);
+    expect(code).toBe(0);
+  });
+
+  it("exits 1 naming the audience for a token meant for someone else", async () => {
+    const { code, out } = await run([
+      "--token",
+      await adminToken(),
+      "--datatrails-url",
+      emulator.url,
+      "--audience",
+      "https://x.example",
+    ]);
+    expect(out).toMatch(/✗ the token's aud .* includes none of https:\/\/x\.example/);
+    expect(code).toBe(1);
+  });
+
+  it("exits 1 for an expired token", async () => {
+    emulator.control.setTokenTtlSeconds(1);
+    const token = await adminToken().finally(() => emulator.control.setTokenTtlSeconds(3600));
+    const check = () =>
+      run(["--token", token, "--datatrails-url", emulator.url, "--clock-skew-seconds", "0"]);
+    await expect.poll(async () => (await check()).code, { timeout: 10_000, interval: 250 }).toBe(1);
+    expect((await check()).out).toMatch(/✗ the token expired at /);
+  });
+
+  it("exits 1 for a missing role", async () => {
+    const { code, out } = await run([
+      "--token",
+      await adminToken(),
+      "--datatrails-url",
+      emulator.url,
+      "--role",
+      "archivist_administrator",
+    ]);
+    expect(out).toMatch(/✗ the token's roles claim lacks archivist_administrator/);
+    expect(code).toBe(1);
+  });
+
+  it("exits 3 when the keys cannot be reached", async () => {
+    const { code, out } = await run([
+      "--token",
+      await adminToken(),
+      "--discovery-url",
+      "http://127.0.0.1:9/.well-known/openid-configuration",
+    ]);
+    expect(out).toMatch(/✗ discovery document at 127\.0\.0\.1:9 could not be read/);
+    expect(code).toBe(3);
+  });
+
+  it("exits 2 when told neither a token nor how to get one", async () => {
+    const { code, err } = await run(["--datatrails-url", emulator.url]);
+    expect(err).toMatch(/give --token\/--token-file, or --client-id/);
+    expect(code).toBe(2);
+  });
+
+  it("exits 1 when the issuer rejects the client credentials", async () => {
+    await writeFile(join(dir, "wrong"), "0".repeat(64));
+    const { code, err } = await run([
+      "--datatrails-url",
+      emulator.url,
+      "--client-id",
+      emulator.admin.clientId,
+      "--client-secret-file",
+      join(dir, "wrong"),
+    ]);
+    expect(err).toMatch(/token endpoint 127\.0\.0\.1:\d+ answered 401/);
+    expect(code).toBe(1);
+  });
+});
