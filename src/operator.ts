@@ -35,6 +35,7 @@ import { createRealClock, type Clock } from "./k8s/clock.ts";
 import { KubeCustomObjects, type ResourceRef } from "./k8s/custom-objects.ts";
 import { createKubeEventRecorder } from "./k8s/events.ts";
 import { createResilientInformer, type ResilientInformer } from "./k8s/informer.ts";
+import { combineInformers } from "./k8s/multi-informer.ts";
 import { startLeaderElection, type LeaderElection } from "./k8s/leader-election.ts";
 import { KubeSecretStore } from "./k8s/secrets.ts";
 import { patchStatus } from "./k8s/status.ts";
@@ -74,20 +75,48 @@ export interface Operator {
 const connectionResource: ResourceRef = { group, version, plural: "datatrailsconnections" };
 const clusterConnectionResource: ResourceRef = { group, version, plural: "clusterdatatrailsconnections" };
 
+/**
+ * An informer over a namespaced kind: cluster-wide, or one per watched namespace when the operator
+ * is limited to some (its RBAC then allows nothing wider).
+ */
+function namespacedInformer<T extends KubernetesObject>(
+  deps: OperatorDeps,
+  name: string,
+  collection: (namespace?: string) => { path: string; listFn: () => Promise<KubernetesListObject<T>> },
+  labelSelector?: string,
+): ResilientInformer<T> {
+  const make = (namespace?: string) =>
+    createResilientInformer<T>({
+      name: namespace ? `${name}/${namespace}` : name,
+      kubeConfig: deps.kubeConfig,
+      ...collection(namespace),
+      ...(labelSelector ? { labelSelector } : {}),
+      logger: deps.logger,
+      metrics: deps.metrics,
+    });
+  const namespaces = deps.config.watchNamespaces;
+  if (namespaces.length === 0) return make();
+  return combineInformers(new Map(namespaces.map((ns) => [ns, make(ns)])));
+}
+
 function customInformer<T extends KubernetesObject>(
   deps: OperatorDeps,
   ref: ResourceRef,
   name: string,
 ): ResilientInformer<T> {
   const api = deps.kubeConfig.makeApiClient(CustomObjectsApi);
-  return createResilientInformer<T>({
-    name,
-    kubeConfig: deps.kubeConfig,
-    path: `/apis/${ref.group}/${ref.version}/${ref.plural}`,
-    listFn: async () => (await api.listClusterCustomObject({ ...ref })) as KubernetesListObject<T>,
-    logger: deps.logger,
-    metrics: deps.metrics,
-  });
+  return namespacedInformer<T>(deps, name, (namespace) =>
+    namespace
+      ? {
+          path: `/apis/${ref.group}/${ref.version}/namespaces/${namespace}/${ref.plural}`,
+          listFn: async () =>
+            (await api.listNamespacedCustomObject({ ...ref, namespace })) as KubernetesListObject<T>,
+        }
+      : {
+          path: `/apis/${ref.group}/${ref.version}/${ref.plural}`,
+          listFn: async () => (await api.listClusterCustomObject({ ...ref })) as KubernetesListObject<T>,
+        },
+  );
 }
 
 /** Clients per admin connection, so each keeps its token and keep-alive pool. */
@@ -138,21 +167,31 @@ export async function startOperator(deps: OperatorDeps): Promise<Operator> {
     connectionResource,
     "datatrailsconnections",
   );
-  const clusterConnections = customInformer<ClusterDataTrailsConnection & KubernetesObject>(
-    deps,
-    clusterConnectionResource,
-    "clusterdatatrailsconnections",
-  );
-  const labelSelector = `${managedByLabel}=${managedByValue}`;
-  const secrets = createResilientInformer<V1Secret>({
-    name: "secrets",
+  const clusterApi = kubeConfig.makeApiClient(CustomObjectsApi);
+  const clusterConnections = createResilientInformer<ClusterDataTrailsConnection & KubernetesObject>({
+    name: "clusterdatatrailsconnections",
     kubeConfig,
-    path: "/api/v1/secrets",
-    labelSelector,
-    listFn: () => core.listSecretForAllNamespaces({ labelSelector }),
+    path: `/apis/${group}/${version}/${clusterConnectionResource.plural}`,
+    listFn: async () =>
+      (await clusterApi.listClusterCustomObject({ ...clusterConnectionResource })) as KubernetesListObject<
+        ClusterDataTrailsConnection & KubernetesObject
+      >,
     logger,
     metrics,
   });
+  const labelSelector = `${managedByLabel}=${managedByValue}`;
+  const secrets = namespacedInformer<V1Secret>(
+    deps,
+    "secrets",
+    (namespace) =>
+      namespace
+        ? {
+            path: `/api/v1/namespaces/${namespace}/secrets`,
+            listFn: () => core.listNamespacedSecret({ namespace, labelSelector }),
+          }
+        : { path: "/api/v1/secrets", listFn: () => core.listSecretForAllNamespaces({ labelSelector }) },
+    labelSelector,
+  );
   const informers: ResilientInformer<KubernetesObject>[] = [
     integrations,
     tokens,
