@@ -229,19 +229,21 @@ export async function startOperator(deps: OperatorDeps): Promise<Operator> {
   const watched = new Set(config.watchNamespaces);
   const accepts = (key: string) => watched.size === 0 || watched.has(key.slice(0, key.indexOf("/")));
   const controllers: Controller[] = [];
-  let started = false;
-  const startControllers = () => {
-    if (started) return;
-    started = true;
-    const integrationQueue = createWorkQueue<string>({
-      name: "datatrailsintegration",
-      concurrency: config.integrationConcurrency,
+  const queue = (name: string, concurrency: number) =>
+    createWorkQueue<string>({
+      name,
+      concurrency,
       maxDelayMs: config.maxBackoffMs,
       jitter: 0.1,
       clock,
       metrics,
       logger,
     });
+  let started = false;
+  const startControllers = () => {
+    if (started) return;
+    started = true;
+    const integrationQueue = queue("datatrailsintegration", config.integrationConcurrency);
     controllers.push(
       startController({
         name: "datatrailsintegration",
@@ -305,15 +307,7 @@ export async function startOperator(deps: OperatorDeps): Promise<Operator> {
         }),
       }),
     );
-    const tokenQueue = createWorkQueue<string>({
-      name: "bearertoken",
-      concurrency: config.tokenConcurrency,
-      maxDelayMs: config.maxBackoffMs,
-      jitter: 0.1,
-      clock,
-      metrics,
-      logger,
-    });
+    const tokenQueue = queue("bearertoken", config.tokenConcurrency);
     controllers.push(
       startController({
         name: "bearertoken",

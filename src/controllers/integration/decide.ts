@@ -240,6 +240,18 @@ function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, b: StatusBu
   return actions;
 }
 
+/** The end of every plan that gets the credentials in place: CredentialsReady, the token, Ready. */
+function settle(o: IntegrationObserved, spec: IntegrationSpec, b: StatusBuilder, actions: Action[]): void {
+  b.set(
+    ConditionType.CredentialsReady,
+    "True",
+    Reason.Ready,
+    "The application exists and its credentials are in the Secret.",
+  );
+  actions.push(...tokenActions(o, spec, b));
+  b.summarise();
+}
+
 function decideDeletion(o: IntegrationObserved, spec: IntegrationSpec | undefined, b: StatusBuilder): Plan {
   if (!(o.object.metadata.finalizers ?? []).includes(applicationFinalizer))
     return { actions: [], status: b.status };
@@ -359,14 +371,7 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
       },
     );
     if (rotateRequest !== undefined) b.status.lastRotateRequest = rotateRequest;
-    b.set(
-      ConditionType.CredentialsReady,
-      "True",
-      Reason.Ready,
-      "The application exists and its credentials are in the Secret.",
-    );
-    actions.push(...tokenActions(o, spec, b));
-    b.summarise();
+    settle(o, spec, b, actions);
     return { actions, status: b.status, requeueAfterMs: options.resyncIntervalMs };
   }
 
@@ -434,14 +439,7 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
     }
   }
 
-  b.set(
-    ConditionType.CredentialsReady,
-    "True",
-    Reason.Ready,
-    "The application exists and its credentials are in the Secret.",
-  );
-  actions.push(...tokenActions(o, spec, b));
-  b.summarise();
+  settle(o, spec, b, actions);
 
   let requeueAfterMs = options.resyncIntervalMs;
   const due = rotationDueAt(spec, app.validUntil);
