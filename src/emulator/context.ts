@@ -1,16 +1,19 @@
 /**
- * What every route of the emulator shares: the tenant state, the token authority, the clock, the
- * settings and the fault switches. Built once by startEmulator and handed to each route module.
+ * What every route of the emulator shares: the tenant state, the token authority, the other
+ * issuers (Azure AD, JWT-bearer), the clock, the settings and the fault switches. Built once by
+ * startEmulator and handed to each route module.
  */
+import type { AzureDirectory } from "./azure-directory.ts";
 import type { EmulatorClock } from "./clock.ts";
 import type { EmulatorSettings, Faults, FixedWindowLimiter } from "./faults.ts";
+import type { FederatedDirectory } from "./federated-directory.ts";
 import type { RequestCounters, RouteName } from "./route-names.ts";
 import type { EmulatorState } from "./state.ts";
 import type { TokenAuthority } from "./tokens.ts";
 
 declare module "fastify" {
   interface FastifyContextConfig {
-    /** The DataTrails route's name; admin routes have none (no counting, no faults). */
+    /** The route's name; admin routes have none (no counting, no faults). */
     route?: RouteName;
   }
 }
@@ -19,6 +22,10 @@ declare module "fastify" {
 export interface EmulatorContext {
   readonly state: EmulatorState;
   readonly tokens: TokenAuthority;
+  /** The emulated Azure AD tenants. */
+  readonly azure: AzureDirectory;
+  /** The emulated JWT-bearer (Federated Directory) issuer. */
+  readonly federated: FederatedDirectory;
   readonly clock: EmulatorClock;
   readonly settings: EmulatorSettings;
   readonly initialSettings: Readonly<EmulatorSettings>;

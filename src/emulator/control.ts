@@ -1,9 +1,15 @@
 /**
  * The typed control handle tests drive the emulator with: fault switches, settings, the clock,
- * state inspection (applications with secret hashes, never secrets) and reset. The admin HTTP
- * routes under /_emulator call the same handle.
+ * state inspection (applications with secret hashes, never secrets), the other issuers
+ * (`azure`, `federated`) and reset. The admin HTTP routes under /_emulator call the same handle.
  */
 import type { EmulatorContext } from "./context.ts";
+import {
+  createAzureControl,
+  createFederatedControl,
+  type AzureControl,
+  type FederatedControl,
+} from "./control-issuers.ts";
 import type { CountRule, DropRule, EmulatorSettings, FailRule, RateLimitSetting } from "./faults.ts";
 import type { RouteName } from "./route-names.ts";
 import type { AccessPolicy, ApplicationSnapshot, Asset, TenantTier } from "./state.ts";
@@ -57,7 +63,15 @@ export interface EmulatorControl {
   resetCounters(): void;
   /** What is armed and set, for humans. */
   describe(): Record<string, unknown>;
-  /** Back to the start: seeded admin and assets only, counters zero, faults cleared, settings and clock reset. */
+  /** The emulated Azure AD: app registrations, resources, key rotation, token TTL. */
+  readonly azure: AzureControl;
+  /** The emulated JWT-bearer (Federated Directory) issuer: clients, key rotation, settings. */
+  readonly federated: FederatedControl;
+  /**
+   * Back to the start: seeded admin and assets only, counters zero, faults cleared, settings and
+   * clock reset; no Azure app registrations or resources, no JWT-bearer clients or remembered jti.
+   * Signing keys (and Azure tenants) stay.
+   */
   reset(): void;
 }
 
@@ -104,9 +118,19 @@ export function createControl(ctx: EmulatorContext): EmulatorControl {
       settings: control.settings(),
       faults: ctx.faults.describe(),
       counters: ctx.counters.snapshot(),
+      azure: {
+        defaultTenantId: ctx.azure.defaultTenantId,
+        tenants: ctx.azure.tenantIds(),
+        settings: { ...ctx.azure.settings },
+      },
+      federated: { settings: { ...ctx.federated.settings }, clients: ctx.federated.clients() },
     }),
+    azure: createAzureControl(ctx),
+    federated: createFederatedControl(ctx),
     reset: () => {
       ctx.state.reset();
+      ctx.azure.reset();
+      ctx.federated.reset();
       ctx.faults.clear();
       ctx.counters.reset();
       ctx.limiter.reset();

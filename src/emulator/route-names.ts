@@ -1,9 +1,10 @@
 /**
- * Names for the emulator's DataTrails routes. Fault switches target a route by name and the
- * request counters count by name, so tests say "the create call" rather than a method and a path.
+ * Names for the emulator's routes: DataTrails', and those of the other issuers it emulates (Azure
+ * AD, the JWT-bearer endpoint). Fault switches target a route by name and the request counters
+ * count by name, so tests say "the create call" rather than a method and a path.
  */
 
-/** Every DataTrails route the emulator serves, by name. */
+/** Every route the emulator serves (the admin API aside), by name. */
 export const routeNames = [
   "token",
   "discovery",
@@ -20,9 +21,18 @@ export const routeNames = [
   "accessPolicies.update",
   "accessPolicies.delete",
   "assets.list",
+  "azure.token.v1",
+  "azure.token.v2",
+  "azure.discovery.v1",
+  "azure.discovery.v2",
+  "azure.jwks.v1",
+  "azure.jwks.v2",
+  "federated.token",
+  "federated.discovery",
+  "federated.jwks",
 ] as const;
 
-/** A DataTrails route's name. */
+/** A route's name. */
 export type RouteName = (typeof routeNames)[number];
 
 /** Whether a string names a route. */
@@ -30,8 +40,23 @@ export function isRouteName(value: string): value is RouteName {
   return (routeNames as readonly string[]).includes(value);
 }
 
-/** Routes the rate limit does not count: the public discovery document and keys. */
-export const unlimitedRoutes: readonly RouteName[] = ["discovery", "jwks"];
+/**
+ * Routes the DataTrails rate limit does not count: the public discovery document and keys, and
+ * every route of the other issuers, which are other services (fault them with a 429 instead).
+ */
+export const unlimitedRoutes: readonly RouteName[] = routeNames.filter(
+  (r) => r === "discovery" || r === "jwks" || routeFamily(r) !== "dataTrails",
+);
+
+/** Which service a route belongs to; it decides the shape of its error bodies. */
+export type RouteFamily = "dataTrails" | "azure" | "federated";
+
+/** The service a route belongs to. */
+export function routeFamily(route: RouteName): RouteFamily {
+  if (route.startsWith("azure.")) return "azure";
+  if (route.startsWith("federated.")) return "federated";
+  return "dataTrails";
+}
 
 /** Requests received per route (every request that reached a route, faulted ones included). */
 export class RequestCounters {

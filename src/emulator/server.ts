@@ -1,22 +1,29 @@
 /**
  * Starts the emulator: a fastify server on 127.0.0.1 and a free port by default, with the
- * DataTrails routes, the /_emulator admin routes, and the hooks that count requests and apply the
- * fault switches (latency, dropped connections, status faults, the rate limit, malformed bodies).
- * Every error, fastify's own included, leaves in the grpc-gateway shape.
+ * DataTrails routes, the other issuers' routes (Azure AD, JWT-bearer), the /_emulator admin routes,
+ * and the hooks that count requests and apply the fault switches (latency, dropped connections,
+ * status faults, the rate limit, malformed bodies). Every error, fastify's own included, leaves in
+ * the grpc-gateway shape, except on the other issuers' routes, which answer OAuth2 error bodies.
  */
 import { randomUUID } from "node:crypto";
 import formbody from "@fastify/formbody";
 import Fastify, { type FastifyBaseLogger, type FastifyRequest } from "fastify";
+import { AzureDirectory } from "./azure-directory.ts";
 import { offsetClock } from "./clock.ts";
 import type { EmulatorContext } from "./context.ts";
 import { createControl, type EmulatorControl } from "./control.ts";
 import { ApiError, errorBody, grpcCodeForStatus, invalidArgument, rateLimited } from "./errors.ts";
 import { Faults, FixedWindowLimiter, type EmulatorSettings, type RateLimitSetting } from "./faults.ts";
-import { RequestCounters, unlimitedRoutes } from "./route-names.ts";
+import { FederatedDirectory, type FederatedSettings } from "./federated-directory.ts";
+import { toOAuthError } from "./oauth-errors.ts";
+import { RequestCounters, routeFamily, unlimitedRoutes } from "./route-names.ts";
 import { registerAccessPolicyRoutes } from "./routes/access-policies.ts";
+import { registerIssuerAdminRoutes } from "./routes/admin-issuers.ts";
 import { registerAdminRoutes } from "./routes/admin.ts";
 import { registerApplicationRoutes } from "./routes/applications.ts";
 import { registerAssetRoutes } from "./routes/assets.ts";
+import { registerAzureRoutes } from "./routes/azure.ts";
+import { registerFederatedRoutes } from "./routes/federated.ts";
 import { registerTokenRoutes } from "./routes/token.ts";
 import { EmulatorState, newSecret, type TenantTier } from "./state.ts";
 import { createTokenAuthority } from "./tokens.ts";
@@ -45,6 +52,10 @@ export interface EmulatorOptions {
   admin?: { clientId: string; clientSecret: string };
   /** A pino-compatible logger for fastify; none by default. Request logs carry no bodies or headers. */
   logger?: FastifyBaseLogger;
+  /** The emulated Azure AD: the default tenant's id (a random GUID by default) and `expires_in` (3599). */
+  azure?: { defaultTenantId?: string; tokenTtlSeconds?: number };
+  /** The emulated JWT-bearer issuer: `expires_in` (28800), the assertion `aud` ("key"), the longest assertion (3600 s). */
+  federated?: Partial<FederatedSettings>;
 }
 
 /** A running emulator. */
@@ -100,6 +111,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       admin,
     }),
     tokens: await createTokenAuthority(),
+    azure: new AzureDirectory(options.azure),
+    federated: new FederatedDirectory(options.federated),
     clock,
     settings: structuredClone(initialSettings),
     initialSettings,
@@ -167,7 +180,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     return payload.slice(0, -1);
   });
 
-  app.setErrorHandler((err: unknown, _request, reply) => {
+  app.setErrorHandler((err: unknown, request, reply) => {
+    const route = request.routeOptions.config.route;
+    const family = route === undefined ? "dataTrails" : routeFamily(route);
+    if (family !== "dataTrails") {
+      const oauth = toOAuthError(err, family, clock.now());
+      return reply.code(oauth.status).headers(oauth.headers).send(oauth.body());
+    }
     if (err instanceof ApiError) {
       return reply.code(err.status).headers(err.headers).send(err.body());
     }
@@ -183,7 +202,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   registerApplicationRoutes(app, ctx);
   registerAccessPolicyRoutes(app, ctx);
   registerAssetRoutes(app, ctx);
+  registerAzureRoutes(app, ctx);
+  registerFederatedRoutes(app, ctx);
   registerAdminRoutes(app, control);
+  registerIssuerAdminRoutes(app, control);
 
   const host = options.host ?? "127.0.0.1";
   await app.listen({ host, port: options.port ?? 0 });
