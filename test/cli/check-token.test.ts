@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
 import { ClientCredentialsIssuer } from "../../src/tokens/client-credentials.ts";
+import { startOidcProvider, type RunningOidcProvider } from "../support/oidc-provider.ts";
 
 let emulator: RunningEmulator;
 let dir: string;
@@ -148,5 +149,67 @@ describe("check-token", () => {
     ]);
     expect(err).toMatch(/token endpoint 127\.0\.0\.1:\d+ answered 401/);
     expect(code).toBe(1);
+  });
+
+  describe("against oidc-provider, an independent OpenID provider", () => {
+    let oidc: RunningOidcProvider;
+    beforeAll(async () => {
+      oidc = await startOidcProvider({});
+    });
+    afterAll(async () => {
+      await oidc?.close();
+    });
+
+    async function oidcToken(): Promise<string> {
+      const client = oidc.clients.find((c) => c.authMethod === "client_secret_post");
+      if (!client) throw new Error("the fixture has no client_secret_post client");
+      const issuer = new ClientCredentialsIssuer({
+        tokenUrl: oidc.tokenUrl,
+        clientId: client.clientId,
+        clientSecret: client.clientSecret,
+        scopes: ["read"],
+        resource: oidc.resource,
+      });
+      return (await issuer.issue()).accessToken;
+    }
+
+    it("agrees that the provider's own token is valid, for its issuer and audience", async () => {
+      const { code, out } = await run([
+        "--token",
+        await oidcToken(),
+        "--discovery-url",
+        oidc.discoveryUrl,
+        "--audience",
+        oidc.resource,
+      ]);
+      expect(out).toContain(`✓ iss ${oidc.issuer}`);
+      expect(out).toContain(`✓ aud ${oidc.resource}`);
+      expect(code).toBe(0);
+    });
+
+    it("agrees that the provider's token is not for another audience", async () => {
+      const { code } = await run([
+        "--token",
+        await oidcToken(),
+        "--discovery-url",
+        oidc.discoveryUrl,
+        "--audience",
+        "https://x.example",
+      ]);
+      expect(code).toBe(1);
+    });
+
+    it("refuses the provider's token against the emulator's keys (wrong key)", async () => {
+      const { code, out } = await run([
+        "--token",
+        await oidcToken(),
+        "--datatrails-url",
+        emulator.url,
+        "--issuer",
+        oidc.issuer,
+      ]);
+      expect(out).toMatch(/✗ no key with kid .* matches|✗ the signature does not verify/);
+      expect(code).toBe(1);
+    });
   });
 });
