@@ -35,6 +35,9 @@ export function emulatorCommand(): Command {
         clientId: emulator.admin.clientId,
         clientSecret: emulator.admin.clientSecret,
         adminApi: `${emulator.url}${adminPrefix}`,
+        azureTokenUrlV1: emulator.control.azure.endpoints().tokenUrlV1,
+        azureTokenUrlV2: emulator.control.azure.endpoints().tokenUrlV2,
+        jwtBearerTokenUrl: emulator.control.federated.endpoints().tokenUrl,
       };
       process.stdout.write(
         parsed.flags.json
@@ -45,6 +48,10 @@ export function emulatorCommand(): Command {
               `  admin client_id:     ${details.clientId}`,
               `  admin client_secret: ${details.clientSecret}`,
               `  emulator admin API:  ${details.adminApi}/state`,
+              `  Azure AD v1 / v2:    ${details.azureTokenUrlV1}  ${details.azureTokenUrlV2}`,
+              `    (app registrations: POST ${details.adminApi}/azure/clients)`,
+              `  JWT-bearer grant:    ${details.jwtBearerTokenUrl}`,
+              `    (register a client's public key: POST ${details.adminApi}/federated/clients)`,
               "Ctrl-C stops it.",
               "",
             ].join("\n"),
