@@ -19,6 +19,12 @@ const times = (lifetimeMs: number): TokenTimes => ({
 const keys = Array.from({ length: 2000 }, (_, i) => `uid-${i}`);
 
 describe("tokenTimes", () => {
+  it("rounds down to whole seconds, as the token Secret stores them", () => {
+    const times = tokenTimes(new Date("2026-03-01T00:00:00.969Z"), 60);
+    expect(times.issuedAt.toISOString()).toBe("2026-03-01T00:00:00.000Z");
+    expect(times.expiresAt.toISOString()).toBe("2026-03-01T00:01:00.000Z");
+  });
+
   it.each([
     ["expires_in alone", 3600, undefined, "2026-03-01T01:00:00.000Z"],
     ["a JWT exp earlier than expires_in wins", 3600, t0.getTime() / 1000 + 1800, "2026-03-01T00:30:00.000Z"],

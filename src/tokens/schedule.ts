@@ -56,13 +56,17 @@ export function jitterFraction(key: string): number {
 
 /**
  * The token's times from what the issuer returned: `expires_in` measured from when the answer was
- * received, capped by the JWT's `exp` (seconds since the epoch) when there is one.
+ * received, capped by the JWT's `exp` (seconds since the epoch) when there is one, both rounded down
+ * to whole seconds.
  */
 export function tokenTimes(receivedAt: Date, expiresInSeconds: number, jwtExpSeconds?: number): TokenTimes {
   let expiresAt = receivedAt.getTime() + Math.max(0, expiresInSeconds) * 1000;
   if (jwtExpSeconds !== undefined && Number.isFinite(jwtExpSeconds))
     expiresAt = Math.min(expiresAt, jwtExpSeconds * 1000);
-  return { issuedAt: receivedAt, expiresAt: new Date(expiresAt) };
+  // Whole seconds, as the token Secret's annotations hold them: a restart that rebuilds the
+  // schedule from the Secret then computes exactly the same refresh time (and writes no status).
+  const second = (ms: number) => Math.floor(ms / 1000) * 1000;
+  return { issuedAt: new Date(second(receivedAt.getTime())), expiresAt: new Date(second(expiresAt)) };
 }
 
 /** When the token is due for refresh. */

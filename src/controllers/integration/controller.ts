@@ -4,6 +4,7 @@
  */
 import {
   ConditionType,
+  integrationSpec,
   setCondition,
   type DataTrailsIntegration,
   type IntegrationStatus,
@@ -12,10 +13,11 @@ import { isDataTrailsError } from "../../datatrails/errors.ts";
 import type { Clock } from "../../k8s/clock.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";
 import { objectLogger, type Logger } from "../../observability/logger.ts";
+import { jitterFraction } from "../../tokens/schedule.ts";
 import { splitKey } from "../controller.ts";
 import { applyPlan, type ApplyDeps } from "./apply.ts";
-import { decide, type DecideOptions } from "./decide.ts";
-import { failureOf, gatherIntegration, type GatherDeps } from "./gather.ts";
+import { credentialsSecretName, decide, isSettled, type DecideOptions } from "./decide.ts";
+import { childToken, credentialsView, failureOf, gatherIntegration, type GatherDeps } from "./gather.ts";
 import type { Failure } from "./model.ts";
 
 /** What the integration reconcile depends on. */
@@ -67,11 +69,30 @@ function failedStatus(
 /** Builds the reconcile function of the integration controller. */
 export function integrationReconciler(deps: IntegrationControllerDeps): (key: string) => Promise<WorkResult> {
   const now = () => new Date(deps.clock.now());
+  const seen = new Set<string>();
   return async (key) => {
     const { namespace, name } = splitKey(key);
     const obj = await deps.getIntegration(namespace, name);
     if (!obj) return;
     const log = objectLogger(deps.logger, { controller: "datatrailsintegration", namespace, name });
+    if (!seen.has(key)) {
+      // The first look since this process started: a settled object waits for its turn to be
+      // checked against DataTrails, so a restart makes no DataTrails call at all.
+      seen.add(key);
+      const spec = integrationSpec.safeParse(obj.spec);
+      const parsed = spec.success ? spec.data : undefined;
+      const credentials = credentialsView(
+        await deps.lookupSecret(namespace, credentialsSecretName(obj, parsed)),
+      );
+      if (isSettled(obj, parsed, credentials, childToken(obj, parsed, deps), now())) {
+        return {
+          requeueAfterMs: Math.max(
+            1000,
+            Math.floor(jitterFraction(obj.metadata.uid) * deps.options.resyncIntervalMs),
+          ),
+        };
+      }
+    }
     const { observed, api, credentialsSecret } = await gatherIntegration(obj, deps);
     const plan = decide(observed, now(), deps.options);
     log.debug({ actions: plan.actions.map((a) => a.type), failure: plan.failure?.reason }, "plan");

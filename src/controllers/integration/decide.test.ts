@@ -5,7 +5,7 @@ import {
   type DataTrailsIntegration,
   type IntegrationStatus,
 } from "../../api/v1alpha1/integration.ts";
-import { decide, needsSearch, needsSecretCheck, rotationDueAt } from "./decide.ts";
+import { decide, isSettled, needsSearch, needsSecretCheck, rotationDueAt } from "./decide.ts";
 import type { Action, ApplicationView, IntegrationObserved } from "./model.ts";
 
 const now = new Date("2026-06-01T12:00:00Z");
@@ -590,5 +590,66 @@ describe("gather predicates", () => {
     ["for another client", settled, { ...credentials, clientId: "other" }, false],
   ])("checks a stored secret %s: %s", (_name, status, creds, expected) => {
     expect(needsSecretCheck(object({ status }), creds, app())).toBe(expected);
+  });
+});
+
+describe("isSettled (a restart asks DataTrails nothing about these)", () => {
+  const readyStatus: IntegrationStatus = {
+    ...settled,
+    observedGeneration: 3,
+    secretValidUntil: "2027-01-01T00:00:00Z",
+    conditions: [
+      {
+        type: "Ready",
+        status: "True",
+        reason: "Ready",
+        message: "",
+        lastTransitionTime: "x",
+        observedGeneration: 3,
+      },
+    ],
+  };
+  const child = { exists: true, upToDate: true };
+  it.each<[string, DataTrailsIntegration, typeof credentials | undefined, boolean]>([
+    ["Ready, as written, nothing pending", object({ status: readyStatus }), credentials, true],
+    [
+      "Ready for an older generation",
+      object({ status: { ...readyStatus, observedGeneration: 2 } }),
+      credentials,
+      false,
+    ],
+    [
+      "with an edited credentials Secret",
+      object({ status: readyStatus }),
+      { ...credentials, resourceVersion: "56" },
+      false,
+    ],
+    ["without its credentials Secret", object({ status: readyStatus }), undefined, false],
+    [
+      "with a rotation asked for",
+      object({ status: readyStatus, annotations: { [rotateAnnotation]: "2" } }),
+      credentials,
+      false,
+    ],
+    [
+      "with a rotation due",
+      object({ status: { ...readyStatus, secretValidUntil: "2026-06-15T00:00:00Z" } }),
+      credentials,
+      false,
+    ],
+    [
+      "with a create pending",
+      object({ status: { ...readyStatus, pendingCreate: { startedAt: "x" } } }),
+      credentials,
+      false,
+    ],
+    ["being deleted", object({ status: readyStatus, deleting: true }), credentials, false],
+  ])("%s: %s", (_name, obj, creds, expected) => {
+    expect(isSettled(obj, obj.spec, creds, child, now)).toBe(expected);
+  });
+
+  it("is not settled while its token child is missing", () => {
+    const obj = object({ status: readyStatus });
+    expect(isSettled(obj, obj.spec, credentials, { exists: false, upToDate: false }, now)).toBe(false);
   });
 });

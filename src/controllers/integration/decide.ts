@@ -25,6 +25,7 @@ import type { DataTrailsIntegration } from "../../api/v1alpha1/integration.ts";
 import type {
   Action,
   ApplicationView,
+  ChildTokenView,
   CredentialsSecretView,
   Failure,
   IdentitySource,
@@ -103,6 +104,43 @@ export function needsSecretCheck(
     credentials?.resourceVersion !== obj.status?.credentialsSecretVersion ||
     obj.status?.pendingRotation !== undefined
   );
+}
+
+/**
+ * Whether an integration can be trusted without asking DataTrails, for now: Ready for its current
+ * generation, nothing pending or requested, rotation not due, its credentials Secret exactly as the
+ * operator last wrote it and its token child in place. A restarted operator checks such objects
+ * against DataTrails later, spread over the resync interval, instead of all at once (a restart costs
+ * nothing; design.md invariant 4).
+ */
+export function isSettled(
+  obj: DataTrailsIntegration,
+  spec: IntegrationSpec | undefined,
+  credentials: CredentialsSecretView | undefined,
+  token: ChildTokenView,
+  now: Date,
+): boolean {
+  const status = obj.status;
+  const ready = findCondition(status?.conditions, ConditionType.Ready);
+  if (
+    !spec ||
+    obj.metadata.deletionTimestamp ||
+    !(obj.metadata.finalizers ?? []).includes(applicationFinalizer)
+  )
+    return false;
+  if (ready?.status !== "True" || ready.observedGeneration !== obj.metadata.generation) return false;
+  if (
+    status?.observedGeneration !== obj.metadata.generation ||
+    status.pendingCreate ||
+    status.pendingRotation
+  )
+    return false;
+  if (rotationRequested(obj) !== undefined) return false;
+  const due = rotationDueAt(spec, status.secretValidUntil);
+  if (due && due.getTime() <= now.getTime()) return false;
+  if (!credentials || credentials.resourceVersion !== status.credentialsSecretVersion) return false;
+  const wantsToken = spec.token?.enabled !== false;
+  return wantsToken ? token.exists && token.upToDate : !token.exists;
 }
 
 /** When the secret is due for rotation under the policy, or undefined when never. */

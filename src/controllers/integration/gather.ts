@@ -178,7 +178,8 @@ async function resolveConnection(
   };
 }
 
-function credentialsView(secret: V1Secret | undefined): CredentialsSecretView | undefined {
+/** What the credentials Secret holds, without its values. */
+export function credentialsView(secret: V1Secret | undefined): CredentialsSecretView | undefined {
   if (!secret) return undefined;
   const data = decodeSecretData(secret);
   return {
@@ -190,7 +191,8 @@ function credentialsView(secret: V1Secret | undefined): CredentialsSecretView | 
   };
 }
 
-function childToken(
+/** The child BearerToken as the integration sees it. */
+export function childToken(
   obj: DataTrailsIntegration,
   spec: IntegrationSpec | undefined,
   deps: GatherDeps,
