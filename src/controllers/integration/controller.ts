@@ -16,7 +16,13 @@ import { objectLogger, type Logger } from "../../observability/logger.ts";
 import { jitterFraction } from "../../tokens/schedule.ts";
 import { splitKey } from "../controller.ts";
 import { applyPlan, type ApplyDeps } from "./apply.ts";
-import { credentialsSecretName, decide, isSettled, type DecideOptions } from "./decide.ts";
+import {
+  credentialsSecretName,
+  decide,
+  isSettled,
+  settledCheckDelayMs,
+  type DecideOptions,
+} from "./decide.ts";
 import { childToken, credentialsView, failureOf, gatherIntegration, type GatherDeps } from "./gather.ts";
 import type { Failure } from "./model.ts";
 
@@ -86,9 +92,9 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
       );
       if (isSettled(obj, parsed, credentials, childToken(obj, parsed, deps), now())) {
         return {
-          requeueAfterMs: Math.max(
-            1000,
-            Math.floor(jitterFraction(obj.metadata.uid) * deps.options.resyncIntervalMs),
+          requeueAfterMs: settledCheckDelayMs(
+            jitterFraction(obj.metadata.uid),
+            deps.options.resyncIntervalMs,
           ),
         };
       }

@@ -5,7 +5,15 @@ import {
   type DataTrailsIntegration,
   type IntegrationStatus,
 } from "../../api/v1alpha1/integration.ts";
-import { decide, isSettled, needsSearch, needsSecretCheck, rotationDueAt } from "./decide.ts";
+import {
+  decide,
+  isSettled,
+  needsSearch,
+  needsSecretCheck,
+  rotationDueAt,
+  settledCheckDelayMs,
+} from "./decide.ts";
+import { jitterFraction } from "../../tokens/schedule.ts";
 import type { Action, ApplicationView, IntegrationObserved } from "./model.ts";
 
 const now = new Date("2026-06-01T12:00:00Z");
@@ -651,5 +659,29 @@ describe("isSettled (a restart asks DataTrails nothing about these)", () => {
   it("is not settled while its token child is missing", () => {
     const obj = object({ status: readyStatus });
     expect(isSettled(obj, obj.spec, credentials, { exists: false, upToDate: false }, now)).toBe(false);
+  });
+});
+
+describe("settledCheckDelayMs (when a restarted operator first asks DataTrails about a settled object)", () => {
+  it.each([
+    [0, 600_000, 60_000],
+    [0.5, 600_000, 330_000],
+    [1, 600_000, 600_000],
+    [-1, 600_000, 60_000],
+    [2, 600_000, 600_000],
+    [0, 5_000, 1_000],
+  ])("fraction %s of a %s ms interval waits %s ms", (fraction, interval, expected) => {
+    expect(settledCheckDelayMs(fraction, interval)).toBe(expected);
+  });
+
+  it("spreads many objects over the last nine tenths of the interval", () => {
+    const delays = Array.from({ length: 1000 }, (_, i) =>
+      settledCheckDelayMs(jitterFraction(`uid-${i}`), 600_000),
+    );
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(60_000);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(600_000);
+    const buckets = new Array<number>(9).fill(0);
+    for (const d of delays) buckets[Math.min(8, Math.floor((d - 60_000) / 60_000))]! += 1;
+    for (const b of buckets) expect(b).toBeGreaterThan(60);
   });
 });

@@ -143,6 +143,17 @@ export function isSettled(
   return wantsToken ? token.exists && token.upToDate : !token.exists;
 }
 
+/**
+ * How long a restarted operator waits before checking a settled integration against DataTrails:
+ * a point between 10 % and 100 % of the resync interval, fixed per object by its UID. Nothing is
+ * checked in the first tenth, so a restart (or a rollout) asks DataTrails nothing at once, and the
+ * checks that follow are spread evenly instead of arriving together.
+ */
+export function settledCheckDelayMs(fraction: number, resyncIntervalMs: number): number {
+  const clamped = Math.min(1, Math.max(0, fraction));
+  return Math.max(1000, Math.floor(resyncIntervalMs * (0.1 + 0.9 * clamped)));
+}
+
 /** When the secret is due for rotation under the policy, or undefined when never. */
 export function rotationDueAt(spec: IntegrationSpec, validUntil: string | undefined): Date | undefined {
   const policy = spec.secretRotation?.policy ?? "BeforeExpiry";
