@@ -1,0 +1,231 @@
+/**
+ * The chart's RBAC is enough for the real operator, and the chart's configuration is what it runs
+ * on: the chart is installed with helm, the operator starts in-process with the Deployment's own
+ * environment and the ServiceAccount's own token (`kubectl create token`), leader election on. An
+ * integration is created against the emulator, made Ready (credentials and token Secrets, status,
+ * finalizer, Events, child BearerToken), has its token turned off (BearerToken deleted), and is
+ * deleted (finalizer removed) — and the operator never hears "Forbidden". Both RBAC scopes.
+ */
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import { AuthenticationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { parseConfig } from "../../src/config.ts";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
+import { startOperator, type Operator } from "../../src/operator.ts";
+import { runHealthCheck } from "../argocd/lua.ts";
+import { createConnection } from "../support/env.ts";
+import { findLeaks } from "../support/hygiene.ts";
+import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
+import { chartDir, helm, helmOk, objectsOf, operatorContainer, podEnv, valueArgs } from "./helm.ts";
+
+/** A KubeConfig for the test cluster that authenticates with `token` only. */
+function tokenKubeConfig(token: string): KubeConfig {
+  const admin = new KubeConfig();
+  admin.loadFromFile(inject("kubeconfigPath"));
+  const cluster = admin.getCurrentCluster();
+  if (!cluster) throw new Error("the test kubeconfig has no current cluster");
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: "operator", token }],
+    contexts: [{ name: "operator", cluster: cluster.name, user: "operator" }],
+    currentContext: "operator",
+  });
+  return kc;
+}
+
+describe.each([
+  ["cluster", {}],
+  ["namespaces", { "rbac.scope": "namespaces" }],
+])("the operator as the chart's ServiceAccount, rbac.scope=%s", (scope, scopeValues) => {
+  const suffix = randomBytes(3).toString("hex");
+  const release = { name: "dt", namespace: `chart-op-${scope}-${suffix}` };
+  const appNs = `chart-op-${scope}-app-${suffix}`;
+  const leaseName = "dt-datatrails-operator";
+  const logs: string[] = [];
+  let emulator: RunningEmulator;
+  let operator: Operator | undefined;
+  let metrics: Metrics;
+  let kubeConfig: KubeConfig;
+  let identity: string;
+  let lostLeadership = false;
+
+  beforeAll(async () => {
+    await installCrds();
+    await kubectlOk(["create", "namespace", appNs]);
+    await helmOk(
+      [
+        "install",
+        release.name,
+        chartDir,
+        "--namespace",
+        release.namespace,
+        "--create-namespace",
+        ...valueArgs({ ...scopeValues, watchNamespaces: [appNs] }),
+      ],
+      { withCluster: true },
+    );
+    const manifest = objectsOf(
+      await helmOk(["get", "manifest", release.name, "--namespace", release.namespace], {
+        withCluster: true,
+      }),
+    );
+    const container = operatorContainer(manifest);
+    // Ports 0 and loopback only: several operators share this machine. Everything else is the chart's.
+    const config = parseConfig({
+      argv: [...container.args.slice(1), "--health-port=0", "--metrics-port=0", "--bind-address=127.0.0.1"],
+      env: podEnv(container, `${leaseName}-5f7d8-${suffix}`, release.namespace),
+    });
+    identity = config.identity;
+    expect(config.leaderElection).toBe(true);
+    expect(config.watchNamespaces).toEqual([appNs]);
+
+    const token = (
+      await kubectlOk(["create", "token", leaseName, "-n", release.namespace, "--duration=1h"])
+    ).trim();
+    kubeConfig = tokenKubeConfig(token);
+    // The token is the ServiceAccount's, not an admin's.
+    const review = await kubeConfig.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({
+      body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+    });
+    expect(review.status?.userInfo?.username).toBe(`system:serviceaccount:${release.namespace}:${leaseName}`);
+
+    emulator = await startEmulator({});
+    await createConnection(appNs, emulator);
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logs.push(...chunk.toString().split("\n").filter(Boolean));
+        done();
+      },
+    });
+    metrics = createMetrics({ defaultMetrics: false });
+    const started = startOperator({
+      config,
+      kubeConfig,
+      logger: createLogger({ level: "debug", destination }),
+      metrics,
+      onLostLeadership: () => {
+        lostLeadership = true;
+      },
+    });
+    // startOperator waits for the informers' first list; one the RBAC forbids would retry for ever.
+    const tooLong = new Promise<never>((_resolve, reject) =>
+      setTimeout(() => {
+        const forbidden = logs
+          .filter((l) => /forbidden/i.test(l))
+          .slice(0, 3)
+          .map((l) => (JSON.parse(l) as { err?: { message?: string } }).err?.message ?? l);
+        reject(
+          new Error(`the operator did not start within 30 s; Forbidden in its log:\n${forbidden.join("\n")}`),
+        );
+      }, 30_000).unref(),
+    );
+    operator = await Promise.race([started, tooLong]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await operator?.stop();
+    await emulator?.close();
+    await helm(["uninstall", release.name, "--namespace", release.namespace], { withCluster: true });
+    for (const ns of [appNs, release.namespace]) await kubectl(["delete", "namespace", ns, "--wait=false"]);
+  });
+
+  it("syncs its informers and wins the Lease", async () => {
+    await expect.poll(() => operator?.isReady(), { timeout: 30_000 }).toBe(true);
+    await expect
+      .poll(
+        async () =>
+          (
+            await kubectl([
+              "get",
+              "lease",
+              leaseName,
+              "-n",
+              release.namespace,
+              "-o",
+              "jsonpath={.spec.holderIdentity}",
+            ])
+          ).stdout,
+        { timeout: 30_000 },
+      )
+      .toBe(identity);
+  });
+
+  it("makes an integration Ready, with its Secrets, its BearerToken and Events", async () => {
+    await kubectlOk(["apply", "-f", "-"], {
+      apiVersion: "datatrails.ai/v1alpha1",
+      kind: "DataTrailsIntegration",
+      metadata: { name: "traffic-light-101", namespace: appNs },
+      spec: { connectionRef: { name: "datatrails" }, displayName: `TrafficLight101-${scope}-${suffix}` },
+    });
+    await kubectlOk([
+      "wait",
+      "datatrailsintegration/traffic-light-101",
+      "bearertoken/traffic-light-101",
+      "-n",
+      appNs,
+      "--for=condition=Ready",
+      "--timeout=60s",
+    ]);
+    const core = new KubeConfig();
+    core.loadFromFile(inject("kubeconfigPath"));
+    const secrets = await core.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: appNs });
+    const names = secrets.items.map((s) => s.metadata?.name).sort();
+    expect(names).toEqual(["datatrails-admin", "traffic-light-101-credentials", "traffic-light-101-token"]);
+    await expect
+      .poll(async () => {
+        const events = JSON.parse(
+          await kubectlOk(["get", "events.events.k8s.io", "-n", appNs, "-o", "json"]),
+        ) as { items: { reportingController?: string; reason?: string }[] };
+        return events.items.filter((e) => e.reportingController === "datatrails.ai/operator").length;
+      })
+      .toBeGreaterThan(0);
+  });
+
+  it("is Healthy for Argo CD's health check (deploy/argocd/health.lua) on the live objects", async () => {
+    for (const kind of ["datatrailsintegration", "bearertoken"]) {
+      const live = JSON.parse(
+        await kubectlOk(["get", kind, "traffic-light-101", "-n", appNs, "-o", "json"]),
+      ) as unknown;
+      expect((await runHealthCheck(live)).status, kind).toBe("Healthy");
+    }
+  });
+
+  it("deletes the BearerToken when tokens are turned off, and the integration with its finalizer", async () => {
+    await kubectlOk([
+      "patch",
+      "datatrailsintegration",
+      "traffic-light-101",
+      "-n",
+      appNs,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { token: { enabled: false } } }),
+    ]);
+    await kubectlOk(["wait", "bearertoken/traffic-light-101", "-n", appNs, "--for=delete", "--timeout=60s"]);
+    await kubectlOk(["delete", "datatrailsintegration", "traffic-light-101", "-n", appNs, "--timeout=60s"]);
+    expect(
+      emulator.control.applications().filter((a) => a.displayName === `TrafficLight101-${scope}-${suffix}`),
+    ).toEqual([]);
+  });
+
+  it("never met Forbidden, kept the Lease, and leaked no secret", async () => {
+    expect(lostLeadership).toBe(false);
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs.filter((l) => /forbidden/i.test(l))).toEqual([]);
+    const leaks = await findLeaks(kubeConfigAdmin(), [appNs], logs, await metrics.registry.metrics(), [
+      emulator.admin.clientSecret,
+    ]);
+    expect(leaks).toEqual([]);
+  });
+});
+
+function kubeConfigAdmin(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(inject("kubeconfigPath"));
+  return kc;
+}
