@@ -1,0 +1,81 @@
+/**
+ * Runs deploy/argocd/health.lua in a real Lua 5.1 interpreter (`lua5.1`, as `make lua` installs it)
+ * the way Argo CD does: the object as the global `obj`, the script's returned table read back. The
+ * object goes in as a Lua table literal made here, so the harness needs no JSON library.
+ */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+
+/** The health script under test. */
+export const healthScript = join(import.meta.dirname, "..", "..", "deploy", "argocd", "health.lua");
+
+/** What the script returned. */
+export interface HealthStatus {
+  status: string;
+  message: string;
+}
+
+/** A Lua string literal holding exactly the UTF-8 bytes of `value` (printable ASCII as is, the rest as \ddd). */
+export function luaString(value: string): string {
+  let out = '"';
+  for (const byte of Buffer.from(value, "utf8")) {
+    const printable = byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c;
+    out += printable ? String.fromCharCode(byte) : `\\${byte.toString().padStart(3, "0")}`;
+  }
+  return `${out}"`;
+}
+
+/** `value` (anything JSON can hold) as a Lua table literal, as Argo CD hands objects to Lua. */
+export function toLua(value: unknown): string {
+  if (value === null || value === undefined) return "nil";
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new Error(`cannot pass ${value} to Lua`);
+    return String(value);
+  }
+  if (typeof value === "string") return luaString(value);
+  if (Array.isArray(value)) return `{${value.map(toLua).join(", ")}}`;
+  if (typeof value === "object") {
+    const fields = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== null && v !== undefined)
+      .map(([k, v]) => `[${luaString(k)}] = ${toLua(v)}`);
+    return `{${fields.join(", ")}}`;
+  }
+  throw new Error(`cannot pass a ${typeof value} to Lua`);
+}
+
+// Argo CD's VM has no io or os: the script runs with only the base functions and the string, table
+// and math libraries in its environment, so a script that reached for more would fail here too.
+const harness = (obj: unknown, script: string) => `
+local chunk = assert(loadfile(${luaString(script)}))
+local env = {
+  obj = ${toLua(obj)},
+  ipairs = ipairs, pairs = pairs, next = next, type = type, tostring = tostring, tonumber = tonumber,
+  select = select, unpack = unpack, error = error, pcall = pcall, assert = assert,
+  string = string, table = table, math = math,
+}
+setfenv(chunk, env)
+local hs = chunk()
+assert(type(hs) == "table", "the script must return a table")
+io.write(tostring(hs.status), "\\n", tostring(hs.message))
+`;
+
+/** Runs the health script on `obj` with `lua5.1`; rejects with Lua's stderr when it fails. */
+export function runHealthCheck(obj: unknown, script = healthScript): Promise<HealthStatus> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("lua5.1", ["-"], { stdio: ["pipe", "pipe", "pipe"], timeout: 10_000 });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("error", (err) =>
+      reject(new Error(`cannot run lua5.1 (run \`make lua\` to install it): ${err.message}`)),
+    );
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`lua5.1 exited ${code}: ${stderr}`));
+      const newline = stdout.indexOf("\n");
+      resolve({ status: stdout.slice(0, newline), message: stdout.slice(newline + 1) });
+    });
+    child.stdin.end(harness(obj, script));
+  });
+}
