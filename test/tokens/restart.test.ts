@@ -123,7 +123,7 @@ describe("an operator restart", () => {
       `restart: ${count} BearerTokens, ${handled} reconciles by the new process; emulator calls: ` +
         (calls.length ? calls.map(([route, n]) => `${route}=${n}`).join(", ") : "none"),
     );
-  });
+  }, 240_000); // 100 objects twice over, on a two-core machine shared with other test files
 
   it(`writes nothing to DataTrails nor to any Secret for ${count} DataTrailsIntegrations`, async () => {
     const integrations = Array.from({ length: count }, (_, i) => `app-${String(i).padStart(3, "0")}`);
@@ -182,5 +182,5 @@ describe("an operator restart", () => {
         `${integrationReconciles} + ${tokenReconciles} reconciles by the new process; emulator calls: ` +
         (calls.length ? calls.map(([route, n]) => `${route}=${n}`).join(", ") : "none"),
     );
-  });
+  }, 240_000); // 100 objects twice over, on a two-core machine shared with other test files
 });
