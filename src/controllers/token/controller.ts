@@ -121,12 +121,18 @@ export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Pro
           observed.inputs.state === "failed" ? observed.inputs.message : "",
         )
       : { outcome: { ok: false, kind: "invalid", message: observed.specError ?? "invalid spec" } as const };
-    const result = afterRefresh(observed, fetched.outcome, new Date(deps.clock.now()), deps.retryPolicy);
+    const result = afterRefresh(
+      observed,
+      fetched.outcome,
+      new Date(deps.clock.now()),
+      deps.retryPolicy,
+      plan.cause,
+    );
     const issuer = spec ? issuerKind(spec) : "unknown";
     deps.metrics?.tokenRefreshTotal.inc({
       namespace,
       issuer,
-      result: fetched.outcome.ok ? "success" : fetched.outcome.kind,
+      result: !fetched.outcome.ok ? fetched.outcome.kind : result.publish ? "success" : "discarded",
     });
 
     if (
@@ -165,17 +171,15 @@ export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Pro
         });
       }
       log.debug({ cause: plan.cause, expiresAt: result.status.tokenExpiresAt }, "token refreshed");
-    } else if (!fetched.outcome.ok) {
+    } else {
+      const failure = result.status.lastFailure ?? "refresh failed";
       deps.events.record(object as unknown as KubernetesObject, {
         type: "Warning",
         reason: "TokenRefreshFailed",
         action: "Refresh",
-        note: fetched.outcome.message,
+        note: failure,
       });
-      log.info(
-        { cause: plan.cause, failure: fetched.outcome.message, retryInMs: result.requeueAfterMs },
-        "token refresh failed",
-      );
+      log.info({ cause: plan.cause, failure, retryInMs: result.requeueAfterMs }, "token refresh failed");
     }
     await deps.writeStatus(object, result.status);
     return { requeueAfterMs: result.requeueAfterMs };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bearerTokenSpec, type BearerToken, type BearerTokenStatus } from "../../api/v1alpha1/index.ts";
-import { afterRefresh, planRefresh, steadyStatus } from "./decide.ts";
+import { afterRefresh, planRefresh, steadyStatus, tokenIsWorse } from "./decide.ts";
 import type { TokenObserved, TokenSecretView } from "./model.ts";
 
 const t0 = new Date("2026-03-01T00:00:00Z");
@@ -169,5 +169,41 @@ describe("steadyStatus", () => {
       status: "True",
       reason: "TokenValid",
     });
+  });
+});
+
+describe("a valid token is never replaced by a worse one", () => {
+  // The published token: issued at t0, valid until t0 + 60 min; the refresh runs at t0 + 45 min.
+  const now = at(45 * min);
+  const earlier = { ok: true as const, issuedAt: at(-10 * min), expiresAt: at(50 * min) };
+  const later = { ok: true as const, issuedAt: now, expiresAt: at(105 * min) };
+
+  it.each<[string, TokenObserved, typeof earlier, Parameters<typeof tokenIsWorse>[2], Date, boolean]>([
+    ["a scheduled refresh returning a token that ends sooner", observed(), earlier, "due", now, true],
+    ["a scheduled refresh returning a token that ends later", observed(), later, "due", now, false],
+    ["new credentials, whatever the expiry", observed(), earlier, "inputsChanged", now, false],
+    ["a changed spec, whatever the expiry", observed(), earlier, "specChanged", now, false],
+    ["no token published yet", observed({ secret: undefined }), earlier, "missing", now, false],
+    ["the published token already expired", observed(), earlier, "due", at(61 * min), false],
+  ])("%s: worse=%s", (_name, o, outcome, cause, when, expected) => {
+    expect(tokenIsWorse(o, outcome, cause, when)).toBe(expected);
+  });
+
+  it("keeps the published token, reports RefreshFailing and retries before it expires", () => {
+    const result = afterRefresh(observed(), earlier, now, undefined, "due");
+    expect(result.publish).toBe(false);
+    expect(result.status.tokenExpiresAt).toBeUndefined();
+    expect(result.status.consecutiveFailures).toBe(1);
+    expect(result.status.lastFailure).toMatch(/expiring at 2026-03-01T00:50:00Z, before the published one/);
+    const ready = result.status.conditions?.find((c) => c.type === "TokenReady");
+    expect(ready).toMatchObject({ status: "True", reason: "RefreshFailing" });
+    expect(result.requeueAfterMs).toBeGreaterThan(0);
+    expect(result.requeueAfterMs).toBeLessThanOrEqual(15 * min);
+  });
+
+  it("publishes a token that ends later", () => {
+    const result = afterRefresh(observed(), later, now, undefined, "due");
+    expect(result.publish).toBe(true);
+    expect(result.status.tokenExpiresAt).toBe("2026-03-01T01:45:00Z");
   });
 });

@@ -113,13 +113,50 @@ const failureReason: Record<Exclude<RefreshOutcome, { ok: true }>["kind"], Reaso
   inputs: Reason.SecretNotFound,
 };
 
-/** What to publish and when to look again after a fetch. */
-export function afterRefresh(
+/**
+ * Whether a freshly issued token would be worse than the one published: a scheduled refresh (same
+ * credentials, same spec) whose token expires before the published, still valid one. Issuers that
+ * cache tokens can hand back one nearer its end; publishing it would shorten what the workloads hold.
+ * After a credentials or spec change the new token is published whatever its expiry: it is the one
+ * the new inputs vouch for.
+ */
+export function tokenIsWorse(
   o: TokenObserved,
   outcome: RefreshOutcome,
+  cause: RefreshCause,
+  now: Date,
+): boolean {
+  const held = o.secret?.hasToken ? o.secret.expiresAt : undefined;
+  return (
+    outcome.ok &&
+    cause === "due" &&
+    held !== undefined &&
+    !tokenIsExpired(held, now) &&
+    outcome.expiresAt.getTime() < held.getTime()
+  );
+}
+
+/**
+ * What to publish and when to look again after a fetch. A token worse than the published one
+ * ({@link tokenIsWorse}) is not published: the refresh counts as failed and is retried with backoff.
+ */
+export function afterRefresh(
+  o: TokenObserved,
+  fetched: RefreshOutcome,
   now: Date,
   policy?: RetryPolicy,
+  cause: RefreshCause = "due",
 ): { publish: boolean; status: BearerTokenStatus; requeueAfterMs: number } {
+  const outcome: RefreshOutcome =
+    fetched.ok && tokenIsWorse(o, fetched, cause, now)
+      ? {
+          ok: false,
+          kind: "unavailable",
+          message:
+            `the issuer returned a token expiring at ${rfc3339(fetched.expiresAt)}, before the published ` +
+            `one; kept the published token`,
+        }
+      : fetched;
   const status: BearerTokenStatus = {
     ...(o.object.status ?? {}),
     observedGeneration: o.object.metadata.generation,
