@@ -43,9 +43,13 @@ describe.each([
   ["namespaces", { "rbac.scope": "namespaces" }],
 ])("the operator as the chart's ServiceAccount, rbac.scope=%s", (scope, scopeValues) => {
   const suffix = randomBytes(3).toString("hex");
-  const release = { name: "dt", namespace: `chart-op-${scope}-${suffix}` };
+  // Release names differ per scope and from the other chart tests: cluster-scoped objects carry them.
+  const release = {
+    name: `dto-${scope === "cluster" ? "c" : "n"}`,
+    namespace: `chart-op-${scope}-${suffix}`,
+  };
   const appNs = `chart-op-${scope}-app-${suffix}`;
-  const leaseName = "dt-datatrails-operator";
+  const leaseName = `${release.name}-datatrails-operator`;
   const logs: string[] = [];
   let emulator: RunningEmulator;
   let operator: Operator | undefined;

@@ -26,6 +26,9 @@ import {
 
 const repoRoot = join(import.meta.dirname, "..", "..");
 const suffix = randomBytes(3).toString("hex");
+// A release name of its own: the chart's cluster-scoped objects are named after the release, and
+// other test files install theirs into the same control plane at the same time.
+const release = "dtr";
 const releaseNs = `chart-render-${suffix}`;
 const watchedA = `chart-render-a-${suffix}`;
 const watchedB = `chart-render-b-${suffix}`;
@@ -146,7 +149,7 @@ describe("values.schema.json and the chart's own checks", () => {
 describe("the Deployment", () => {
   let objects: Rendered[];
   beforeAll(async () => {
-    objects = await render("dt", releaseNs);
+    objects = await render(release, releaseNs);
   });
 
   it("runs two replicas of `run` with leader election, as the restricted Pod Security profile demands", () => {
@@ -169,7 +172,7 @@ describe("the Deployment", () => {
       seccompProfile: { type: "RuntimeDefault" },
     });
     expect(pod.terminationGracePeriodSeconds).toBe(30);
-    expect(pod.serviceAccountName).toBe("dt-datatrails-operator");
+    expect(pod.serviceAccountName).toBe(`${release}-datatrails-operator`);
   });
 
   it("probes /healthz and /readyz on the health port and exposes metrics on 8080", () => {
@@ -214,7 +217,7 @@ describe("the Deployment", () => {
       healthPort: 8081,
       leaderElection: true,
       leaseNamespace: releaseNs,
-      leaseName: "dt-datatrails-operator",
+      leaseName: `${release}-datatrails-operator`,
       watchNamespaces: [],
       logLevel: "info",
     });
@@ -222,7 +225,7 @@ describe("the Deployment", () => {
   });
 
   it("passes watchNamespaces, extraArgs and extraEnv through to the operator", async () => {
-    const rendered = await render("dt", releaseNs, { ...namespacesMode, ...everythingOn });
+    const rendered = await render(release, releaseNs, { ...namespacesMode, ...everythingOn });
     const c = container(rendered);
     expect(c.image).toBe(`datatrails-operator@sha256:${"a".repeat(64)}`);
     expect(c.args).toEqual(["run", "--max-backoff-ms=30000"]);
@@ -252,17 +255,17 @@ describe("RBAC", () => {
   }
 
   it("grants in cluster scope exactly what docs/rbac.md lists", async () => {
-    const objects = await render("dt", releaseNs);
+    const objects = await render(release, releaseNs);
     const docs = documented();
     const clusterRole = only(objects, "ClusterRole");
     expect(grants(rulesOf(clusterRole))).toEqual([...(docs["ns"] ?? []), ...(docs["cluster"] ?? [])].sort());
-    const leaseRole = only(objects, "Role", "dt-datatrails-operator-leader-election");
+    const leaseRole = only(objects, "Role", `${release}-datatrails-operator-leader-election`);
     expect(grants(rulesOf(leaseRole))).toEqual(docs["lease"]);
     expect(objects.filter((o) => o.kind === "Role")).toHaveLength(1);
   });
 
   it("grants in namespaces scope the namespaced part per watched namespace and only cluster reads cluster-wide", async () => {
-    const objects = await render("dt", releaseNs, {
+    const objects = await render(release, releaseNs, {
       ...namespacesMode,
       "rbac.secretReadNamespaces": ["vault", watchedA],
     });
@@ -271,13 +274,15 @@ describe("RBAC", () => {
     for (const ns of [watchedA, watchedB]) {
       const role = objects.find(
         (o) =>
-          o.kind === "Role" && o.metadata.namespace === ns && o.metadata.name === "dt-datatrails-operator",
+          o.kind === "Role" &&
+          o.metadata.namespace === ns &&
+          o.metadata.name === `${release}-datatrails-operator`,
       );
       expect(grants(rulesOf(role as Rendered))).toEqual(docs["ns"]);
       expect(objects.some((o) => o.kind === "RoleBinding" && o.metadata.namespace === ns)).toBe(true);
     }
     // A secret-reader Role only where it is not already watched.
-    const readers = objects.filter((o) => o.metadata.name === "dt-datatrails-operator-secret-reader");
+    const readers = objects.filter((o) => o.metadata.name === `${release}-datatrails-operator-secret-reader`);
     expect(readers.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}`).sort()).toEqual([
       "Role/vault",
       "RoleBinding/vault",
@@ -286,8 +291,8 @@ describe("RBAC", () => {
   });
 
   it("limits the Lease rules to the release namespace and, where RBAC can, to the Lease's name", async () => {
-    const objects = await render("dt", releaseNs, { "leaderElection.leaseName": "my-lease" });
-    const role = only(objects, "Role", "dt-datatrails-operator-leader-election");
+    const objects = await render(release, releaseNs, { "leaderElection.leaseName": "my-lease" });
+    const role = only(objects, "Role", `${release}-datatrails-operator-leader-election`);
     expect(role.metadata.namespace).toBe(releaseNs);
     expect(rulesOf(role)).toEqual([
       {
@@ -304,7 +309,7 @@ describe("RBAC", () => {
 
   it("never grants wildcards, Secret update/delete, Pods or RBAC writes", async () => {
     for (const values of [{}, { ...namespacesMode, "rbac.secretReadNamespaces": ["vault"] }]) {
-      const rules = (await render("dt", releaseNs, values))
+      const rules = (await render(release, releaseNs, values))
         .filter((o) => o.kind === "Role" || o.kind === "ClusterRole")
         .flatMap(rulesOf);
       const all = grants(rules);
@@ -317,7 +322,7 @@ describe("RBAC", () => {
 
 describe("optional objects", () => {
   it("renders no ServiceMonitor or NetworkPolicy by default, and a PodDisruptionBudget and metrics Service", async () => {
-    const kinds = (await render("dt", releaseNs)).map((o) => o.kind).sort();
+    const kinds = (await render(release, releaseNs)).map((o) => o.kind).sort();
     expect(kinds).toEqual([
       "ClusterRole",
       "ClusterRoleBinding",
@@ -331,7 +336,7 @@ describe("optional objects", () => {
   });
 
   it("renders a ServiceMonitor that selects the metrics Service's port", async () => {
-    const objects = await render("dt", releaseNs, everythingOn);
+    const objects = await render(release, releaseNs, everythingOn);
     const monitor = only(objects, "ServiceMonitor") as unknown as {
       spec: {
         selector: { matchLabels: Record<string, string> };
@@ -350,7 +355,7 @@ describe("optional objects", () => {
   });
 
   it("renders a NetworkPolicy: in to metrics and health, out to DNS, the API server and 443", async () => {
-    const policy = only(await render("dt", releaseNs, everythingOn), "NetworkPolicy") as unknown as {
+    const policy = only(await render(release, releaseNs, everythingOn), "NetworkPolicy") as unknown as {
       spec: {
         policyTypes: string[];
         ingress: { ports: { port: string }[] }[];
@@ -386,28 +391,28 @@ describe("server-side dry run into the real control plane", () => {
     // No ServiceMonitor: the control plane has no Prometheus Operator CRDs.
     ["NetworkPolicy and the rest on", { ...everythingOn, "metrics.serviceMonitor.enabled": false }],
   ])("accepts every object with %s", async (_name, values) => {
-    const yamlText = await renderYaml("dt", releaseNs, values);
+    const yamlText = await renderYaml(release, releaseNs, values);
     const result = await dryRun(yamlText);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toBe("");
     const applied = result.stdout.trim().split("\n");
-    expect(applied.length).toBe((await render("dt", releaseNs, values)).length);
+    expect(applied.length).toBe((await render(release, releaseNs, values)).length);
     expect(applied.every((l) => l.endsWith("serverside-applied (server dry run)"))).toBe(true);
   });
 
   it("passes Pod Security admission at level restricted without a warning", async () => {
-    const deployment = only(await render("dt", restrictedNs), "Deployment");
+    const deployment = only(await render(release, restrictedNs), "Deployment");
     const result = await dryRun(JSON.stringify(deployment));
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).not.toMatch(/PodSecurity|would violate/);
     expect(result.stdout).toContain(
-      "deployment.apps/dt-datatrails-operator serverside-applied (server dry run)",
+      `deployment.apps/${release}-datatrails-operator serverside-applied (server dry run)`,
     );
   });
 
   it("would warn (so the check above can fail) when the pod breaks the restricted profile", async () => {
     const deployment = only(
-      await render("dt", restrictedNs, { "securityContext.allowPrivilegeEscalation": true }),
+      await render(release, restrictedNs, { "securityContext.allowPrivilegeEscalation": true }),
       "Deployment",
     );
     const result = await dryRun(JSON.stringify(deployment));

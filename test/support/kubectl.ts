@@ -41,6 +41,9 @@ export function kubectl(args: string[], input?: string | object | object[]): Pro
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.on("error", reject);
     child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
+    // kubectl may exit before reading its input (a command that takes none, or an early error):
+    // the exit status tells what happened, so a broken pipe on stdin is not an error of its own.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(text ?? "");
   });
 }
