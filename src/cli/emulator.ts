@@ -39,6 +39,12 @@ export function emulatorCommand(): Command {
         azureTokenUrlV2: emulator.control.azure.endpoints().tokenUrlV2,
         jwtBearerTokenUrl: emulator.control.federated.endpoints().tokenUrl,
       };
+      // Listen for the stop signals before announcing "Ctrl-C stops it": a signal sent the moment
+      // the announcement is read must find the handler in place, not the default that kills.
+      const stopped = new Promise<NodeJS.Signals>((done) => {
+        process.once("SIGINT", done);
+        process.once("SIGTERM", done);
+      });
       process.stdout.write(
         parsed.flags.json
           ? `${JSON.stringify(details)}\n`
@@ -56,10 +62,7 @@ export function emulatorCommand(): Command {
               "",
             ].join("\n"),
       );
-      const signal = await new Promise<NodeJS.Signals>((done) => {
-        process.once("SIGINT", done);
-        process.once("SIGTERM", done);
-      });
+      const signal = await stopped;
       if (!parsed.flags.json) process.stdout.write(`${signal}: stopping\n`);
       await emulator.close();
     }
