@@ -84,6 +84,7 @@ function observed(obj: DataTrailsIntegration, over: Partial<IntegrationObserved>
     application: { state: "none" },
     search: { state: "none" },
     secretCheck: { state: "none" },
+    policies: { lookups: {}, search: { state: "none" } },
     token: {
       exists: true,
       upToDate: true,
@@ -683,5 +684,143 @@ describe("settledCheckDelayMs (when a restarted operator first asks DataTrails a
     const buckets = new Array<number>(9).fill(0);
     for (const d of delays) buckets[Math.min(8, Math.floor((d - 60_000) / 60_000))]! += 1;
     for (const b of buckets) expect(b).toBeGreaterThan(60);
+  });
+});
+
+describe("decide: the OWNER role and access policies", () => {
+  const lights = {
+    name: "lights",
+    filters: [["attributes.arc_display_type=Traffic Light"]],
+    permissions: { assetAttributesRead: ["*"] },
+  };
+
+  it("sends spec.roles with the create and warns that OWNER was granted", () => {
+    const plan = decide(observed(object({ spec: { roles: ["OWNER"] } })), now, options);
+    expect(plan.actions.find((a) => a.type === "CreateApplication")).toMatchObject({ roles: ["OWNER"] });
+    expect(plan.actions).toContainEqual(
+      expect.objectContaining({ type: "RecordEvent", eventType: "Warning", reason: "OwnerRoleGranted" }),
+    );
+  });
+
+  it("sends no roles and no warning without spec.roles", () => {
+    const plan = decide(observed(object()), now, options);
+    const create = plan.actions.find((a) => a.type === "CreateApplication");
+    expect(create && "roles" in create).toBe(false);
+    expect(types(plan.actions)).not.toContain("Event:OwnerRoleGranted");
+  });
+
+  it("waits for the client_id before creating policies, and looks again soon", () => {
+    const plan = decide(observed(object({ spec: { accessPolicies: [lights] } })), now, options);
+    expect(types(plan.actions)).not.toContain("CreateAccessPolicy");
+    expect(plan.status.conditions?.find((c) => c.type === "AccessPoliciesReady")?.status).toBe("Unknown");
+    expect(plan.requeueAfterMs).toBe(1000);
+  });
+
+  it("creates the policies once the application exists, and Ready waits for them", () => {
+    const plan = decide(
+      observed(object({ status: settled, spec: { accessPolicies: [lights] } }), {
+        credentials,
+        application: { state: "found", app: app() },
+        policies: { lookups: {}, search: { state: "done", policies: [] } },
+      }),
+      now,
+      options,
+    );
+    expect(types(plan.actions)).toEqual([
+      "MarkPendingPolicy",
+      "CreateAccessPolicy",
+      "Event:AccessPolicyCreated",
+    ]);
+    expect(plan.status.accessPolicies).toEqual([{ name: "lights", pendingCreateAt: "2026-06-01T12:00:00Z" }]);
+    expect(plan.status.conditions?.find((c) => c.type === "AccessPoliciesReady")?.status).toBe("True");
+  });
+
+  it("a policy failure shows as AccessPoliciesReady=False with AccessPolicyFailed, credentials still Ready", () => {
+    const failure = {
+      reason: "AccessPolicyFailed" as const,
+      message: 'access policy "lights": Unavailable: x',
+    };
+    const plan = decide(
+      observed(
+        object({
+          status: { ...settled, accessPolicies: [{ name: "lights", identity: "access_policies/a" }] },
+          spec: { accessPolicies: [lights] },
+        }),
+        {
+          credentials,
+          application: { state: "found", app: app() },
+          policies: {
+            lookups: { "access_policies/a": { state: "failed", ...failure } },
+            search: { state: "none" },
+          },
+        },
+      ),
+      now,
+      options,
+    );
+    expect(plan.failure).toEqual(failure);
+    const condition = (type: string) => plan.status.conditions?.find((c) => c.type === type);
+    expect(condition("AccessPoliciesReady")).toMatchObject({ status: "False", reason: "AccessPolicyFailed" });
+    expect(condition("CredentialsReady")?.status).toBe("True");
+    expect(condition("Ready")).toMatchObject({ status: "False", reason: "AccessPolicyFailed" });
+  });
+
+  it("deletion removes the policies before the application", () => {
+    const plan = decide(
+      observed(
+        object({
+          deleting: true,
+          status: { ...settled, accessPolicies: [{ name: "lights", identity: "access_policies/a" }] },
+        }),
+        {
+          application: { state: "found", app: app() },
+          policies: {
+            lookups: {
+              "access_policies/a": {
+                state: "found",
+                policy: {
+                  identity: "access_policies/a",
+                  displayName: "k8s:ns/tl/lights",
+                  description: `k8s-uid=${uid}`,
+                  filters: [],
+                  permissions: [
+                    {
+                      subjects: [],
+                      behaviours: [],
+                      includeAttributes: [],
+                      assetAttributesRead: [],
+                      assetAttributesWrite: [],
+                      eventTypesRead: [],
+                      eventTypesWrite: [],
+                      userAttributes: [[`subject=${clientId}`]],
+                    },
+                  ],
+                },
+              },
+            },
+            search: { state: "done", policies: [] },
+          },
+        },
+      ),
+      now,
+      options,
+    );
+    expect(types(plan.actions)).toEqual(["DeleteAccessPolicy", "DeleteApplication", "RemoveFinalizer"]);
+  });
+
+  it("deletion waits when the policies cannot be listed", () => {
+    const plan = decide(
+      observed(object({ deleting: true, status: settled, spec: { accessPolicies: [lights] } }), {
+        application: { state: "found", app: app() },
+        policies: {
+          lookups: {},
+          search: { state: "failed", reason: "AccessPolicyFailed", message: "list: Unavailable: down" },
+        },
+      }),
+      now,
+      options,
+    );
+    expect(plan.failure?.reason).toBe("DeleteBlocked");
+    expect(types(plan.actions)).toEqual(["Event:DeleteBlocked"]);
   });
 });
