@@ -3,6 +3,7 @@
  * with its seeded assets, and each integration's own bearer token (read from its token Secret, as a
  * workload would) asking GET /archivist/v2/assets what it may see.
  */
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpDataTrailsApi } from "../../src/datatrails/http-api.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
@@ -264,6 +265,15 @@ describe("spec.accessPolicies", () => {
     await waitReady("over-quota");
     expect(policiesNamed("k8s:it-access-policies/over-quota/lights")).toHaveLength(1);
     expect(await displayTypesSeenBy("over-quota")).toEqual(["Traffic Light", "Traffic Light"]);
+  }, 120_000);
+});
+
+describe("examples/traffic-light-reader.yaml", () => {
+  it("is admitted as written and its token lists exactly the traffic lights", async () => {
+    const file = join(import.meta.dirname, "..", "..", "examples", "traffic-light-reader.yaml");
+    await kubectlOk(["apply", "-n", ns, "-f", file]);
+    await waitReady("traffic-light-reader");
+    expect(await displayTypesSeenBy("traffic-light-reader")).toEqual(["Traffic Light", "Traffic Light"]);
   }, 120_000);
 });
 
