@@ -268,6 +268,33 @@ describe("spec.accessPolicies", () => {
   }, 120_000);
 });
 
+describe("an application deleted in DataTrails behind the operator's back", () => {
+  it("is created again with one policy for its new client_id; the old policy goes with the old client", async () => {
+    await kubectlOk(["apply", "-f", "-"], integration("reborn", { accessPolicies: [trafficLights] }));
+    await waitReady("reborn");
+    const before = await get("reborn");
+    const [old] = policiesNamed("k8s:it-access-policies/reborn/lights");
+    await admin.deleteApplication(`applications/${before.status?.clientId}`);
+
+    await expect
+      .poll(async () => (await get("reborn")).status?.clientId, { timeout: 30_000 })
+      .not.toBe(before.status?.clientId);
+    await waitReady("reborn");
+    const after = await get("reborn");
+    await expect
+      .poll(
+        () =>
+          policiesNamed("k8s:it-access-policies/reborn/lights").map((p) => [
+            p.identity === old?.identity,
+            p.access_permissions[0]?.user_attributes,
+          ]),
+        { timeout: 30_000 },
+      )
+      .toEqual([[false, [{ or: [`subject=${after.status?.clientId}`] }]]]);
+    expect(await displayTypesSeenBy("reborn")).toEqual(["Traffic Light", "Traffic Light"]);
+  }, 120_000);
+});
+
 describe("examples/traffic-light-reader.yaml", () => {
   it("is admitted as written and its token lists exactly the traffic lights", async () => {
     const file = join(import.meta.dirname, "..", "..", "examples", "traffic-light-reader.yaml");
@@ -286,6 +313,12 @@ describe("spec.roles", () => {
     expect(app?.roles).toEqual(["OWNER"]);
     await expect.poll(() => eventReasons("owner"), { timeout: 30_000 }).toContain("Warning/OwnerRoleGranted");
     expect(await displayTypesSeenBy("owner")).toHaveLength(env.emulator.control.assets().length);
+    // An administrator may use the App Registrations API that a plain integration may not.
+    const apps = await fetch(`${env.emulator.url}/archivist/iam/v1/applications`, {
+      headers: { authorization: await bearerHeader("owner") },
+    });
+    await apps.arrayBuffer();
+    expect(apps.status).toBe(200);
   }, 120_000);
 
   it("refuses spec.roles changed after creation, and with spec.adopt", async () => {

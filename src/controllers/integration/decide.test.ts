@@ -824,3 +824,60 @@ describe("decide: the OWNER role and access policies", () => {
     expect(types(plan.actions)).toEqual(["Event:DeleteBlocked"]);
   });
 });
+
+describe("decide: access policies of an application deleted in DataTrails", () => {
+  it("deletes the recorded policies (they name the dead client_id) before creating the application again", () => {
+    const recorded = { name: "lights", identity: "access_policies/a" };
+    const plan = decide(
+      observed(
+        object({
+          status: { ...settled, accessPolicies: [recorded] },
+          spec: {
+            accessPolicies: [
+              { name: "lights", filters: [["attributes.arc_display_type=Traffic Light"]], permissions: {} },
+            ],
+          },
+        }),
+        {
+          identity: { value: identity, source: "status" },
+          application: { state: "missing" },
+          policies: {
+            lookups: {
+              "access_policies/a": {
+                state: "found",
+                policy: {
+                  identity: "access_policies/a",
+                  displayName: "k8s:ns/tl/lights",
+                  description: `k8s-uid=${uid}`,
+                  filters: [],
+                  permissions: [
+                    {
+                      subjects: [],
+                      behaviours: [],
+                      includeAttributes: [],
+                      assetAttributesRead: [],
+                      assetAttributesWrite: [],
+                      eventTypesRead: [],
+                      eventTypesWrite: [],
+                      userAttributes: [[`subject=${clientId}`]],
+                    },
+                  ],
+                },
+              },
+            },
+            search: { state: "none" },
+          },
+        },
+      ),
+      now,
+      options,
+    );
+    expect(types(plan.actions).slice(0, 4)).toEqual([
+      "Event:ApplicationMissing",
+      "DeleteAccessPolicy",
+      "MarkPendingCreate",
+      "CreateApplication",
+    ]);
+    expect(plan.status.accessPolicies).toBeUndefined();
+  });
+});

@@ -426,6 +426,11 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
       reason: "ApplicationMissing",
       note: `${o.identity?.value ?? "The application"} no longer exists in DataTrails; creating it again.`,
     });
+    // Its policies name a client_id that no longer exists: they go, new ones follow the new application.
+    const stale = policyDeletions(obj, o.policies);
+    if (stale.failure) return failed(b, stale.failure, actions);
+    actions.push(...stale.actions);
+    delete b.status.accessPolicies;
     delete b.status.applicationIdentity;
     delete b.status.clientId;
   }

@@ -345,9 +345,12 @@ export async function gatherIntegration(
     }
   }
 
-  // Policies name the client_id, known once the application exists; a deletion cleans up regardless.
+  // Policies name the client_id, known once the application exists; a deletion, or an application
+  // gone from DataTrails, cleans up the recorded ones regardless.
   const policies =
-    found || obj.metadata.deletionTimestamp ? await gatherPolicies(obj, spec, api) : base.policies;
+    found || obj.metadata.deletionTimestamp || application.state === "missing"
+      ? await gatherPolicies(obj, spec, api)
+      : base.policies;
 
   return {
     observed: {
