@@ -151,6 +151,13 @@ describe("decidePolicies", () => {
       recorded,
     ],
     [
+      "no record at all (a status lost to a restore): the policy found by the search is adopted",
+      object({ policies: [lights] }),
+      seen({}, [stored("a")]),
+      [],
+      recorded,
+    ],
+    [
       "a pending create that did not happen: created again without a second mark",
       object({ policies: [lights], status: [{ name: "lights", pendingCreateAt: "2026-06-01T11:00:00Z" }] }),
       seen({}, []),
