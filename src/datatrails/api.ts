@@ -82,6 +82,38 @@ export interface AccessToken {
   expiresAt: Date;
 }
 
+/** One permission group of an access policy: what its subjects may do on the assets it selects. */
+export interface AccessPermission {
+  subjects: string[];
+  /** e.g. `RecordEvidence`, `Attachments`. */
+  behaviours: string[];
+  includeAttributes: string[];
+  assetAttributesRead: string[];
+  assetAttributesWrite: string[];
+  /** Event types (`arc_display_type`) the subjects may read. */
+  eventTypesRead: string[];
+  eventTypesWrite: string[];
+  /** Who is granted: outer list AND, inner list OR, over `subject=<client_id>`, `email=`, `jwt_<claim>=`. */
+  userAttributes: string[][];
+}
+
+/** An access policy (ABAC): which assets (filters) and who may do what on them (permissions). */
+export interface AccessPolicy {
+  /** `access_policies/<uuid>`. */
+  identity: string;
+  displayName: string;
+  description: string;
+  /** Asset filters: outer list AND, inner list OR, over `attributes.<name>=<value>`. */
+  filters: string[][];
+  permissions: AccessPermission[];
+}
+
+/** What to create. */
+export type NewAccessPolicy = Omit<AccessPolicy, "identity">;
+
+/** A PATCH of an access policy: fields left out are kept, a sent list replaces the old one. */
+export type AccessPolicyUpdate = Partial<NewAccessPolicy>;
+
 /** Per-call options. */
 export interface CallOptions {
   /** Aborts the call (and any wait for a retry or the rate limit) with an `Aborted` error. */
@@ -110,6 +142,20 @@ export interface DataTrailsApi {
   deleteApplication(identity: string, options?: CallOptions): Promise<void>;
   /** Replaces the secret, invalidating the old one (never retried). */
   regenerateSecret(identity: string, options?: CallOptions): Promise<IssuedApplication>;
+  /** Creates an access policy (never retried: a lost answer is recovered by listing by display name). */
+  createAccessPolicy(policy: NewAccessPolicy, options?: CallOptions): Promise<AccessPolicy>;
+  /** Every access policy of the tenant, walking all pages (the caller filters by display name). */
+  listAccessPolicies(options?: CallOptions): AsyncIterable<AccessPolicy>;
+  /** One access policy; NotFound when it does not exist. */
+  getAccessPolicy(identity: string, options?: CallOptions): Promise<AccessPolicy>;
+  /** PATCHes an access policy (sent lists replace the old ones). */
+  updateAccessPolicy(
+    identity: string,
+    update: AccessPolicyUpdate,
+    options?: CallOptions,
+  ): Promise<AccessPolicy>;
+  /** Deletes an access policy; NotFound when it does not exist. */
+  deleteAccessPolicy(identity: string, options?: CallOptions): Promise<void>;
   /** Exchanges client credentials for an access token at the appidp token endpoint. */
   getToken(credentials: ClientCredentials, options?: CallOptions): Promise<AccessToken>;
 }

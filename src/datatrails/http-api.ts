@@ -7,6 +7,8 @@ import { setTimeout as sleepFor } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import type {
+  AccessPolicy,
+  AccessPolicyUpdate,
   AccessToken,
   Application,
   ApplicationPage,
@@ -16,6 +18,7 @@ import type {
   ClientCredentials,
   DataTrailsApi,
   IssuedApplication,
+  NewAccessPolicy,
   NewApplication,
 } from "./api.ts";
 import { DataTrailsError } from "./errors.ts";
@@ -24,17 +27,22 @@ import { RequestPipeline, tokenEndpointPath, type CallObserver } from "./request
 import { defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
 import { defaultTimeouts, HttpTransport, type Timeouts } from "./transport.ts";
 import {
+  accessPolicyBody,
+  accessPolicyListWire,
+  accessPolicyWire,
   applicationListWire,
   applicationWire,
   emptyWire,
   issuedApplicationWire,
   toApplication,
+  toAccessPolicy,
   toApplicationPage,
   toIssuedApplication,
 } from "./wire.ts";
 
 export { tokenEndpointPath };
 const applicationsPath = "/archivist/iam/v1/applications";
+const accessPoliciesPath = "/archivist/iam/v1/access_policies";
 
 /** How to build an HttpDataTrailsApi. Only baseUrl and credentials are required. */
 export interface HttpDataTrailsApiOptions {
@@ -74,6 +82,14 @@ function applicationPath(identity: string, operation: string, suffix = ""): stri
     throw new DataTrailsError("InvalidRequest", "not an application identity or UUID", { operation });
   }
   return `${applicationsPath}/${uuid}${suffix}`;
+}
+
+function accessPolicyPath(identity: string, operation: string): string {
+  const uuid = identity.startsWith("access_policies/") ? identity.slice("access_policies/".length) : identity;
+  if (!/^[A-Za-z0-9-]+$/.test(uuid)) {
+    throw new DataTrailsError("InvalidRequest", "not an access policy identity or UUID", { operation });
+  }
+  return `${accessPoliciesPath}/${uuid}`;
 }
 
 /** The DataTrails identity API over HTTP. Call close() when done to release its connections. */
@@ -255,6 +271,107 @@ export class HttpDataTrailsApi implements DataTrailsApi {
       options.signal,
     );
     return toIssuedApplication(wire.value);
+  }
+
+  /** Creates an access policy. Sent exactly once: a lost answer is found again by display name. */
+  async createAccessPolicy(policy: NewAccessPolicy, options: CallOptions = {}): Promise<AccessPolicy> {
+    const wire = await this.pipeline.run(
+      {
+        operation: "create access policy",
+        method: "POST",
+        path: accessPoliciesPath,
+        json: accessPolicyBody(policy),
+        schema: accessPolicyWire,
+        idempotent: false,
+        admin: true,
+      },
+      options.signal,
+    );
+    return toAccessPolicy(wire.value);
+  }
+
+  /** Every access policy, page after page (the token alone is sent on later pages). */
+  async *listAccessPolicies(options: CallOptions = {}): AsyncIterable<AccessPolicy> {
+    const seen = new Set<string>();
+    let pageToken = "";
+    for (;;) {
+      const wire = await this.pipeline.run(
+        {
+          operation: "list access policies",
+          method: "GET",
+          path: accessPoliciesPath,
+          query: pageToken === "" ? {} : { page_token: pageToken },
+          schema: accessPolicyListWire,
+          idempotent: true,
+          admin: true,
+        },
+        options.signal,
+      );
+      yield* wire.value.access_policies.map(toAccessPolicy);
+      pageToken = wire.value.next_page_token;
+      if (pageToken === "") return;
+      if (seen.has(pageToken)) {
+        throw new DataTrailsError("MalformedResponse", "the server repeated a page token", {
+          operation: "list access policies",
+        });
+      }
+      seen.add(pageToken);
+    }
+  }
+
+  /** One access policy. */
+  async getAccessPolicy(identity: string, options: CallOptions = {}): Promise<AccessPolicy> {
+    const operation = "get access policy";
+    const wire = await this.pipeline.run(
+      {
+        operation,
+        method: "GET",
+        path: accessPolicyPath(identity, operation),
+        schema: accessPolicyWire,
+        idempotent: true,
+        admin: true,
+      },
+      options.signal,
+    );
+    return toAccessPolicy(wire.value);
+  }
+
+  /** PATCHes an access policy; retried, since it sets absolute values. */
+  async updateAccessPolicy(
+    identity: string,
+    update: AccessPolicyUpdate,
+    options: CallOptions = {},
+  ): Promise<AccessPolicy> {
+    const operation = "update access policy";
+    const wire = await this.pipeline.run(
+      {
+        operation,
+        method: "PATCH",
+        path: accessPolicyPath(identity, operation),
+        json: accessPolicyBody(update),
+        schema: accessPolicyWire,
+        idempotent: true,
+        admin: true,
+      },
+      options.signal,
+    );
+    return toAccessPolicy(wire.value);
+  }
+
+  /** Deletes an access policy. A retried DELETE may answer NotFound when the first one did the work. */
+  async deleteAccessPolicy(identity: string, options: CallOptions = {}): Promise<void> {
+    const operation = "delete access policy";
+    await this.pipeline.run(
+      {
+        operation,
+        method: "DELETE",
+        path: accessPolicyPath(identity, operation),
+        schema: emptyWire,
+        idempotent: true,
+        admin: true,
+      },
+      options.signal,
+    );
   }
 
   /** A token for any client credentials (not cached: the caller schedules its own refresh). */

@@ -4,7 +4,15 @@
  * may arrive as strings, so `expires_in` accepts both.
  */
 import { z } from "zod";
-import type { AccessToken, Application, ApplicationPage, IssuedApplication } from "./api.ts";
+import type {
+  AccessPermission,
+  AccessPolicy,
+  AccessToken,
+  Application,
+  ApplicationPage,
+  IssuedApplication,
+  NewAccessPolicy,
+} from "./api.ts";
 
 const timestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "not a timestamp");
 
@@ -35,6 +43,36 @@ export const issuedApplicationWire = applicationWire.refine(
 /** A page of the application list. */
 export const applicationListWire = z.object({
   applications: z.array(applicationWire).default([]),
+  next_page_token: z.string().default(""),
+});
+
+const strings = z.array(z.string()).default([]);
+const orGroups = z.array(z.object({ or: strings })).default([]);
+
+/** One permission group of an access policy. */
+export const accessPermissionWire = z.object({
+  subjects: strings,
+  behaviours: strings,
+  include_attributes: strings,
+  asset_attributes_read: strings,
+  asset_attributes_write: strings,
+  event_arc_display_type_read: strings,
+  event_arc_display_type_write: strings,
+  user_attributes: orGroups,
+});
+
+/** An access policy. */
+export const accessPolicyWire = z.object({
+  identity: z.string().regex(/^access_policies\/[A-Za-z0-9-]+$/, "not an access policy identity"),
+  display_name: z.string().default(""),
+  description: z.string().default(""),
+  filters: orGroups,
+  access_permissions: z.array(accessPermissionWire).default([]),
+});
+
+/** A page of the access-policy list. */
+export const accessPolicyListWire = z.object({
+  access_policies: z.array(accessPolicyWire).default([]),
   next_page_token: z.string().default(""),
 });
 
@@ -90,4 +128,48 @@ export function toAccessToken(wire: z.output<typeof tokenResponseWire>, requeste
     obtainedAt: new Date(requestedAtMs),
     expiresAt: new Date(requestedAtMs + wire.expires_in * 1000),
   };
+}
+
+function toAccessPermission(wire: z.output<typeof accessPermissionWire>): AccessPermission {
+  return {
+    subjects: [...wire.subjects],
+    behaviours: [...wire.behaviours],
+    includeAttributes: [...wire.include_attributes],
+    assetAttributesRead: [...wire.asset_attributes_read],
+    assetAttributesWrite: [...wire.asset_attributes_write],
+    eventTypesRead: [...wire.event_arc_display_type_read],
+    eventTypesWrite: [...wire.event_arc_display_type_write],
+    userAttributes: wire.user_attributes.map((g) => [...g.or]),
+  };
+}
+
+/** An access policy as the client hands it out. */
+export function toAccessPolicy(wire: z.output<typeof accessPolicyWire>): AccessPolicy {
+  return {
+    identity: wire.identity,
+    displayName: wire.display_name,
+    description: wire.description,
+    filters: wire.filters.map((g) => [...g.or]),
+    permissions: wire.access_permissions.map(toAccessPermission),
+  };
+}
+
+/** The JSON body of an access-policy create or PATCH (only the fields given). */
+export function accessPolicyBody(policy: Partial<NewAccessPolicy>): Record<string, unknown> {
+  const json: Record<string, unknown> = {};
+  if (policy.displayName !== undefined) json["display_name"] = policy.displayName;
+  if (policy.description !== undefined) json["description"] = policy.description;
+  if (policy.filters !== undefined) json["filters"] = policy.filters.map((or) => ({ or }));
+  if (policy.permissions !== undefined)
+    json["access_permissions"] = policy.permissions.map((p) => ({
+      subjects: p.subjects,
+      behaviours: p.behaviours,
+      include_attributes: p.includeAttributes,
+      asset_attributes_read: p.assetAttributesRead,
+      asset_attributes_write: p.assetAttributesWrite,
+      event_arc_display_type_read: p.eventTypesRead,
+      event_arc_display_type_write: p.eventTypesWrite,
+      user_attributes: p.userAttributes.map((or) => ({ or })),
+    }));
+  return json;
 }

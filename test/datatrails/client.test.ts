@@ -169,3 +169,71 @@ describe("the client-side rate limit", () => {
     await limited.close();
   });
 });
+
+describe("access policies through the client", () => {
+  const policy = (displayName: string) => ({
+    displayName,
+    description: "k8s-uid=u-1",
+    filters: [["attributes.arc_display_type=Traffic Light"], ["attributes.site=A", "attributes.site=B"]],
+    permissions: [
+      {
+        subjects: [],
+        behaviours: ["RecordEvidence"],
+        includeAttributes: ["arc_display_name"],
+        assetAttributesRead: ["*"],
+        assetAttributesWrite: [],
+        eventTypesRead: ["*"],
+        eventTypesWrite: [],
+        userAttributes: [["subject=c-1"]],
+      },
+    ],
+  });
+
+  it("creates, gets, PATCHes (sent lists replace) and deletes, after which it is NotFound", async () => {
+    const created = await api.createAccessPolicy(policy("k8s:ns/tl/lights"));
+    expect(created.identity).toMatch(/^access_policies\/[0-9a-f-]{36}$/);
+    expect(created).toEqual({ identity: created.identity, ...policy("k8s:ns/tl/lights") });
+    // The wire shape DataTrails documents: filters and user_attributes as {or: [...]} groups.
+    expect(emulator.control.accessPolicies()[0]).toMatchObject({
+      filters: [
+        { or: ["attributes.arc_display_type=Traffic Light"] },
+        { or: ["attributes.site=A", "attributes.site=B"] },
+      ],
+      access_permissions: [
+        { user_attributes: [{ or: ["subject=c-1"] }], event_arc_display_type_read: ["*"] },
+      ],
+    });
+    expect(await api.getAccessPolicy(created.identity)).toEqual(created);
+
+    const updated = await api.updateAccessPolicy(created.identity, {
+      filters: [["attributes.arc_display_type=*"]],
+    });
+    expect(updated).toEqual({ ...created, filters: [["attributes.arc_display_type=*"]] });
+
+    await api.deleteAccessPolicy(created.identity);
+    const error = await rejectionOf(api.getAccessPolicy(created.identity));
+    expect((error as DataTrailsError).code).toBe("NotFound");
+    expect(((await rejectionOf(api.deleteAccessPolicy(created.identity))) as DataTrailsError).code).toBe(
+      "NotFound",
+    );
+  });
+
+  it("lists every policy across pages", async () => {
+    for (let i = 0; i < 105; i++) await api.createAccessPolicy(policy(`p-${i}`));
+    const names = [];
+    for await (const p of api.listAccessPolicies()) names.push(p.displayName);
+    expect(names).toHaveLength(105);
+    expect(new Set(names).size).toBe(105);
+    expect(emulator.control.count("accessPolicies.list")).toBe(2);
+  });
+
+  it("refuses a filter DataTrails does not accept with InvalidArgument, never sending an identity it cannot parse", async () => {
+    const bad = { ...policy("bad"), filters: [["arc_display_type=Traffic Light"]] };
+    expect(((await rejectionOf(api.createAccessPolicy(bad))) as DataTrailsError).code).toBe(
+      "InvalidArgument",
+    );
+    expect(((await rejectionOf(api.getAccessPolicy("access_policies/../x"))) as DataTrailsError).code).toBe(
+      "InvalidRequest",
+    );
+  });
+});

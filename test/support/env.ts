@@ -7,7 +7,7 @@ import { Writable } from "node:stream";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { inject } from "vitest";
 import { parseConfig } from "../../src/config.ts";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../src/emulator/index.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
 import { startOperator, type Operator } from "../../src/operator.ts";
@@ -28,12 +28,16 @@ export interface TestEnv {
 }
 
 /** Starts the emulator and an operator that works only in `namespaces` (created here, each with a connection). */
-export async function startTestEnv(namespaces: string[], operatorFlags: string[] = []): Promise<TestEnv> {
+export async function startTestEnv(
+  namespaces: string[],
+  operatorFlags: string[] = [],
+  emulatorOptions: EmulatorOptions = {},
+): Promise<TestEnv> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(inject("kubeconfigPath"));
   const core = kubeConfig.makeApiClient(CoreV1Api);
   await installCrds();
-  const emulator = await startEmulator({});
+  const emulator = await startEmulator(emulatorOptions);
   for (const ns of namespaces) {
     await kubectlOk(["create", "namespace", ns]);
     await createConnection(ns, emulator);

@@ -12,6 +12,8 @@ export const ConditionType = {
   CredentialsReady: "CredentialsReady",
   /** The token Secret holds a valid bearer token. */
   TokenReady: "TokenReady",
+  /** Every spec.accessPolicies entry exists in DataTrails as written (set only when policies are used). */
+  AccessPoliciesReady: "AccessPoliciesReady",
 } as const;
 
 /** Reasons carried by conditions. */
@@ -56,6 +58,8 @@ export const Reason = {
   CredentialsRejected: "CredentialsRejected",
   /** Token issuance is turned off for this integration (spec.token.enabled=false). */
   TokenDisabled: "TokenDisabled",
+  /** An access policy could not be read, created, updated or deleted; the message names the policy and the DataTrails error code. */
+  AccessPolicyFailed: "AccessPolicyFailed",
 } as const;
 
 /** A condition type. */

@@ -43,6 +43,64 @@ export const customClaims = z
     ],
   });
 
+/** The maximum number of access policies on one integration. */
+export const maxAccessPolicies = 16;
+
+const attributeNames = (what: string) =>
+  z
+    .array(z.string().min(1).max(256))
+    .max(64)
+    .default([])
+    .describe(`${what} ("*" for all). Defaults to none.`)
+    .meta({ "x-kubernetes-list-type": "atomic" });
+
+/** One access policy granted to the integration's client_id (spec.accessPolicies[]). */
+export const accessPolicySpec = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(63)
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+      .describe(
+        "Name of the policy, unique in this list (a DNS label). The DataTrails policy is named " +
+          "k8s:<namespace>/<integration>/<name>.",
+      ),
+    filters: z
+      .array(
+        z
+          .array(
+            z
+              .string()
+              .min(1)
+              .max(512)
+              .regex(/^attributes\.[^=]+=.*$/),
+          )
+          .min(1)
+          .max(16)
+          .meta({ "x-kubernetes-list-type": "atomic" }),
+      )
+      .min(1)
+      .max(16)
+      .describe(
+        "Which assets the policy covers: each inner list is OR-ed, the outer list AND-ed. Each term reads " +
+          'attributes.<name>=<value>, e.g. [["attributes.arc_display_type=Traffic Light"]]; a value of * ' +
+          "matches any value.",
+      )
+      .meta({ "x-kubernetes-list-type": "atomic" }),
+    permissions: z
+      .object({
+        assetAttributesRead: attributeNames("Asset attributes the integration may read"),
+        assetAttributesWrite: attributeNames("Asset attributes the integration may write"),
+        eventTypesRead: attributeNames("Event types (arc_display_type) the integration may read"),
+        eventTypesWrite: attributeNames("Event types (arc_display_type) the integration may write"),
+        behaviours: attributeNames("Behaviours the integration may use, e.g. RecordEvidence, Attachments"),
+        includeAttributes: attributeNames("Attributes always returned with the assets"),
+      })
+      .describe("What the integration may do on the assets the filters select."),
+  })
+  .describe("An access policy in DataTrails whose only subject is this integration's client_id.");
+
 /** Spec of a DataTrailsIntegration. */
 export const integrationSpec = z
   .object({
@@ -98,6 +156,26 @@ export const integrationSpec = z
         "When to regenerate the client secret (secrets live one year). Annotate the object with " +
           "datatrails.ai/rotate=<any new value> to rotate on demand, whatever the policy.",
       ),
+    accessPolicies: z
+      .array(accessPolicySpec)
+      .max(maxAccessPolicies)
+      .optional()
+      .describe(
+        "Access policies (ABAC) granting this integration access to assets. A new integration sees no " +
+          "asset until a policy names it. Each entry is one DataTrails access policy, kept in step with " +
+          "this list and deleted with the integration (unless deletionPolicy is Orphan).",
+      )
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
+    roles: z
+      .array(z.enum(["OWNER"]))
+      .max(1)
+      .optional()
+      .describe(
+        "WARNING: OWNER grants full administrator rights over the whole tenant (every asset, every " +
+          "integration, every access policy). Only for integrations that must administer DataTrails. " +
+          "Sent when the application is created; can only be set at creation, not with spec.adopt.",
+      )
+      .meta({ "x-kubernetes-list-type": "set" }),
     deletionPolicy: z
       .enum(["Delete", "Orphan"])
       .default("Delete")
@@ -125,6 +203,20 @@ export const integrationSpec = z
         message:
           "spec.adopt can only be set when the integration is created and cannot be changed or removed",
         fieldPath: ".adopt",
+        reason: "FieldValueForbidden",
+      },
+      {
+        rule: "has(self.roles) == has(oldSelf.roles) && (!has(self.roles) || self.roles == oldSelf.roles)",
+        message:
+          "spec.roles can only be set when the integration is created: DataTrails cannot change the roles of an existing application",
+        fieldPath: ".roles",
+        reason: "FieldValueForbidden",
+      },
+      {
+        rule: "!has(self.roles) || size(self.roles) == 0 || !has(self.adopt)",
+        message:
+          "spec.roles cannot be used with spec.adopt: DataTrails cannot change an adopted application's roles",
+        fieldPath: ".roles",
         reason: "FieldValueForbidden",
       },
       {
@@ -165,6 +257,20 @@ const pendingOperation = z.object({
   request: z.string().optional().describe("The datatrails.ai/rotate value the regeneration answers, if any."),
 });
 
+/** One access policy the operator keeps, as recorded in status (the crash-safety record). */
+export const accessPolicyStatus = z.object({
+  name: z.string().describe("The spec.accessPolicies entry it answers."),
+  identity: z.string().optional().describe("The policy in DataTrails, access_policies/<uuid>."),
+  pendingCreateAt: z
+    .string()
+    .optional()
+    .describe("Set (RFC 3339) while a create is in flight: recovery searches by display name."),
+});
+/** An entry of status.accessPolicies. */
+export type AccessPolicyStatus = z.output<typeof accessPolicyStatus>;
+/** An entry of spec.accessPolicies, defaults applied. */
+export type AccessPolicySpec = z.output<typeof accessPolicySpec>;
+
 /** Status of a DataTrailsIntegration. */
 export const integrationStatus = z
   .object({
@@ -191,6 +297,11 @@ export const integrationStatus = z
       .describe("resourceVersion of the credentials Secret as the operator last wrote it (detects edits)."),
     pendingCreate: pendingOperation.optional().describe("Set while an application create is in flight."),
     pendingRotation: pendingOperation.optional().describe("Set while a secret regeneration is in flight."),
+    accessPolicies: z
+      .array(accessPolicyStatus)
+      .optional()
+      .describe("The access policies the operator created in DataTrails for this integration.")
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
   })
   .describe("Observed state of the integration.");
 

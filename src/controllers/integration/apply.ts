@@ -18,7 +18,7 @@ import {
   type IntegrationStatus,
 } from "../../api/v1alpha1/index.ts";
 import type { DataTrailsApi, IssuedApplication } from "../../datatrails/api.ts";
-import { isDataTrailsError } from "../../datatrails/errors.ts";
+import { isDataTrailsError, type DataTrailsError } from "../../datatrails/errors.ts";
 import type { CustomObjects } from "../../k8s/custom-objects.ts";
 import type { EventRecorder } from "../../k8s/events.ts";
 import { decodeSecretData, type SecretStore } from "../../k8s/secrets.ts";
@@ -46,9 +46,23 @@ export interface ApplyDeps {
   crashPoint?(step: string): void;
 }
 
+/** A policy step that DataTrails refused or could not serve: the controller reports it as AccessPolicyFailed. */
+export class PolicyStepError extends Error {
+  override readonly name = "PolicyStepError";
+  readonly policy: string;
+  override readonly cause: DataTrailsError;
+  constructor(policy: string, cause: DataTrailsError) {
+    super(`access policy ${policy}: ${cause.code}`);
+    this.policy = policy;
+    this.cause = cause;
+  }
+}
+
 /** What the steps produced, for the final status. */
 interface Results {
   issued?: IssuedApplication;
+  /** Identities of the access policies created, by spec name. */
+  policies?: Record<string, string>;
   rotatedAt?: string;
   credentialsVersion?: string;
   status: IntegrationStatus | undefined;
@@ -85,7 +99,38 @@ export function finalStatus(plan: Plan, results: Omit<Results, "status">): Integ
     delete status.pendingRotation;
   }
   if (results.credentialsVersion) status.credentialsSecretVersion = results.credentialsVersion;
+  const created = results.policies ?? {};
+  if (status.accessPolicies)
+    status.accessPolicies = status.accessPolicies.map((e) => {
+      const identity = created[e.name];
+      return identity ? { name: e.name, identity } : e;
+    });
   return status;
+}
+
+type PolicyAction = Extract<
+  Action,
+  { type: "CreateAccessPolicy" | "UpdateAccessPolicy" | "DeleteAccessPolicy" }
+>;
+
+async function runPolicy(api: DataTrailsApi, action: PolicyAction, results: Results): Promise<void> {
+  switch (action.type) {
+    case "CreateAccessPolicy": {
+      const created = await api.createAccessPolicy(action.policy);
+      results.policies = { ...results.policies, [action.name]: created.identity };
+      return;
+    }
+    case "UpdateAccessPolicy":
+      await api.updateAccessPolicy(action.identity, action.policy);
+      return;
+    case "DeleteAccessPolicy":
+      try {
+        await api.deleteAccessPolicy(action.identity);
+      } catch (err) {
+        if (!isDataTrailsError(err, "NotFound")) throw err;
+      }
+      return;
+  }
 }
 
 /** Runs the plan. Throws the first failure (after which the caller reports it). */
@@ -139,7 +184,22 @@ export async function applyPlan(
         results.issued = await needApi().createApplication({
           displayName: action.displayName,
           customClaims: action.customClaims,
+          ...(action.roles ? { roles: action.roles } : {}),
         });
+        return;
+      case "MarkPendingPolicy": {
+        const others = (results.status?.accessPolicies ?? []).filter((e) => e.name !== action.name);
+        return mark({ accessPolicies: [...others, { name: action.name, pendingCreateAt: action.at }] });
+      }
+      case "CreateAccessPolicy":
+      case "UpdateAccessPolicy":
+      case "DeleteAccessPolicy":
+        try {
+          await runPolicy(needApi(), action, results);
+        } catch (err) {
+          if (isDataTrailsError(err)) throw new PolicyStepError(action.name, err);
+          throw err;
+        }
         return;
       case "RegenerateSecret":
         results.issued = await needApi().regenerateSecret(action.identity);

@@ -15,7 +15,7 @@ import type { WorkResult } from "../../k8s/work-queue.ts";
 import { objectLogger, type Logger } from "../../observability/logger.ts";
 import { jitterFraction } from "../../tokens/schedule.ts";
 import { splitKey } from "../controller.ts";
-import { applyPlan, type ApplyDeps } from "./apply.ts";
+import { applyPlan, PolicyStepError, type ApplyDeps } from "./apply.ts";
 import {
   credentialsSecretName,
   decide,
@@ -25,6 +25,7 @@ import {
 } from "./decide.ts";
 import { childToken, credentialsView, failureOf, gatherIntegration, type GatherDeps } from "./gather.ts";
 import type { Failure } from "./model.ts";
+import { policyFailure } from "./policies.ts";
 
 /** What the integration reconcile depends on. */
 export interface IntegrationControllerDeps extends GatherDeps, Omit<ApplyDeps, "now"> {
@@ -54,9 +55,10 @@ function failedStatus(
   status: IntegrationStatus | undefined,
   failure: Failure,
   now: Date,
+  condition: "CredentialsReady" | "AccessPoliciesReady" = ConditionType.CredentialsReady,
 ) {
   let conditions = status?.conditions;
-  for (const type of [ConditionType.CredentialsReady, ConditionType.Ready]) {
+  for (const type of [condition, ConditionType.Ready]) {
     conditions = setCondition(
       conditions,
       {
@@ -105,12 +107,21 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
     try {
       await applyPlan(obj, observed.spec, plan, api, credentialsSecret, { ...deps, now });
     } catch (err) {
-      if (!isDataTrailsError(err)) throw err;
-      const failure = failureOf(err, "DataTrails");
-      log.info({ reason: failure.reason, err }, "reconcile step failed");
+      const policyStep = err instanceof PolicyStepError ? err : undefined;
+      if (!policyStep && !isDataTrailsError(err)) throw err;
+      const failure = policyStep
+        ? policyFailure(
+            policyStep.policy,
+            policyStep.cause.code,
+            policyStep.cause.message,
+            policyStep.cause.retryAfterMs,
+          )
+        : failureOf(err, "DataTrails");
+      log.info({ reason: failure.reason, err: policyStep?.cause ?? err }, "reconcile step failed");
       // The latest status may already carry a pending mark: merge onto what the server has.
       const latest = (await deps.getIntegration(namespace, name)) ?? obj;
-      await deps.writeStatus(obj, latest.status, failedStatus(obj, latest.status, failure, now()));
+      const condition = policyStep ? ConditionType.AccessPoliciesReady : ConditionType.CredentialsReady;
+      await deps.writeStatus(obj, latest.status, failedStatus(obj, latest.status, failure, now(), condition));
       if (failure.retryAfterMs !== undefined) return { requeueAfterMs: failure.retryAfterMs };
       throw new ReconcileFailure(failure);
     }

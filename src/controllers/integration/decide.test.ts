@@ -84,6 +84,7 @@ function observed(obj: DataTrailsIntegration, over: Partial<IntegrationObserved>
     application: { state: "none" },
     search: { state: "none" },
     secretCheck: { state: "none" },
+    policies: { lookups: {}, search: { state: "none" } },
     token: {
       exists: true,
       upToDate: true,

@@ -33,6 +33,7 @@ import type {
   Plan,
   RegenerateCause,
 } from "./model.ts";
+import { decidePolicies, policyDeletions } from "./policies.ts";
 
 const dayMs = 24 * 60 * 60 * 1000;
 
@@ -132,7 +133,8 @@ export function isSettled(
   if (
     status?.observedGeneration !== obj.metadata.generation ||
     status.pendingCreate ||
-    status.pendingRotation
+    status.pendingRotation ||
+    status.accessPolicies?.some((e) => e.identity === undefined)
   )
     return false;
   if (rotationRequested(obj) !== undefined) return false;
@@ -223,13 +225,16 @@ class StatusBuilder {
   summarise(): IntegrationStatus {
     const creds = findCondition(this.status.conditions, ConditionType.CredentialsReady);
     const token = findCondition(this.status.conditions, ConditionType.TokenReady);
-    const notReady = [creds, token].find((c) => c?.status !== "True");
+    const policies = findCondition(this.status.conditions, ConditionType.AccessPoliciesReady);
+    const notReady = [creds, token, ...(policies ? [policies] : [])].find((c) => c?.status !== "True");
     if (!notReady)
       this.set(
         ConditionType.Ready,
         "True",
         Reason.Ready,
-        "The application, its credentials and its token are ready.",
+        policies
+          ? "The application, its credentials, its token and its access policies are ready."
+          : "The application, its credentials and its token are ready.",
       );
     else
       this.set(
@@ -324,7 +329,10 @@ function decideDeletion(o: IntegrationObserved, spec: IntegrationSpec | undefine
       status: b.status,
     };
   }
-  const lookupFailure = [o.application, o.search].find((x) => x.state === "failed");
+  const policies = policyDeletions(o.object, o.policies);
+  const lookupFailure =
+    [o.application, o.search].find((x) => x.state === "failed") ??
+    (policies.failure ? { state: "failed" as const, ...policies.failure } : undefined);
   if (lookupFailure && lookupFailure.state === "failed") {
     const failure = {
       ...lookupFailure,
@@ -339,11 +347,44 @@ function decideDeletion(o: IntegrationObserved, spec: IntegrationSpec | undefine
   if (o.application.state === "found") doomed.add(o.application.app.identity);
   if (o.search.state === "done")
     for (const app of ownedBy(o.search.apps, o.object.metadata.uid)) doomed.add(app.identity);
-  const actions: Action[] = [...doomed].map(
-    (identity) => ({ type: "DeleteApplication", identity, cause: "deleted" }) as const,
-  );
+  // Policies go first: they name the application's client_id and would outlive it.
+  const actions: Action[] = [
+    ...policies.actions,
+    ...[...doomed].map((identity) => ({ type: "DeleteApplication", identity, cause: "deleted" }) as const),
+  ];
   actions.push({ type: "RemoveFinalizer" });
   return { actions, status: b.status };
+}
+
+/** Adds the access-policy actions and AccessPoliciesReady to the plan; returns a policy failure, if any. */
+function policyStep(
+  o: IntegrationObserved,
+  spec: IntegrationSpec,
+  clientId: string,
+  stamp: string,
+  b: StatusBuilder,
+  actions: Action[],
+): Failure | undefined {
+  const wanted = spec.accessPolicies ?? [];
+  const plan = decidePolicies(o.object, spec, o.policies, clientId, stamp);
+  actions.push(...plan.actions);
+  if (plan.entries.length > 0) b.status.accessPolicies = plan.entries;
+  else delete b.status.accessPolicies;
+  if (plan.failure) {
+    b.set(ConditionType.AccessPoliciesReady, "False", plan.failure.reason, plan.failure.message);
+  } else if (wanted.length > 0) {
+    b.set(
+      ConditionType.AccessPoliciesReady,
+      "True",
+      Reason.Ready,
+      wanted.length === 1
+        ? "The access policy is in place."
+        : `${wanted.length} access policies are in place.`,
+    );
+  } else {
+    b.status.conditions = b.status.conditions?.filter((c) => c.type !== ConditionType.AccessPoliciesReady);
+  }
+  return plan.failure;
 }
 
 /** Decides what to do for one DataTrailsIntegration. */
@@ -385,6 +426,11 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
       reason: "ApplicationMissing",
       note: `${o.identity?.value ?? "The application"} no longer exists in DataTrails; creating it again.`,
     });
+    // Its policies name a client_id that no longer exists: they go, new ones follow the new application.
+    const stale = policyDeletions(obj, o.policies);
+    if (stale.failure) return failed(b, stale.failure, actions);
+    actions.push(...stale.actions);
+    delete b.status.accessPolicies;
     delete b.status.applicationIdentity;
     delete b.status.clientId;
   }
@@ -409,8 +455,14 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
     if (obj.status?.pendingCreate?.displayName !== spec.displayName || o.application.state === "missing") {
       actions.push({ type: "MarkPendingCreate", displayName: spec.displayName, at: stamp });
     }
+    const roles = spec.roles ?? [];
     actions.push(
-      { type: "CreateApplication", displayName: spec.displayName, customClaims: claims },
+      {
+        type: "CreateApplication",
+        displayName: spec.displayName,
+        customClaims: claims,
+        ...(roles.length > 0 ? { roles: [...roles] } : {}),
+      },
       { type: "WriteCredentials", url, tokenUrl, secretFrom: "result" },
       {
         type: "RecordEvent",
@@ -419,9 +471,25 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
         note: `Created application "${spec.displayName}" in DataTrails.`,
       },
     );
+    if (roles.includes("OWNER"))
+      actions.push({
+        type: "RecordEvent",
+        eventType: "Warning",
+        reason: "OwnerRoleGranted",
+        note: `Application "${spec.displayName}" was created with the OWNER role: it administers the whole tenant.`,
+      });
     if (rotateRequest !== undefined) b.status.lastRotateRequest = rotateRequest;
+    const waiting = (spec.accessPolicies ?? []).length > 0;
+    if (waiting)
+      b.set(
+        ConditionType.AccessPoliciesReady,
+        "Unknown",
+        Reason.Reconciling,
+        "Access policies are created once the application's client_id is known.",
+      );
     settle(o, spec, b, actions);
-    return { actions, status: b.status, requeueAfterMs: options.resyncIntervalMs };
+    // The policies need the client_id this create returns: look again soon rather than at resync.
+    return { actions, status: b.status, requeueAfterMs: waiting ? 1000 : options.resyncIntervalMs };
   }
 
   // The application exists. Is its secret in hand?
@@ -488,11 +556,16 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
     }
   }
 
+  const policyFailure = policyStep(o, spec, app.clientId, stamp, b, actions);
   settle(o, spec, b, actions);
 
   let requeueAfterMs = options.resyncIntervalMs;
   const due = rotationDueAt(spec, app.validUntil);
   if (due && !regenerate)
     requeueAfterMs = Math.max(1000, Math.min(requeueAfterMs, due.getTime() - now.getTime()));
+  if (policyFailure) {
+    const retry = policyFailure.retryAfterMs;
+    return { actions, status: b.status, failure: policyFailure, requeueAfterMs: retry ?? requeueAfterMs };
+  }
   return { actions, status: b.status, requeueAfterMs };
 }

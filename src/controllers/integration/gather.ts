@@ -36,9 +36,12 @@ import type {
   CredentialsSecretView,
   Failure,
   IntegrationObserved,
+  PoliciesObserved,
+  PolicyLookup,
   SearchResult,
   SecretCheck,
 } from "./model.ts";
+import { needsPolicySearch, policyFailure, policyPrefix } from "./policies.ts";
 
 /** The admin connection to DataTrails, resolved for one integration. */
 export interface ResolvedConnection {
@@ -78,6 +81,42 @@ export function failureOf(err: unknown, what: string): Failure {
       return { reason: Reason.Rejected, message };
     default:
       return { reason: Reason.DataTrailsUnavailable, message };
+  }
+}
+
+function policyFailureOf(err: unknown, name: string): Failure {
+  if (!isDataTrailsError(err)) throw err;
+  return policyFailure(name, err.code, err.message, err.retryAfterMs);
+}
+
+/**
+ * The recorded access policies, each looked up by identity, and when needed (a create in flight, a
+ * deletion) every policy under this integration's display-name prefix.
+ */
+export async function gatherPolicies(
+  obj: DataTrailsIntegration,
+  spec: IntegrationSpec | undefined,
+  api: DataTrailsApi,
+): Promise<PoliciesObserved> {
+  const lookups: Record<string, PolicyLookup> = {};
+  for (const entry of obj.status?.accessPolicies ?? []) {
+    if (!entry.identity) continue;
+    try {
+      lookups[entry.identity] = { state: "found", policy: await api.getAccessPolicy(entry.identity) };
+    } catch (err) {
+      lookups[entry.identity] = isDataTrailsError(err, "NotFound")
+        ? { state: "missing" }
+        : { state: "failed", ...policyFailureOf(err, entry.name) };
+    }
+  }
+  if (!needsPolicySearch(obj, spec)) return { lookups, search: { state: "none" } };
+  const prefix = policyPrefix(obj);
+  try {
+    const policies = [];
+    for await (const p of api.listAccessPolicies()) if (p.displayName.startsWith(prefix)) policies.push(p);
+    return { lookups, search: { state: "done", policies } };
+  } catch (err) {
+    return { lookups, search: { state: "failed", ...policyFailureOf(err, `${prefix}*`) } };
   }
 }
 
@@ -237,6 +276,7 @@ export async function gatherIntegration(
     search: { state: "none" },
     secretCheck: { state: "none" },
     token: childToken(obj, spec, deps),
+    policies: { lookups: {}, search: { state: "none" } },
   };
   if (!spec) {
     const specError =
@@ -305,6 +345,13 @@ export async function gatherIntegration(
     }
   }
 
+  // Policies name the client_id, known once the application exists; a deletion, or an application
+  // gone from DataTrails, cleans up the recorded ones regardless.
+  const policies =
+    found || obj.metadata.deletionTimestamp || application.state === "missing"
+      ? await gatherPolicies(obj, spec, api)
+      : base.policies;
+
   return {
     observed: {
       ...base,
@@ -313,6 +360,7 @@ export async function gatherIntegration(
       application,
       search,
       secretCheck,
+      policies,
     },
     api,
     credentialsSecret: secret,

@@ -4,6 +4,7 @@
  * the plan out, one idempotent action after another.
  */
 import type { Condition, ReasonName } from "../../api/v1alpha1/index.ts";
+import type { AccessPolicy, NewAccessPolicy } from "../../datatrails/api.ts";
 import type {
   DataTrailsIntegration,
   IntegrationSpec,
@@ -67,6 +68,22 @@ export interface ChildTokenView {
   tokenExpiresAt?: string;
 }
 
+/** An access policy as looked up by the identity recorded in status. */
+export type PolicyLookup =
+  { state: "found"; policy: AccessPolicy } | { state: "missing" } | ({ state: "failed" } & Failure);
+
+/** The access policies found by the crash-recovery search (display-name prefix). */
+export type PolicySearch =
+  { state: "none" } | { state: "done"; policies: AccessPolicy[] } | ({ state: "failed" } & Failure);
+
+/** What gather learned about the integration's access policies in DataTrails. */
+export interface PoliciesObserved {
+  /** Lookups of the identities recorded in status.accessPolicies, by identity. */
+  lookups: Record<string, PolicyLookup>;
+  /** When a search ran: every policy whose display name carries this integration's prefix. */
+  search: PolicySearch;
+}
+
 /** Everything the integration controller knows at the start of a reconcile. */
 export interface IntegrationObserved {
   object: DataTrailsIntegration;
@@ -80,6 +97,7 @@ export interface IntegrationObserved {
   search: SearchResult;
   secretCheck: SecretCheck;
   token: ChildTokenView;
+  policies: PoliciesObserved;
 }
 
 /** Why a secret is being regenerated. */
@@ -90,7 +108,12 @@ export type Action =
   | { type: "AddFinalizer" }
   | { type: "RemoveFinalizer" }
   | { type: "MarkPendingCreate"; displayName: string; at: string }
-  | { type: "CreateApplication"; displayName: string; customClaims: Record<string, string> }
+  | {
+      type: "CreateApplication";
+      displayName: string;
+      customClaims: Record<string, string>;
+      roles?: string[];
+    }
   | { type: "MarkPendingRotation"; at: string; previousValidFrom?: string; request?: string }
   | { type: "RegenerateSecret"; identity: string; cause: RegenerateCause }
   | { type: "WriteCredentials"; url: string; tokenUrl: string; secretFrom: "result" | "existing" }
@@ -101,6 +124,15 @@ export type Action =
       customClaims?: Record<string, string>;
     }
   | { type: "DeleteApplication"; identity: string; cause: "deleted" | "duplicate" }
+  | { type: "MarkPendingPolicy"; name: string; at: string }
+  | { type: "CreateAccessPolicy"; name: string; policy: NewAccessPolicy }
+  | { type: "UpdateAccessPolicy"; name: string; identity: string; policy: NewAccessPolicy }
+  | {
+      type: "DeleteAccessPolicy";
+      name: string;
+      identity: string;
+      cause: "removed" | "deleted" | "duplicate";
+    }
   | { type: "ApplyBearerToken"; secretName: string; credentialsSecretName: string }
   | { type: "DeleteBearerToken" }
   | { type: "RecordEvent"; eventType: "Normal" | "Warning"; reason: string; note: string };

@@ -1,0 +1,260 @@
+/**
+ * Decisions about an integration's access policies (spec.accessPolicies), as pure functions.
+ *
+ * Each entry becomes one DataTrails access policy named `k8s:<namespace>/<name>/<policy>`, whose
+ * description carries the ownership marker `k8s-uid=<metadata.uid>` and whose only permission group
+ * names the integration's client_id (`subject=<client_id>`). The create protocol is the
+ * application's (docs/design.md, "Access policies"): mark status.accessPolicies[] pending, POST,
+ * record the identity; after a crash the pending mark makes gather list the tenant's policies and
+ * decide adopts the one carrying this display name and UID instead of creating a second. Extras
+ * found that way are deleted. A policy that no longer names this integration's client_id as its
+ * only subject is someone else's and is never touched.
+ */
+import type { AccessPolicyStatus, DataTrailsIntegration, IntegrationSpec } from "../../api/v1alpha1/index.ts";
+import { Reason } from "../../api/v1alpha1/index.ts";
+import type { AccessPolicy, NewAccessPolicy } from "../../datatrails/api.ts";
+import type { Action, Failure, PoliciesObserved } from "./model.ts";
+
+/** The display-name prefix shared by every policy of this integration. */
+export function policyPrefix(obj: DataTrailsIntegration): string {
+  return `k8s:${obj.metadata.namespace ?? ""}/${obj.metadata.name}/`;
+}
+
+/** The display name of one policy in DataTrails: unique per namespace, integration and entry, and searchable. */
+export function policyDisplayName(obj: DataTrailsIntegration, policyName: string): string {
+  return `${policyPrefix(obj)}${policyName}`;
+}
+
+/** The ownership marker written into a policy's description. */
+export function ownerMarker(uid: string): string {
+  return `k8s-uid=${uid}`;
+}
+
+/** Whether the policy carries this object's ownership marker. */
+export function policyIsOwned(policy: AccessPolicy, uid: string): boolean {
+  return policy.description.split(/\s+/).includes(ownerMarker(uid));
+}
+
+/** Every `subject=` term of the policy's permissions. */
+function subjectTerms(policy: AccessPolicy): string[] {
+  return policy.permissions.flatMap((p) => p.userAttributes.flat()).filter((t) => t.startsWith("subject="));
+}
+
+/**
+ * Whether the operator may change or delete the policy: it carries this object's ownership marker
+ * and names this integration's client_id, and no one else, as its subject.
+ */
+export function policyIsTouchable(policy: AccessPolicy, uid: string, clientId: string | undefined): boolean {
+  if (!clientId || !policyIsOwned(policy, uid)) return false;
+  const subjects = subjectTerms(policy);
+  return subjects.length > 0 && subjects.every((t) => t === `subject=${clientId}`);
+}
+
+type PolicyEntry = NonNullable<IntegrationSpec["accessPolicies"]>[number];
+
+/** The policy as the spec wants it in DataTrails, granted to `clientId` alone. */
+export function desiredPolicy(
+  obj: DataTrailsIntegration,
+  entry: PolicyEntry,
+  clientId: string,
+): NewAccessPolicy {
+  const p = entry.permissions;
+  return {
+    displayName: policyDisplayName(obj, entry.name),
+    description: `Managed by datatrails-operator for DataTrailsIntegration ${obj.metadata.namespace ?? ""}/${obj.metadata.name} ${ownerMarker(obj.metadata.uid)}`,
+    filters: entry.filters.map((or) => [...or]),
+    permissions: [
+      {
+        subjects: [],
+        behaviours: [...p.behaviours],
+        includeAttributes: [...p.includeAttributes],
+        assetAttributesRead: [...p.assetAttributesRead],
+        assetAttributesWrite: [...p.assetAttributesWrite],
+        eventTypesRead: [...p.eventTypesRead],
+        eventTypesWrite: [...p.eventTypesWrite],
+        userAttributes: [[`subject=${clientId}`]],
+      },
+    ],
+  };
+}
+
+/** Whether the policy in DataTrails is exactly what is wanted (order matters: lists are sent whole). */
+export function policyMatches(actual: AccessPolicy, desired: NewAccessPolicy): boolean {
+  const { identity: _identity, ...rest } = actual;
+  return JSON.stringify(rest) === JSON.stringify(desired);
+}
+
+/**
+ * Whether gather must list the tenant's policies: a create may have happened without its identity
+ * being recorded (a pending mark, or an entry with no identity at all, as after a status lost to a
+ * restore), or the integration is being deleted and everything it owns must be found.
+ */
+export function needsPolicySearch(obj: DataTrailsIntegration, spec: IntegrationSpec | undefined): boolean {
+  const recorded = obj.status?.accessPolicies ?? [];
+  if (obj.metadata.deletionTimestamp) return recorded.length > 0 || (spec?.accessPolicies ?? []).length > 0;
+  if (recorded.some((e) => e.identity === undefined)) return true;
+  return (spec?.accessPolicies ?? []).some((w) => !recorded.some((e) => e.name === w.name && e.identity));
+}
+
+/** The first failed lookup or search, if any. */
+export function policyLookupFailure(observed: PoliciesObserved): Failure | undefined {
+  for (const lookup of [...Object.values(observed.lookups), observed.search]) {
+    if (lookup.state === "failed") {
+      const { state: _state, ...failure } = lookup;
+      return failure;
+    }
+  }
+  return undefined;
+}
+
+/** What decidePolicies returns: the actions, status.accessPolicies after them, and a failure if any. */
+export interface PolicyPlan {
+  actions: Action[];
+  entries: AccessPolicyStatus[];
+  failure?: Failure;
+}
+
+function event(eventType: "Normal" | "Warning", reason: string, note: string): Action {
+  return { type: "RecordEvent", eventType, reason, note };
+}
+
+/**
+ * Brings the integration's access policies in DataTrails in line with the spec, for an application
+ * whose client_id is known. `at` is the time written into a pending mark.
+ */
+export function decidePolicies(
+  obj: DataTrailsIntegration,
+  spec: IntegrationSpec,
+  observed: PoliciesObserved,
+  clientId: string,
+  at: string,
+): PolicyPlan {
+  const recorded = obj.status?.accessPolicies ?? [];
+  const failure = policyLookupFailure(observed);
+  if (failure) return { actions: [], entries: recorded, failure };
+  const uid = obj.metadata.uid;
+  const touchable = (p: AccessPolicy) => policyIsTouchable(p, uid, clientId);
+  const found = observed.search.state === "done" ? observed.search.policies.filter(touchable) : [];
+  const actions: Action[] = [];
+  const entries: AccessPolicyStatus[] = [];
+  const kept = new Set<string>();
+
+  for (const want of spec.accessPolicies ?? []) {
+    const desired = desiredPolicy(obj, want, clientId);
+    const entry = recorded.find((e) => e.name === want.name);
+    let current: AccessPolicy | undefined;
+    if (entry?.identity) {
+      const lookup = observed.lookups[entry.identity];
+      if (lookup?.state === "found" && touchable(lookup.policy)) current = lookup.policy;
+      else if (lookup?.state === "found")
+        actions.push(
+          event(
+            "Warning",
+            "AccessPolicyForeign",
+            `${entry.identity} no longer names this integration's client_id; it is left alone and "${want.name}" is created again.`,
+          ),
+        );
+      else
+        actions.push(
+          event(
+            "Warning",
+            "AccessPolicyMissing",
+            `${entry.identity} ("${want.name}") no longer exists in DataTrails; creating it again.`,
+          ),
+        );
+    }
+    current ??= found.find((p) => p.displayName === desired.displayName && !kept.has(p.identity));
+    if (current) {
+      kept.add(current.identity);
+      entries.push({ name: want.name, identity: current.identity });
+      if (!policyMatches(current, desired)) {
+        actions.push(
+          { type: "UpdateAccessPolicy", name: want.name, identity: current.identity, policy: desired },
+          event(
+            "Normal",
+            "AccessPolicyUpdated",
+            `Updated access policy "${want.name}" (${current.identity}).`,
+          ),
+        );
+      }
+      continue;
+    }
+    const pendingAt = entry && !entry.identity ? entry.pendingCreateAt : undefined;
+    if (pendingAt === undefined) actions.push({ type: "MarkPendingPolicy", name: want.name, at });
+    actions.push(
+      { type: "CreateAccessPolicy", name: want.name, policy: desired },
+      event("Normal", "AccessPolicyCreated", `Created access policy "${want.name}" in DataTrails.`),
+    );
+    entries.push({ name: want.name, pendingCreateAt: pendingAt ?? at });
+  }
+
+  // Entries removed from the spec: delete what was recorded for them, if it is still ours.
+  for (const entry of recorded) {
+    if (!entry.identity || kept.has(entry.identity) || entries.some((e) => e.name === entry.name)) continue;
+    const lookup = observed.lookups[entry.identity];
+    if (lookup?.state === "found" && touchable(lookup.policy)) {
+      kept.add(entry.identity);
+      actions.push(
+        { type: "DeleteAccessPolicy", name: entry.name, identity: entry.identity, cause: "removed" },
+        event("Normal", "AccessPolicyDeleted", `Deleted access policy "${entry.name}" (${entry.identity}).`),
+      );
+    }
+  }
+  // Whatever else the search found under this object's marker is a duplicate or a leftover of a
+  // create that a crash interrupted after the entry was removed: provably ours, so deleted.
+  for (const p of found) {
+    if (kept.has(p.identity)) continue;
+    const name = p.displayName.slice(policyPrefix(obj).length);
+    const duplicate = entries.some((e) => e.name === name);
+    actions.push(
+      { type: "DeleteAccessPolicy", name, identity: p.identity, cause: duplicate ? "duplicate" : "removed" },
+      event(
+        "Normal",
+        "AccessPolicyDeleted",
+        `Deleted ${duplicate ? "duplicate " : ""}access policy ${p.identity}.`,
+      ),
+    );
+  }
+  return { actions, entries };
+}
+
+/**
+ * The policies to delete with the integration (deletionPolicy Delete): every recorded one and every
+ * one the search found, as long as it is still this integration's.
+ */
+export function policyDeletions(
+  obj: DataTrailsIntegration,
+  observed: PoliciesObserved,
+): { actions: Action[]; failure?: Failure } {
+  const failure = policyLookupFailure(observed);
+  if (failure) return { actions: [], failure };
+  const uid = obj.metadata.uid;
+  const clientId = obj.status?.clientId;
+  const doomed = new Map<string, string>();
+  for (const entry of obj.status?.accessPolicies ?? []) {
+    const lookup = entry.identity ? observed.lookups[entry.identity] : undefined;
+    if (lookup?.state === "found" && policyIsTouchable(lookup.policy, uid, clientId))
+      doomed.set(lookup.policy.identity, entry.name);
+  }
+  if (observed.search.state === "done")
+    for (const p of observed.search.policies)
+      if (policyIsTouchable(p, uid, clientId))
+        doomed.set(p.identity, p.displayName.slice(policyPrefix(obj).length));
+  return {
+    actions: [...doomed].map(([identity, name]) => ({
+      type: "DeleteAccessPolicy",
+      name,
+      identity,
+      cause: "deleted",
+    })),
+  };
+}
+
+/** The failure of a policy step, in the vocabulary of conditions (the code, never a body or a secret). */
+export function policyFailure(name: string, code: string, message: string, retryAfterMs?: number): Failure {
+  return {
+    reason: Reason.AccessPolicyFailed,
+    message: `access policy "${name}": ${code}: ${message}`,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  };
+}

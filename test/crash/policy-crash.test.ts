@@ -1,0 +1,188 @@
+/**
+ * The access-policy create protocol under SIGKILL, with the real operator binary: it is killed right
+ * after each policy step (--fault-crash-at), a fresh process takes over, and the integration ends
+ * with exactly one policy in DataTrails, recorded in status, never a second create. A create whose
+ * answer is lost on the wire, and a crash in the middle of a deletion, end the same way.
+ *
+ * Each case has a namespace and an emulator of its own, so the request counters are the case's own.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { installCrds, kubectlOk } from "../support/kubectl.ts";
+import {
+  killOperatorProcesses,
+  startOperatorProcess,
+  type OperatorProcess,
+} from "../support/operator-process.ts";
+import { createNamespaceWithConnection, deleteNamespace, uniqueName, waitForCondition } from "./support.ts";
+
+interface Case {
+  namespace: string;
+  emulator: RunningEmulator;
+  leaseName: string;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  await installCrds();
+});
+afterEach(async () => {
+  await killOperatorProcesses();
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+afterAll(async () => {
+  await killOperatorProcesses();
+});
+
+async function newCase(prefix: string): Promise<Case> {
+  const emulator = await startEmulator({ seedAssets: true });
+  const namespace = uniqueName(prefix);
+  cleanups.push(async () => {
+    await emulator.close();
+    await deleteNamespace(namespace);
+  });
+  await createNamespaceWithConnection(namespace, emulator);
+  return { namespace, emulator, leaseName: uniqueName("crash-lease") };
+}
+
+async function operator(c: Case, crashAt?: string): Promise<OperatorProcess> {
+  const proc = startOperatorProcess({
+    watchNamespaces: [c.namespace],
+    leaseName: c.leaseName,
+    leaseNamespace: c.namespace,
+    ...(crashAt !== undefined ? { crashAt } : {}),
+    flags: ["--max-backoff-ms=2000", "--log-level=debug"],
+  });
+  await proc.started;
+  return proc;
+}
+
+async function crashAt(c: Case, step: string, trigger: () => Promise<unknown>): Promise<void> {
+  const crashing = await operator(c, step);
+  await trigger();
+  const exit = await crashing.exitedWithin(60_000);
+  expect(exit.signal, `the operator must die by its crash point ${step}:\n${crashing.tail()}`).toBe(
+    "SIGKILL",
+  );
+}
+
+function reader(namespace: string, name: string): object {
+  return {
+    apiVersion: "datatrails.ai/v1alpha1",
+    kind: "DataTrailsIntegration",
+    metadata: { name, namespace },
+    spec: {
+      connectionRef: { name: "datatrails" },
+      displayName: name,
+      accessPolicies: [
+        {
+          name: "lights",
+          filters: [["attributes.arc_display_type=Traffic Light"]],
+          permissions: { assetAttributesRead: ["*"] },
+        },
+      ],
+    },
+  };
+}
+
+interface Status {
+  clientId?: string;
+  accessPolicies?: { name: string; identity?: string; pendingCreateAt?: string }[];
+}
+
+async function status(namespace: string, name: string): Promise<Status> {
+  const out = await kubectlOk(["get", "datatrailsintegration", name, "-n", namespace, "-o", "json"]);
+  return (JSON.parse(out) as { status?: Status }).status ?? {};
+}
+
+const policiesOf = (c: Case, name: string) =>
+  c.emulator.control.accessPolicies().filter((p) => p.display_name === `k8s:${c.namespace}/${name}/lights`);
+
+/** Exactly one policy, granted to the integration's client_id and recorded in status without a pending mark. */
+async function expectOnePolicy(c: Case, name: string): Promise<void> {
+  await expect
+    .poll(async () => (await status(c.namespace, name)).accessPolicies, { timeout: 60_000, interval: 250 })
+    .toEqual([{ name: "lights", identity: expect.stringMatching(/^access_policies\//) as string }]);
+  const s = await status(c.namespace, name);
+  const policies = policiesOf(c, name);
+  expect(policies, "exactly one policy").toHaveLength(1);
+  expect(policies[0]?.identity).toBe(s.accessPolicies?.[0]?.identity);
+  expect(policies[0]?.access_permissions[0]?.user_attributes).toEqual([{ or: [`subject=${s.clientId}`] }]);
+}
+
+const steps = [
+  // The mark is written, the create never sent: it is sent once, afterwards.
+  { step: "after:MarkPendingPolicy", atCrash: { creates: 0, pending: true } },
+  // The create happened and its answer died with the process: found by the search, adopted.
+  { step: "after:CreateAccessPolicy", atCrash: { creates: 1, pending: true } },
+];
+
+describe("SIGKILL during an access-policy create", () => {
+  it.each(steps)(
+    "recovers from a crash $step with exactly one policy",
+    async ({ step, atCrash }) => {
+      const c = await newCase("crash-policy");
+      const name = uniqueName("reader");
+      await crashAt(c, step, () => kubectlOk(["apply", "-f", "-"], reader(c.namespace, name)));
+      const left = await status(c.namespace, name);
+      expect({
+        creates: c.emulator.control.count("accessPolicies.create"),
+        pending: left.accessPolicies?.[0]?.pendingCreateAt !== undefined && !left.accessPolicies[0].identity,
+      }).toEqual(atCrash);
+
+      await operator(c);
+      await waitForCondition(c.namespace, [name], "Ready");
+      await expectOnePolicy(c, name);
+      expect(c.emulator.control.count("accessPolicies.create"), "never a second create").toBe(1);
+    },
+    120_000,
+  );
+});
+
+describe("an access-policy create whose answer is lost", () => {
+  it("finds the policy by listing, records it and creates nothing more", async () => {
+    const c = await newCase("crash-policy-drop");
+    const name = uniqueName("dropped");
+    c.emulator.control.dropNext({ route: "accessPolicies.create", afterHandling: true });
+    await operator(c);
+    await kubectlOk(["apply", "-f", "-"], reader(c.namespace, name));
+
+    await waitForCondition(c.namespace, [name], "Ready");
+    await expectOnePolicy(c, name);
+    expect(c.emulator.control.count("accessPolicies.create"), "never a second create").toBe(1);
+    expect(c.emulator.control.count("accessPolicies.list"), "found by listing").toBeGreaterThanOrEqual(1);
+  }, 120_000);
+});
+
+describe("SIGKILL during deletion", () => {
+  it("finishes deleting after a crash right after the policy delete: no policy, no application left", async () => {
+    const c = await newCase("crash-policy-delete");
+    const name = uniqueName("doomed");
+    const setup = await operator(c);
+    await kubectlOk(["apply", "-f", "-"], reader(c.namespace, name));
+    await waitForCondition(c.namespace, [name], "Ready");
+    await expectOnePolicy(c, name);
+    const clientId = (await status(c.namespace, name)).clientId;
+    setup.kill("SIGTERM");
+    expect((await setup.exitedWithin(30_000)).code).toBe(0);
+
+    await crashAt(c, "after:DeleteAccessPolicy", () =>
+      kubectlOk(["delete", "datatrailsintegration", name, "-n", c.namespace, "--wait=false"]),
+    );
+    expect(policiesOf(c, name), "the policy was deleted before the crash").toHaveLength(0);
+    expect(c.emulator.control.applications().some((a) => a.clientId === clientId)).toBe(true);
+
+    await operator(c);
+    await kubectlOk([
+      "wait",
+      "--for=delete",
+      "--timeout=60s",
+      "-n",
+      c.namespace,
+      `datatrailsintegration/${name}`,
+    ]);
+    expect(policiesOf(c, name)).toHaveLength(0);
+    expect(c.emulator.control.applications().some((a) => a.clientId === clientId)).toBe(false);
+  }, 120_000);
+});
