@@ -11,13 +11,11 @@
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { ownerClaimName } from "../../src/api/v1alpha1/index.ts";
-import { sha256Hex, startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
 import {
   createNamespaceWithConnection,
   deleteNamespace,
   integration,
-  tokenStatus,
   uniqueName,
   waitForCondition,
 } from "../crash/support.ts";
@@ -28,7 +26,7 @@ import {
   startOperatorProcess,
   type OperatorProcess,
 } from "../support/operator-process.ts";
-import { byScale, chaosSeed, reportFigures, seededRandom } from "./support.ts";
+import { byScale, chaosSeed, countDamage, reportFigures, seededRandom } from "./support.ts";
 
 const integrations = byScale(40, 200);
 const kills = byScale(5, 20);
@@ -64,18 +62,6 @@ async function startOperator(): Promise<OperatorProcess> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Listed<T> {
-  items: T[];
-}
-interface IntegrationItem {
-  metadata: { name: string; uid: string };
-  status?: { applicationIdentity?: string };
-}
-interface SecretItem {
-  metadata: { name: string };
-  data?: Record<string, string>;
-}
 
 describe("SIGKILL at random moments while integrations are created", () => {
   it(`loses no secret, leaves no orphan and no duplicate (${integrations} integrations, ${kills} kills)`, async () => {
@@ -114,41 +100,7 @@ describe("SIGKILL at random moments while integrations are created", () => {
     await waitForCondition(namespace, names, "Ready", byScale(240, 900));
     const convergedMs = Date.now() - started;
 
-    // Count what the storm left.
-    const list = JSON.parse(
-      await kubectlOk(["get", "datatrailsintegrations", "-n", namespace, "-o", "json"]),
-    ) as Listed<IntegrationItem>;
-    const secrets = JSON.parse(
-      await kubectlOk(["get", "secrets", "-n", namespace, "-o", "json"]),
-    ) as Listed<SecretItem>;
-    const secretByName = new Map(secrets.items.map((s) => [s.metadata.name, s]));
-    const uids = new Set(list.items.map((i) => i.metadata.uid));
-    const apps = emulator.control.applications();
-
-    let lost = 0;
-    let duplicates = 0;
-    let mismatched = 0;
-    for (const item of list.items) {
-      const owned = apps.filter((a) => a.customClaims[ownerClaimName] === item.metadata.uid);
-      const named = apps.filter((a) => a.displayName === item.metadata.name);
-      if (owned.length > 1 || named.length > 1) duplicates++;
-      const data = secretByName.get(`${item.metadata.name}-credentials`)?.data ?? {};
-      const clientId = Buffer.from(data["client_id"] ?? "", "base64").toString();
-      const clientSecret = Buffer.from(data["client_secret"] ?? "", "base64").toString();
-      if ((await tokenStatus(emulator, clientId, clientSecret)) !== 200) lost++;
-      const app = owned[0];
-      if (
-        app === undefined ||
-        app.clientId !== clientId ||
-        app.secretSha256 !== sha256Hex(clientSecret) ||
-        item.status?.applicationIdentity !== app.identity
-      )
-        mismatched++;
-    }
-    const orphans = apps.filter((a) => {
-      const owner = a.customClaims[ownerClaimName];
-      return owner !== undefined && !uids.has(owner);
-    }).length;
+    const { items, apps, lost, orphans, duplicates, mismatched } = await countDamage(emulator, namespace);
     const creates = emulator.control.count("applications.create");
     const regenerations = emulator.control.count("applications.regenerateSecret");
 
@@ -174,7 +126,7 @@ describe("SIGKILL at random moments while integrations are created", () => {
       convergedMs,
     });
 
-    expect(list.items).toHaveLength(integrations);
+    expect(items).toHaveLength(integrations);
     expect({ lost, orphans, duplicates, mismatched }).toEqual({
       lost: 0,
       orphans: 0,

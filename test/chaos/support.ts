@@ -7,7 +7,11 @@
  * console and, when `CHAOS_FIGURES_FILE` is set, appended to that file (docs/reliability.md quotes it).
  */
 import { appendFileSync } from "node:fs";
-import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { inject } from "vitest";
+import { ownerClaimName } from "../../src/api/v1alpha1/index.ts";
+import { sha256Hex, type ApplicationSnapshot, type RunningEmulator } from "../../src/emulator/index.ts";
+import { tokenStatus } from "../crash/support.ts";
+import { kubectlOk } from "../support/kubectl.ts";
 
 /** short (CI) or long (the published run). */
 export type ChaosScale = "short" | "long";
@@ -91,4 +95,69 @@ export function sampleRequestRate(emulator: RunningEmulator): RateSampler {
 /** The largest value, 0 for none. */
 export function peak(values: readonly number[]): number {
   return values.reduce((m, v) => Math.max(m, v), 0);
+}
+
+interface IntegrationItem {
+  metadata: { name: string; uid: string };
+  status?: { applicationIdentity?: string };
+}
+
+/** What a storm left behind in one namespace; every count but the lists must be 0. */
+export interface Damage {
+  items: IntegrationItem[];
+  apps: ApplicationSnapshot[];
+  /** Integrations whose credentials Secret gets no token (HTTP 200) at the token endpoint. */
+  lost: number;
+  /** Applications of this emulator with the ownership claim of no integration in any namespace. */
+  orphans: number;
+  /** Integrations with more than one application, by claim or by display name (= object name). */
+  duplicates: number;
+  /** Integrations whose Secret or status does not name their one application and its current secret. */
+  mismatched: number;
+}
+
+/** Counts lost secrets, orphans, duplicates and mismatches for the integrations in `namespace`. */
+export async function countDamage(
+  emulator: RunningEmulator,
+  namespace: string,
+  kubeconfigPath: string = inject("kubeconfigPath"),
+): Promise<Damage> {
+  const get = async <T>(kind: string) =>
+    (
+      JSON.parse(
+        await kubectlOk(["get", kind, "-n", namespace, "-o", "json"], undefined, kubeconfigPath),
+      ) as { items: T[] }
+    ).items;
+  const items = await get<IntegrationItem>("datatrailsintegrations");
+  // An application is an orphan only when no integration in any namespace claims it.
+  const everywhere = JSON.parse(
+    await kubectlOk(["get", "datatrailsintegrations", "-A", "-o", "json"], undefined, kubeconfigPath),
+  ) as { items: IntegrationItem[] };
+  const secrets = await get<{ metadata: { name: string }; data?: Record<string, string> }>("secrets");
+  const secretByName = new Map(secrets.map((s) => [s.metadata.name, s]));
+  const uids = new Set(everywhere.items.map((i) => i.metadata.uid));
+  const apps = emulator.control.applications();
+  const damage: Damage = { items, apps, lost: 0, orphans: 0, duplicates: 0, mismatched: 0 };
+  for (const item of items) {
+    const owned = apps.filter((a) => a.customClaims[ownerClaimName] === item.metadata.uid);
+    const named = apps.filter((a) => a.displayName === item.metadata.name);
+    if (owned.length > 1 || named.length > 1) damage.duplicates++;
+    const data = secretByName.get(`${item.metadata.name}-credentials`)?.data ?? {};
+    const clientId = Buffer.from(data["client_id"] ?? "", "base64").toString();
+    const clientSecret = Buffer.from(data["client_secret"] ?? "", "base64").toString();
+    if ((await tokenStatus(emulator, clientId, clientSecret)) !== 200) damage.lost++;
+    const app = owned[0];
+    if (
+      app === undefined ||
+      app.clientId !== clientId ||
+      app.secretSha256 !== sha256Hex(clientSecret) ||
+      item.status?.applicationIdentity !== app.identity
+    )
+      damage.mismatched++;
+  }
+  damage.orphans = apps.filter((a) => {
+    const owner = a.customClaims[ownerClaimName];
+    return owner !== undefined && !uids.has(owner);
+  }).length;
+  return damage;
 }

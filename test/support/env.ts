@@ -27,16 +27,23 @@ export interface TestEnv {
   stop(): Promise<void>;
 }
 
-/** Starts the emulator and an operator that works only in `namespaces` (created here, each with a connection). */
-export async function startTestEnv(namespaces: string[], operatorFlags: string[] = []): Promise<TestEnv> {
+/**
+ * Starts the emulator and an operator that works only in `namespaces` (created here, each with a
+ * connection), on the shared control plane or, given `kubeconfigPath`, on one of the test's own.
+ */
+export async function startTestEnv(
+  namespaces: string[],
+  operatorFlags: string[] = [],
+  kubeconfigPath: string = inject("kubeconfigPath"),
+): Promise<TestEnv> {
   const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(inject("kubeconfigPath"));
+  kubeConfig.loadFromFile(kubeconfigPath);
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  await installCrds();
+  await installCrds(kubeconfigPath);
   const emulator = await startEmulator({});
   for (const ns of namespaces) {
-    await kubectlOk(["create", "namespace", ns]);
-    await createConnection(ns, emulator);
+    await kubectlOk(["create", "namespace", ns], undefined, kubeconfigPath);
+    await createConnection(ns, emulator, kubeconfigPath);
   }
   const logs: string[] = [];
   const destination = new Writable({
@@ -85,7 +92,8 @@ export async function startTestEnv(namespaces: string[], operatorFlags: string[]
         emulator.admin.clientSecret,
       ]);
       await emulator.close();
-      for (const ns of namespaces) await kubectlOk(["delete", "namespace", ns, "--wait=false"]);
+      for (const ns of namespaces)
+        await kubectlOk(["delete", "namespace", ns, "--wait=false"], undefined, kubeconfigPath);
       if (leaks.length > 0) {
         throw new Error(`secrets leaked: ${leaks.map((l) => `${l.what} in ${l.where}`).join("; ")}`);
       }
@@ -94,7 +102,11 @@ export async function startTestEnv(namespaces: string[], operatorFlags: string[]
 }
 
 /** The admin Secret and a DataTrailsConnection named `datatrails` in `namespace`. */
-export async function createConnection(namespace: string, emulator: RunningEmulator): Promise<void> {
+export async function createConnection(
+  namespace: string,
+  emulator: RunningEmulator,
+  kubeconfigPath: string = inject("kubeconfigPath"),
+): Promise<void> {
   await kubectlOk(
     ["apply", "-f", "-"],
     [
@@ -115,6 +127,7 @@ export async function createConnection(namespace: string, emulator: RunningEmula
         },
       },
     ],
+    kubeconfigPath,
   );
   await Promise.resolve();
 }
