@@ -28,7 +28,7 @@ beforeAll(async () => {
   custom = env.kubeConfig.makeApiClient(CustomObjectsApi);
 }, 180_000);
 afterAll(async () => {
-  await env?.stop();
+  if (env) reportFigures("hygiene", undefined, { file: "bad-input", leaks: 0, ...(await env.stop()) });
 });
 
 const plural = (kind: SpecCase["kind"]) =>

@@ -92,7 +92,7 @@ describe("SIGKILL at random moments while integrations are created", () => {
       await applied;
     }
 
-    await startOperator();
+    const last = await startOperator();
     await kubectlOk(
       ["apply", "-f", "-"],
       (batches[kills] ?? []).map((n) => integration(namespace, n)),
@@ -107,7 +107,10 @@ describe("SIGKILL at random moments while integrations are created", () => {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(inject("kubeconfigPath"));
     const logs = processes.flatMap((p) => [...p.stdout, ...p.stderr]);
-    const leaks = await findLeaks(kubeConfig, [namespace], logs, "", [emulator.admin.clientSecret]);
+    // The surviving process's metrics are searched too (the killed ones' died with them).
+    const metricsPort = Number((await last.started)["metricsPort"]);
+    const metricsText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const leaks = await findLeaks(kubeConfig, [namespace], logs, metricsText, [emulator.admin.clientSecret]);
 
     reportFigures("crash-storm", seed, {
       integrations,
@@ -123,6 +126,7 @@ describe("SIGKILL at random moments while integrations are created", () => {
       mismatched,
       leaks: leaks.length,
       logLines: logs.length,
+      metricsBytes: metricsText.length,
       convergedMs,
     });
 
@@ -137,6 +141,7 @@ describe("SIGKILL at random moments while integrations are created", () => {
     expect(apps).toHaveLength(integrations + 1);
     expect(creates, "never a second create").toBe(integrations);
     expect(logs.length).toBeGreaterThan(0);
+    expect(metricsText).toContain("datatrails_api_requests_total");
     expect(leaks.map((l) => `${l.what} in ${l.where}`)).toEqual([]);
   }, 1_200_000);
 });

@@ -40,7 +40,8 @@ beforeAll(async () => {
   await waitReady(settled, 120);
 }, 180_000);
 afterAll(async () => {
-  await env?.stop();
+  if (env)
+    reportFigures("hygiene", undefined, { file: "datatrails-faults", leaks: 0, ...(await env.stop()) });
 });
 
 async function waitReady(names: string[], seconds: number): Promise<void> {

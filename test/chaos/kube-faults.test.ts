@@ -34,7 +34,7 @@ beforeAll(async () => {
   env = await startTestEnv([restartNs, conflictNs], [], plane.kubeconfigPath);
 }, 180_000);
 afterAll(async () => {
-  await env?.stop();
+  if (env) reportFigures("hygiene", undefined, { file: "kube-faults", leaks: 0, ...(await env.stop()) });
   await plane?.stop();
 });
 

@@ -24,7 +24,14 @@ export interface TestEnv {
   /** Every log line the operator wrote. */
   logs: string[];
   namespaces: string[];
-  stop(): Promise<void>;
+  /** Stops everything; throws when a secret leaked, else says how much the hygiene check searched. */
+  stop(): Promise<HygieneSummary>;
+}
+
+/** What the secrets-hygiene check searched when the environment stopped (it found nothing). */
+export interface HygieneSummary {
+  logLines: number;
+  metricsBytes: number;
 }
 
 /**
@@ -88,15 +95,15 @@ export async function startTestEnv(
       // Every file that runs the operator also proves it leaked nothing (and that there was something to read).
       if (logs.length === 0)
         throw new Error("the operator wrote no log line: the hygiene check would prove nothing");
-      const leaks = await findLeaks(kubeConfig, namespaces, logs, await metrics.registry.metrics(), [
-        emulator.admin.clientSecret,
-      ]);
+      const metricsText = await metrics.registry.metrics();
+      const leaks = await findLeaks(kubeConfig, namespaces, logs, metricsText, [emulator.admin.clientSecret]);
       await emulator.close();
       for (const ns of namespaces)
         await kubectlOk(["delete", "namespace", ns, "--wait=false"], undefined, kubeconfigPath);
       if (leaks.length > 0) {
         throw new Error(`secrets leaked: ${leaks.map((l) => `${l.what} in ${l.where}`).join("; ")}`);
       }
+      return { logLines: logs.length, metricsBytes: metricsText.length };
     },
   };
 }
