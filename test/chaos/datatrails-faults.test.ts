@@ -19,8 +19,13 @@ import { byScale, peak, reportFigures, sampleRequestRate, totalRequests } from "
 const ns = "chaos-datatrails";
 const settled = Array.from({ length: byScale(3, 10) }, (_, i) => `settled-${i}`);
 const faultSeconds = byScale(6, 30);
-/** Tokens outlive every fault, and are refreshed (67–80 % of 40 s) between or during them. */
-const ttlSeconds = 40;
+/**
+ * Tokens are refreshed at 67–80 % of their lifetime, so one published just before its refresh point
+ * has a fifth of its lifetime left when a fault begins: six fault lengths keep every token valid
+ * through the fault (the issuer is down, so an expired token would be allowed, and proves nothing).
+ * Refreshes still fall due during the faults, and fail there.
+ */
+const ttlSeconds = Math.max(40, 6 * faultSeconds);
 /** Past this the client gives up on a call: the latency fault turns into timeouts. */
 const timeoutMs = 1500;
 /**

@@ -45,6 +45,9 @@ export function kubectl(
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.on("error", reject);
+    // kubectl may exit before it reads its input (a command that takes none): the exit status says
+    // how it went, and the broken pipe must not become an uncaught exception in the test worker.
+    child.stdin.on("error", () => undefined);
     child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
     child.stdin.end(text ?? "");
   });
