@@ -13,7 +13,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { kubectlOk } from "../support/kubectl.ts";
-import { integrationManifest, jwtExpMs, readTokenSecret } from "../tokens/support.ts";
+import {
+  conditionOf,
+  getBearerToken,
+  integrationManifest,
+  jwtExpMs,
+  readTokenSecret,
+  recordVersions,
+  type BearerTokenObject,
+} from "../tokens/support.ts";
 import { byScale, peak, reportFigures, sampleRequestRate, totalRequests } from "./support.ts";
 
 const ns = "chaos-datatrails";
@@ -189,4 +197,68 @@ describe("DataTrails faults", () => {
     },
     faultSeconds * 1000 + 240_000,
   );
+
+  it("an issuer outage that outlives the tokens: retries at most 15 s apart once the token expired", async () => {
+    const name = "outlived";
+    const shortTtl = 10;
+    const afterExpirySeconds = byScale(30, 120);
+    env.emulator.control.setTokenTtlSeconds(shortTtl);
+    await kubectlOk(["apply", "-f", "-"], integrationManifest(ns, name));
+    await waitReady([name], 60);
+    const statuses = await recordVersions<BearerTokenObject>(
+      env.kubeConfig,
+      `/apis/datatrails.ai/v1alpha1/namespaces/${ns}/bearertokens`,
+      `metadata.name=${name}`,
+    );
+    const sampler = sampleRequestRate(env.emulator);
+    env.emulator.control.failNext({ route: "token", status: 503, count: many });
+    await expect
+      .poll(async () => conditionOf(await getBearerToken(env, ns, name), "TokenReady"), {
+        timeout: 60_000,
+        interval: 500,
+      })
+      .toMatchObject({ status: "False", reason: "TokenExpired" });
+    // The outage goes on long enough for the retry backoff to pass its expired-token cap.
+    await new Promise((resolve) => setTimeout(resolve, afterExpirySeconds * 1000));
+    const failures = (await getBearerToken(env, ns, name)).status?.consecutiveFailures ?? 0;
+    const perSecond = sampler.stop();
+    env.emulator.control.clearFaults();
+    const clearedAt = Date.now();
+    await expect
+      .poll(async () => conditionOf(await getBearerToken(env, ns, name), "TokenReady"), {
+        timeout: 60_000,
+        interval: 250,
+      })
+      .toMatchObject({ status: "True", reason: "TokenValid" });
+    const recoveredMs = Date.now() - clearedAt;
+    statuses.stop();
+    env.emulator.control.setTokenTtlSeconds(ttlSeconds);
+
+    // Each failed attempt writes status: the retry it scheduled (nextRefreshAt) is read from there,
+    // not timed. Once the token has expired, no retry may be scheduled further than the cap.
+    const retriesAfterExpiry = statuses.versions
+      .filter(
+        (v) =>
+          v.object.status?.consecutiveFailures !== undefined &&
+          v.object.status.nextRefreshAt !== undefined &&
+          conditionOf(v.object, "TokenReady")?.reason === "TokenExpired",
+      )
+      // When the watch saw the write: at most a moment after the failure that scheduled the retry.
+      .map((v) => Date.parse(v.object.status?.nextRefreshAt ?? "") - v.atMs);
+    const longestRetryMs = peak(retriesAfterExpiry);
+
+    reportFigures("datatrails-outage-outlives-tokens", undefined, {
+      tokenTtlSeconds: shortTtl,
+      outageAfterExpirySeconds: afterExpirySeconds,
+      consecutiveFailures: failures,
+      retriesAfterExpiry: retriesAfterExpiry.length,
+      longestRetryAfterExpiryMs: longestRetryMs,
+      peakRps: peak(perSecond),
+      recoveredMs,
+    });
+    expect(failures).toBeGreaterThan(3);
+    expect(retriesAfterExpiry.length).toBeGreaterThan(1);
+    expect(longestRetryMs, "retries once the token has expired").toBeLessThanOrEqual(15_000 + 1000);
+    expect(peak(perSecond)).toBeLessThanOrEqual(maxRequestsPerSecond);
+  }, 300_000);
 });
