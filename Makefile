@@ -49,7 +49,7 @@ test-integration: deps controlplane ## Integration tests only.
 # CHAOS_SEED=<n> replays a run's random choices. Each scenario's figures line also goes to .chaos/.
 CHAOS_SCALE ?= short
 chaos: deps controlplane ## Reliability suite (faults, crashes, bad input); CHAOS_SCALE=long, CHAOS_SEED=<n>.
-	@mkdir -p .chaos
+	@mkdir -p .chaos && : > .chaos/figures-$(CHAOS_SCALE).txt
 	CHAOS_SCALE=$(CHAOS_SCALE) CHAOS_FIGURES_FILE=$(CURDIR)/.chaos/figures-$(CHAOS_SCALE).txt \
 		npx vitest run --project integration test/chaos test/crash/leader-election.test.ts
 	@echo "figures: .chaos/figures-$(CHAOS_SCALE).txt"
