@@ -30,10 +30,11 @@ const faultSeconds = byScale(6, 30);
 /**
  * Tokens are refreshed at 67–80 % of their lifetime, so one published just before its refresh point
  * has a fifth of its lifetime left when a fault begins: six fault lengths keep every token valid
- * through the fault (the issuer is down, so an expired token would be allowed, and proves nothing).
- * Refreshes still fall due during the faults, and fail there.
+ * through the fault (the issuer is down, so an expired token would be allowed, and proves nothing),
+ * and at least a minute leaves room for the last check after a short fault. Refreshes still fall due
+ * during the faults, and fail there.
  */
-const ttlSeconds = Math.max(40, 6 * faultSeconds);
+const ttlSeconds = Math.max(60, 6 * faultSeconds);
 /** Past this the client gives up on a call: the latency fault turns into timeouts. */
 const timeoutMs = 1500;
 /**
