@@ -7,7 +7,7 @@ SHELL := bash
 NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: help deps controlplane helm lua crds build typecheck lint format test test-unit test-integration dev clean
+.PHONY: help deps controlplane helm lua crds build typecheck lint format test test-unit test-integration chaos dev clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-18s %s\n", $$1, $$2 }'
@@ -58,6 +58,15 @@ test-unit: deps ## Unit tests only.
 
 test-integration: deps controlplane helm lua ## Integration tests only.
 	npx vitest run --project integration
+
+# Short by default (it also runs in `make test`); CHAOS_SCALE=long for the figures in docs/reliability.md.
+# CHAOS_SEED=<n> replays a run's random choices. Each scenario's figures line also goes to .chaos/.
+CHAOS_SCALE ?= short
+chaos: deps controlplane ## Reliability suite (faults, crashes, bad input); CHAOS_SCALE=long, CHAOS_SEED=<n>.
+	@mkdir -p .chaos && : > .chaos/figures-$(CHAOS_SCALE).txt
+	CHAOS_SCALE=$(CHAOS_SCALE) CHAOS_FIGURES_FILE=$(CURDIR)/.chaos/figures-$(CHAOS_SCALE).txt \
+		npx vitest run --project integration test/chaos test/crash/leader-election.test.ts
+	@echo "figures: .chaos/figures-$(CHAOS_SCALE).txt"
 
 dev: deps controlplane ## Run locally on embedded defaults: a local control plane and the emulator.
 	node src/main.ts dev

@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".tools/", "coverage/", "charts/", "crds/"] },
+  { ignores: ["dist/", "node_modules/", ".tools/", "coverage/", "charts/", "crds/", ".chaos/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

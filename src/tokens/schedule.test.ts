@@ -126,6 +126,20 @@ describe("retryDelayMs", () => {
       expect(retryDelayMs(20, key, now, expiresAt)).toBeLessThanOrEqual(min);
   });
 
+  it.each([
+    ["just expired", 1],
+    ["expired an hour ago", 60 * min],
+  ])("retries at least every 15 s once the published token has %s", (_when, agoMs) => {
+    const expiresAt = new Date(now.getTime() - agoMs);
+    for (const key of keys.slice(0, 200)) {
+      const d = retryDelayMs(20, key, now, expiresAt);
+      expect(d).toBeGreaterThanOrEqual(7500);
+      expect(d).toBeLessThanOrEqual(15_000);
+    }
+    // The early retries still double from a second.
+    expect(retryDelayMs(1, "uid-1", now, expiresAt)).toBeLessThanOrEqual(1000);
+  });
+
   it("never drops below a second, even with the token about to expire", () => {
     expect(retryDelayMs(3, "uid-1", now, new Date(now.getTime() + 10))).toBe(1000);
   });

@@ -17,8 +17,10 @@
  *
  * If a refresh fails, the old token stays published while it is valid, and the refresh is retried
  * with jittered exponential backoff whose cap shrinks as expiry approaches (a third of the time left),
- * so that several attempts still fit before the token expires. A delay is never below one second,
- * so a zero, negative or already-past time can never turn into a hot loop.
+ * so that several attempts still fit before the token expires. Once the published token has expired,
+ * the cap is short (15 s): every second from then on is an outage for the workloads, so the Secret
+ * holds an expired token at most that long after the issuer answers again. A delay is never below
+ * one second, so a zero, negative or already-past time can never turn into a hot loop.
  */
 import { createHash } from "node:crypto";
 
@@ -43,10 +45,16 @@ export const minimumDelayMs = 1000;
 export interface RetryPolicy {
   baseDelayMs: number;
   maxDelayMs: number;
+  /** The cap once the published token has expired (the workloads hold nothing valid). */
+  expiredMaxDelayMs: number;
 }
 
-/** The default retry policy: 1 s doubling to 2 minutes. */
-export const defaultRetryPolicy: RetryPolicy = { baseDelayMs: 1000, maxDelayMs: 120_000 };
+/** The default retry policy: 1 s doubling to 2 minutes, or to 15 s once the token has expired. */
+export const defaultRetryPolicy: RetryPolicy = {
+  baseDelayMs: 1000,
+  maxDelayMs: 120_000,
+  expiredMaxDelayMs: 15_000,
+};
 
 /** A number in [0, 1) that depends only on `key`. */
 export function jitterFraction(key: string): number {
@@ -98,7 +106,7 @@ export function delayUntilRefresh(times: TokenTimes, key: string, now: Date): nu
 /**
  * How long to wait before retry number `failures` (1 for the first retry). Exponential with
  * deterministic per-object jitter (50–100 % of the step), capped by the policy and, while a token is
- * still valid, by a third of the time it has left.
+ * still valid, by a third of the time it has left; once it has expired, by `expiredMaxDelayMs`.
  */
 export function retryDelayMs(
   failures: number,
@@ -111,6 +119,7 @@ export function retryDelayMs(
   let cap = policy.maxDelayMs;
   if (expiresAt && expiresAt.getTime() > now.getTime())
     cap = Math.min(cap, (expiresAt.getTime() - now.getTime()) / 3);
+  else if (expiresAt) cap = Math.min(cap, policy.expiredMaxDelayMs);
   const step = Math.min(cap, policy.baseDelayMs * 2 ** exponent);
   const jittered = step * (0.5 + 0.5 * jitterFraction(`${key}#${failures}`));
   return Math.max(minimumDelayMs, Math.floor(jittered));

@@ -7,6 +7,7 @@
 import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { reportFigures } from "../chaos/support.ts";
 import { installCrds, kubectlOk } from "../support/kubectl.ts";
 import {
   killOperatorProcesses,
@@ -133,5 +134,14 @@ describe("two operator processes with leader election", () => {
     await waitForCondition(namespace, [late], "Ready", 60);
     await expectOneApplicationEach([...names, late]);
     expect(follower.findLog("lost the leader lease")).toBe(undefined);
+    reportFigures("leader-takeover", undefined, {
+      leaseDurationMs,
+      takeoverMs,
+      takeoverFloorMs,
+      takeoverBoundMs,
+      integrations: names.length + 1,
+      creates: emulator.control.count("applications.create"),
+      applications: emulator.control.applications().length - 1,
+    });
   }, 180_000);
 });

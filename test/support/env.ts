@@ -24,23 +24,34 @@ export interface TestEnv {
   /** Every log line the operator wrote. */
   logs: string[];
   namespaces: string[];
-  stop(): Promise<void>;
+  /** Stops everything; throws when a secret leaked, else says how much the hygiene check searched. */
+  stop(): Promise<HygieneSummary>;
 }
 
-/** Starts the emulator and an operator that works only in `namespaces` (created here, each with a connection). */
+/** What the secrets-hygiene check searched when the environment stopped (it found nothing). */
+export interface HygieneSummary {
+  logLines: number;
+  metricsBytes: number;
+}
+
+/**
+ * Starts the emulator and an operator that works only in `namespaces` (created here, each with a
+ * connection), on the shared control plane or, given `kubeconfigPath`, on one of the test's own.
+ */
 export async function startTestEnv(
   namespaces: string[],
   operatorFlags: string[] = [],
   emulatorOptions: EmulatorOptions = {},
+  kubeconfigPath: string = inject("kubeconfigPath"),
 ): Promise<TestEnv> {
   const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(inject("kubeconfigPath"));
+  kubeConfig.loadFromFile(kubeconfigPath);
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  await installCrds();
+  await installCrds(kubeconfigPath);
   const emulator = await startEmulator(emulatorOptions);
   for (const ns of namespaces) {
-    await kubectlOk(["create", "namespace", ns]);
-    await createConnection(ns, emulator);
+    await kubectlOk(["create", "namespace", ns], undefined, kubeconfigPath);
+    await createConnection(ns, emulator, kubeconfigPath);
   }
   const logs: string[] = [];
   const destination = new Writable({
@@ -85,20 +96,25 @@ export async function startTestEnv(
       // Every file that runs the operator also proves it leaked nothing (and that there was something to read).
       if (logs.length === 0)
         throw new Error("the operator wrote no log line: the hygiene check would prove nothing");
-      const leaks = await findLeaks(kubeConfig, namespaces, logs, await metrics.registry.metrics(), [
-        emulator.admin.clientSecret,
-      ]);
+      const metricsText = await metrics.registry.metrics();
+      const leaks = await findLeaks(kubeConfig, namespaces, logs, metricsText, [emulator.admin.clientSecret]);
       await emulator.close();
-      for (const ns of namespaces) await kubectlOk(["delete", "namespace", ns, "--wait=false"]);
+      for (const ns of namespaces)
+        await kubectlOk(["delete", "namespace", ns, "--wait=false"], undefined, kubeconfigPath);
       if (leaks.length > 0) {
         throw new Error(`secrets leaked: ${leaks.map((l) => `${l.what} in ${l.where}`).join("; ")}`);
       }
+      return { logLines: logs.length, metricsBytes: metricsText.length };
     },
   };
 }
 
 /** The admin Secret and a DataTrailsConnection named `datatrails` in `namespace`. */
-export async function createConnection(namespace: string, emulator: RunningEmulator): Promise<void> {
+export async function createConnection(
+  namespace: string,
+  emulator: RunningEmulator,
+  kubeconfigPath: string = inject("kubeconfigPath"),
+): Promise<void> {
   await kubectlOk(
     ["apply", "-f", "-"],
     [
@@ -119,6 +135,7 @@ export async function createConnection(namespace: string, emulator: RunningEmula
         },
       },
     ],
+    kubeconfigPath,
   );
   await Promise.resolve();
 }

@@ -14,11 +14,16 @@ export interface KubectlResult {
 }
 
 /**
- * Runs kubectl with the test kubeconfig; `input` goes to its stdin (objects are written as YAML).
+ * Runs kubectl with the test kubeconfig (or `kubeconfigPath`, for a control plane of the test's own);
+ * `input` goes to its stdin (objects are written as YAML).
  * Asynchronous on purpose: tests run the operator in the same process, and a synchronous child
  * process would stop its event loop for as long as kubectl runs.
  */
-export function kubectl(args: string[], input?: string | object | object[]): Promise<KubectlResult> {
+export function kubectl(
+  args: string[],
+  input?: string | object | object[],
+  kubeconfigPath: string = inject("kubeconfigPath"),
+): Promise<KubectlResult> {
   const text =
     // YAML 1.1, as kubectl reads it: values such as y or on are quoted so they stay strings.
     input === undefined || typeof input === "string"
@@ -29,7 +34,7 @@ export function kubectl(args: string[], input?: string | object | object[]): Pro
   return new Promise((resolve, reject) => {
     const child = spawn(
       join(inject("controlPlaneBinDir"), "kubectl"),
-      ["--kubeconfig", inject("kubeconfigPath"), ...args],
+      ["--kubeconfig", kubeconfigPath, ...args],
       {
         stdio: ["pipe", "pipe", "pipe"],
         timeout: 120_000,
@@ -40,6 +45,9 @@ export function kubectl(args: string[], input?: string | object | object[]): Pro
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.on("error", reject);
+    // kubectl may exit before it reads its input (a command that takes none): the exit status says
+    // how it went, and the broken pipe must not become an uncaught exception in the test worker.
+    child.stdin.on("error", () => undefined);
     child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
     // kubectl may exit before reading its input (a command that takes none, or an early error):
     // the exit status tells what happened, so a broken pipe on stdin is not an error of its own.
@@ -49,16 +57,28 @@ export function kubectl(args: string[], input?: string | object | object[]): Pro
 }
 
 /** Runs kubectl and throws with its stderr when it fails. */
-export async function kubectlOk(args: string[], input?: string | object | object[]): Promise<string> {
-  const result = await kubectl(args, input);
+export async function kubectlOk(
+  args: string[],
+  input?: string | object | object[],
+  kubeconfigPath: string = inject("kubeconfigPath"),
+): Promise<string> {
+  const result = await kubectl(args, input, kubeconfigPath);
   if (result.status !== 0)
     throw new Error(`kubectl ${args.join(" ")} failed (${result.status}): ${result.stderr}`);
   return result.stdout;
 }
 
 /** Applies the generated CRDs (server-side, as a user would) and waits until they are established. */
-export async function installCrds(): Promise<void> {
+export async function installCrds(kubeconfigPath: string = inject("kubeconfigPath")): Promise<void> {
   const dir = join(import.meta.dirname, "..", "..", "crds");
-  await kubectlOk(["apply", "--server-side", "--field-manager=test-setup", "-f", dir]);
-  await kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "-f", dir]);
+  await kubectlOk(
+    ["apply", "--server-side", "--field-manager=test-setup", "-f", dir],
+    undefined,
+    kubeconfigPath,
+  );
+  await kubectlOk(
+    ["wait", "--for=condition=Established", "--timeout=60s", "-f", dir],
+    undefined,
+    kubeconfigPath,
+  );
 }
