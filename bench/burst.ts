@@ -23,11 +23,10 @@ const env = await startBenchEnv({ namespace: "burst" });
 let operatorResult;
 try {
   const operator = await env.startOperator({
-    flags: [
-      `--integration-concurrency=${flags.concurrency}`,
-      `--token-concurrency=${flags.concurrency}`,
-    ],
-    nodeFlags: flags.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-name=burst.cpuprofile"] : [],
+    flags: [`--integration-concurrency=${flags.concurrency}`, `--token-concurrency=${flags.concurrency}`],
+    nodeFlags: flags.profile
+      ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-name=burst.cpuprofile"]
+      : [],
   });
   const tracker = await readyTracker(env.plane.kubeConfig, env.namespace);
   const cpuBefore = operator.sample().cpuSeconds;

@@ -7,15 +7,9 @@
  *
  *   node bench/floor.ts [--count=1000] [--concurrency=8]
  */
+import { tokenKeys } from "../src/api/v1alpha1/index.ts";
 import { PatchStrategy, setHeaderOptions, type V1Secret } from "@kubernetes/client-node";
-import {
-  createIntegrations,
-  group,
-  names,
-  startBenchEnv,
-  version,
-  type BenchEnv,
-} from "./lib/env.ts";
+import { createIntegrations, group, names, startBenchEnv, version, type BenchEnv } from "./lib/env.ts";
 import { intFlags, machine, progress, quantile, report, round } from "./lib/report.ts";
 import { readyTracker, watchCollection, type IntegrationLike } from "./lib/watch.ts";
 
@@ -75,7 +69,7 @@ export async function startFloor(env: BenchEnv, concurrency: number): Promise<()
     const accessToken = await token(url, app.client_id, clientSecret);
     await env.core.createNamespacedSecret({
       namespace: ns,
-      body: secret(ns, `${name}-token`, { "access-token": accessToken }),
+      body: secret(ns, `${name}-token`, { [tokenKeys.accessToken]: accessToken }),
     });
     await env.custom.patchNamespacedCustomObjectStatus(
       {

@@ -90,7 +90,11 @@ export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<Benc
         kind: "DataTrailsConnection",
         metadata: { name: "datatrails", namespace },
         // The highest client-side limit the API allows: the benchmark measures the operator, not the limiter.
-        spec: { url: emulator.url, credentialsSecretRef: { name: "datatrails-admin" }, requestsPerSecond: 1000 },
+        spec: {
+          url: emulator.url,
+          credentialsSecretRef: { name: "datatrails-admin" },
+          requestsPerSecond: 1000,
+        },
       },
     ],
   );
