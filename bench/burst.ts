@@ -7,7 +7,14 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createIntegrations, names, repoRoot, startBenchEnv } from "./lib/env.ts";
+import {
+  apiServerRequests,
+  createIntegrations,
+  names,
+  perObject,
+  repoRoot,
+  startBenchEnv,
+} from "./lib/env.ts";
 import { intFlags, machine, progress, report, round } from "./lib/report.ts";
 import { readyTracker } from "./lib/watch.ts";
 import { runFloor } from "./floor.ts";
@@ -30,6 +37,7 @@ try {
   });
   const tracker = await readyTracker(env.plane.kubeConfig, env.namespace);
   const cpuBefore = operator.sample().cpuSeconds;
+  const requestsBefore = await apiServerRequests(env);
   const start = Date.now();
   await createIntegrations(env, names("burst", flags.count));
   log("created; waiting for Ready");
@@ -43,6 +51,7 @@ try {
     operatorCpuSeconds: after.cpuSeconds - cpuBefore,
     peakRssMb: after.peakRssMb,
     emulatorCalls: env.emulator.control.counters(),
+    kubeRequests: perObject(await apiServerRequests(env), requestsBefore, flags.count),
     problems: operator.problems.slice(0, 5),
   };
   tracker.stop();
@@ -52,9 +61,12 @@ try {
 log(`operator: ${round(operatorResult.seconds)} s`);
 
 let floorSeconds = NaN;
+let floorKubeRequests = {};
 if (flags.floor) {
   log("floor run on a fresh control plane");
-  floorSeconds = (await runFloor(flags.count, flags.concurrency)).seconds;
+  const floor = await runFloor(flags.count, flags.concurrency);
+  floorSeconds = floor.seconds;
+  floorKubeRequests = floor.kubeRequests;
 }
 const ratio = operatorResult.seconds / floorSeconds;
 const calls = operatorResult.emulatorCalls;
@@ -74,6 +86,7 @@ report(
       get: round(calls["applications.get"] / flags.count),
       list: round(calls["applications.list"] / flags.count),
     },
+    kubeRequestsPerIntegration: { operator: operatorResult.kubeRequests, floor: floorKubeRequests },
     operatorWarnings: operatorResult.problems,
   },
   [

@@ -9,7 +9,16 @@
  */
 import { tokenKeys } from "../src/api/v1alpha1/index.ts";
 import { PatchStrategy, setHeaderOptions, type V1Secret } from "@kubernetes/client-node";
-import { createIntegrations, group, names, startBenchEnv, version, type BenchEnv } from "./lib/env.ts";
+import {
+  apiServerRequests,
+  createIntegrations,
+  group,
+  names,
+  perObject,
+  startBenchEnv,
+  version,
+  type BenchEnv,
+} from "./lib/env.ts";
 import { intFlags, machine, progress, quantile, report, round } from "./lib/report.ts";
 import { readyTracker, watchCollection, type IntegrationLike } from "./lib/watch.ts";
 
@@ -125,6 +134,7 @@ export async function runFloor(count: number, concurrency: number) {
   try {
     const tracker = await readyTracker(env.plane.kubeConfig, env.namespace);
     const stop = await startFloor(env, concurrency);
+    const requestsBefore = await apiServerRequests(env);
     const start = Date.now();
     await createIntegrations(env, names("floor", count));
     await tracker.waitFor(count, 30 * 60_000);
@@ -132,7 +142,8 @@ export async function runFloor(count: number, concurrency: number) {
     const latencies = [...tracker.readyAt.values()].map((t) => t - start);
     stop();
     tracker.stop();
-    return { seconds, lastReadyP50Ms: quantile(latencies, 0.5) };
+    const kubeRequests = perObject(await apiServerRequests(env), requestsBefore, count);
+    return { seconds, lastReadyP50Ms: quantile(latencies, 0.5), kubeRequests };
   } finally {
     await env.stop();
   }
@@ -144,7 +155,7 @@ if (import.meta.main) {
   const log = progress(Date.now());
   log(`floor: ${flags.count} integrations, concurrency ${flags.concurrency}`);
   const r = await runFloor(flags.count, flags.concurrency);
-  report("floor", m, flags, { floorSeconds: round(r.seconds) }, [
+  report("floor", m, flags, { floorSeconds: round(r.seconds), kubeRequestsPerIntegration: r.kubeRequests }, [
     `${flags.count} integrations Ready in ${round(r.seconds)} s through the minimal calls`,
   ]);
 }

@@ -164,3 +164,29 @@ export async function createIntegrations(env: BenchEnv, list: readonly string[],
     });
   });
 }
+
+/** Requests the API server has served, by `VERB resource` (apiserver_request_total), watches excluded. */
+export async function apiServerRequests(env: BenchEnv): Promise<Record<string, number>> {
+  const text = await env.kubectl(["get", "--raw", "/metrics"]);
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("apiserver_request_total{")) continue;
+    const verb = /verb="([^"]*)"/.exec(line)?.[1] ?? "";
+    const resource = /resource="([^"]*)"/.exec(line)?.[1] ?? "";
+    const sub = /subresource="([^"]*)"/.exec(line)?.[1] ?? "";
+    if (verb === "WATCH" || resource === "" || resource === "leases") continue;
+    const key = `${verb} ${resource}${sub ? `/${sub}` : ""}`;
+    out[key] = (out[key] ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return out;
+}
+
+/** `after - before`, per key, per `per` objects, without zeros. */
+export function perObject(after: Record<string, number>, before: Record<string, number>, per: number) {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const d = (v - (before[k] ?? 0)) / per;
+    if (d > 0.001) out[k] = Math.round(d * 100) / 100;
+  }
+  return out;
+}
