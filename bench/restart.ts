@@ -76,19 +76,28 @@ try {
   const fit = linearFit(memory.map((p) => [p.integrations, p.rssMb]));
 
   // Restart: record every write to the objects and Secrets, reset the emulator's counters.
-  let writes = 0;
-  const counting = (e: { phase: string }) => {
-    if (e.phase !== "ADDED") writes += 1;
-  };
+  // Writes while the old process drains and after the new one starts, by kind/name (no values).
+  let writes: string[] = [];
+  const counting =
+    (kind: string) =>
+    (e: { phase: string; object: { metadata?: { name?: string; resourceVersion?: string } } }) => {
+      if (e.phase !== "ADDED") writes.push(`${e.phase} ${kind}/${e.object.metadata?.name ?? "?"}`);
+    };
   const base = `/apis/datatrails.ai/v1alpha1/namespaces/${env.namespace}`;
   const watches = [
-    await watchCollection(env.plane.kubeConfig, `${base}/datatrailsintegrations`, counting),
-    await watchCollection(env.plane.kubeConfig, `${base}/bearertokens`, counting),
-    await watchCollection(env.plane.kubeConfig, `/api/v1/namespaces/${env.namespace}/secrets`, counting),
+    await watchCollection(env.plane.kubeConfig, `${base}/datatrailsintegrations`, counting("integration")),
+    await watchCollection(env.plane.kubeConfig, `${base}/bearertokens`, counting("bearertoken")),
+    await watchCollection(
+      env.plane.kubeConfig,
+      `/api/v1/namespaces/${env.namespace}/secrets`,
+      counting("secret"),
+    ),
   ];
   await sleep(2000);
-  writes = 0;
+  writes = [];
   await operator.stop();
+  const writesWhileStopping = writes;
+  writes = [];
   env.emulator.control.resetCounters();
   const restartAt = Date.now();
   operator = await env.startOperator({ flags: flagsFor });
@@ -113,7 +122,10 @@ try {
         calls["applications.delete"] +
         calls["applications.regenerateSecret"],
       applicationReads: calls["applications.get"] + calls["applications.list"],
-      kubernetesWrites: writes,
+      kubernetesWrites: writes.length,
+      kubernetesWritesSample: writes.slice(0, 10),
+      kubernetesWritesWhileOldStopped: writesWhileStopping.length,
+      kubernetesWritesWhileOldStoppedSample: writesWhileStopping.slice(0, 10),
       operatorCpuSeconds: round(sample.cpuSeconds),
       rssMbAfter: round(sample.rssMb, 0),
     },
@@ -129,5 +141,6 @@ report(`restart-${total}`, m, { steps, concurrency }, result, [
   `restart with ${r.integrations} Ready: started in ${r.secondsToStarted} s, every object reconciled and quiet ` +
     `in ${r.secondsToAllReconciledAndQuiet} s (CPU ${r.operatorCpuSeconds} s)`,
   `during start-up: ${r.tokenRequests} token requests, ${r.applicationWrites} application writes, ` +
-    `${r.applicationReads} application reads, ${r.kubernetesWrites} Kubernetes writes (all must be 0)`,
+    `${r.applicationReads} application reads, ${r.kubernetesWrites} Kubernetes writes by the new process (all must be 0); ` +
+    `${r.kubernetesWritesWhileOldStopped} writes while the old one stopped`,
 ]);

@@ -53,6 +53,7 @@ try {
     })
   ).json()) as { client_id: string; credentials: { secret: string }[] };
   log(`baseline: ${flags.count} refreshes with curl + jq + kubectl`);
+  env.emulator.control.resetCounters();
   measured = await new Promise((done, fail) => {
     const child = spawn("/usr/bin/time", ["-f", "%e %U %S", "bash", join(repoRoot, "bench", "baseline.sh")], {
       env: {
