@@ -52,6 +52,25 @@ async function waitQuiet(op: OperatorChild, atLeast: number, timeoutMs: number):
   }
 }
 
+/**
+ * Paths (a.b.c) whose values differ between two versions, metadata bookkeeping left out. Only the
+ * paths are reported, never values: Secrets hold tokens.
+ */
+function changedPaths(a: unknown, b: unknown, path = ""): string[] {
+  const skip = new Set(["metadata.resourceVersion", "metadata.managedFields", "metadata.generation"]);
+  if (skip.has(path)) return [];
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object")
+    return JSON.stringify(a) === JSON.stringify(b) ? [] : [path || "(root)"];
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].flatMap((k) =>
+    changedPaths(
+      (a as Record<string, unknown>)[k],
+      (b as Record<string, unknown>)[k],
+      path ? `${path}.${k}` : k,
+    ),
+  );
+}
+
 const flagsFor = [`--integration-concurrency=${concurrency}`, `--token-concurrency=${concurrency}`];
 const env = await startBenchEnv({ namespace: "scale" });
 let result;
@@ -78,10 +97,16 @@ try {
   // Restart: record every write to the objects and Secrets, reset the emulator's counters.
   // Writes while the old process drains and after the new one starts, by kind/name (no values).
   let writes: string[] = [];
+  // The last version of each object, so a write can be described by the fields it changed.
+  const lastSeen = new Map<string, unknown>();
   const counting =
     (kind: string) =>
     (e: { phase: string; object: { metadata?: { name?: string; resourceVersion?: string } } }) => {
-      if (e.phase !== "ADDED") writes.push(`${e.phase} ${kind}/${e.object.metadata?.name ?? "?"}`);
+      const key = `${kind}/${e.object.metadata?.name ?? "?"}`;
+      const previous = lastSeen.get(key);
+      lastSeen.set(key, e.object);
+      if (e.phase === "ADDED") return;
+      writes.push(`${e.phase} ${key}${previous ? ` (${changedPaths(previous, e.object).join(", ")})` : ""}`);
     };
   const base = `/apis/datatrails.ai/v1alpha1/namespaces/${env.namespace}`;
   const watches = [
