@@ -7,7 +7,8 @@ SHELL := bash
 NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: help deps controlplane helm lua crds build typecheck lint format test test-unit test-integration chaos dev clean
+.PHONY: help deps controlplane helm lua crds build typecheck lint format test test-unit test-integration chaos dev clean \
+	bench bench-burst bench-floor bench-latency bench-steady bench-restart bench-memory bench-versus
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-18s %s\n", $$1, $$2 }'
@@ -70,6 +71,50 @@ chaos: deps controlplane ## Reliability suite (faults, crashes, bad input); CHAO
 
 dev: deps controlplane ## Run locally on embedded defaults: a local control plane and the emulator.
 	node src/main.ts dev
+
+# Benchmarks (docs/benchmarks.md). Each starts its own control plane, emulator and operator process.
+# `make bench` runs all at a small scale; `make bench SCALE=full` at the scale of docs/benchmarks.md.
+# Single values can be overridden, e.g. `make bench-steady STEADY_COUNT=5000`.
+SCALE ?= small
+ifeq ($(SCALE),full)
+BURST_COUNT ?= 1000
+LATENCY_SECONDS ?= 300
+STEADY_COUNT ?= 2000
+STEADY_LIFETIMES ?= 10
+RESTART_STEPS ?= 1000,2000,4000
+VERSUS_COUNT ?= 1000
+else
+BURST_COUNT ?= 200
+LATENCY_SECONDS ?= 60
+STEADY_COUNT ?= 200
+STEADY_LIFETIMES ?= 3
+RESTART_STEPS ?= 200,400
+VERSUS_COUNT ?= 100
+endif
+STEADY_TTL ?= 60
+CONCURRENCY ?= 8
+
+bench: bench-burst bench-latency bench-steady bench-restart bench-versus ## All benchmarks (SCALE=small|full).
+
+bench-burst: deps controlplane ## Burst of integrations until Ready, versus the floor of minimal calls.
+	node bench/burst.ts --count=$(BURST_COUNT) --concurrency=$(CONCURRENCY)
+
+bench-floor: deps controlplane ## The floor alone: the minimal calls per integration.
+	node bench/floor.ts --count=$(BURST_COUNT) --concurrency=$(CONCURRENCY)
+
+bench-latency: deps controlplane ## One integration a second: apply to valid token, p50/p99.
+	node bench/latency.ts --seconds=$(LATENCY_SECONDS)
+
+bench-steady: deps controlplane ## Short-TTL tokens: requests and writes per refresh, rate, RSS, CPU.
+	node bench/steady.ts --count=$(STEADY_COUNT) --ttl=$(STEADY_TTL) --lifetimes=$(STEADY_LIFETIMES) --concurrency=$(CONCURRENCY)
+
+bench-restart: deps controlplane ## Memory growth per step, then a restart: time, DataTrails calls, writes.
+	node bench/restart.ts --steps=$(RESTART_STEPS) --concurrency=$(CONCURRENCY)
+
+bench-memory: bench-restart ## Memory growth per 1,000 integrations (part of bench-restart).
+
+bench-versus: deps controlplane ## curl + jq + kubectl per refresh versus the operator's CPU per refresh.
+	node bench/versus.ts --count=$(VERSUS_COUNT)
 
 clean: ## Remove build output and the project-local Node (the control-plane cache stays).
 	rm -rf dist .tools node_modules .dev

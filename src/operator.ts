@@ -38,6 +38,7 @@ import { createResilientInformer, type ResilientInformer } from "./k8s/informer.
 import { combineInformers } from "./k8s/multi-informer.ts";
 import { startLeaderElection, type LeaderElection } from "./k8s/leader-election.ts";
 import { KubeSecretStore } from "./k8s/secrets.ts";
+import { PooledKubeConfig } from "./k8s/pooled-kube-config.ts";
 import { patchStatus } from "./k8s/status.ts";
 import { createWorkQueue } from "./k8s/work-queue.ts";
 import type { Logger } from "./observability/logger.ts";
@@ -150,8 +151,11 @@ function apiCache(deps: OperatorDeps, dispatcher: Agent): (c: ResolvedConnection
 }
 
 /** Starts the operator: serves health at once, works once it leads (or at once without election). */
-export async function startOperator(deps: OperatorDeps): Promise<Operator> {
-  const { config, kubeConfig, logger, metrics } = deps;
+export async function startOperator(given: OperatorDeps): Promise<Operator> {
+  // One connection pool for every Kubernetes request and watch (see pooled-kube-config.ts).
+  const kubeConfig = PooledKubeConfig.from(given.kubeConfig);
+  const deps: OperatorDeps = { ...given, kubeConfig };
+  const { config, logger, metrics } = deps;
   const clock = deps.clock ?? createRealClock();
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 32 });
@@ -399,6 +403,7 @@ export async function startOperator(deps: OperatorDeps): Promise<Operator> {
       await health.close();
       await metricsServer.close();
       await dispatcher.close();
+      await kubeConfig.close();
     },
   };
 }

@@ -1,11 +1,14 @@
 /**
  * The informer survives a kube-apiserver restart. Plain client-node informers stop for good when the
  * reconnect after the restart is refused; this one restarts with backoff, counts it, and keeps
- * delivering events. The test runs its own control plane because it restarts the API server.
+ * delivering events. The informer and the requests go through a PooledKubeConfig, as in the
+ * operator, so the pooled connections are shown to recover too. The test runs its own control plane
+ * because it restarts the API server.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoreV1Api, type V1Secret } from "@kubernetes/client-node";
 import { startControlPlane, type ControlPlane } from "../../src/envtest/control-plane.ts";
+import { PooledKubeConfig } from "../../src/k8s/pooled-kube-config.ts";
 import { createResilientInformer, type ResilientInformer } from "../../src/k8s/informer.ts";
 import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
 import { capturingLogger } from "./support.ts";
@@ -15,6 +18,7 @@ const selector = "app.kubernetes.io/managed-by=datatrails-operator";
 
 describe("createResilientInformer across an API server restart", () => {
   let plane: ControlPlane;
+  let pooled: PooledKubeConfig;
   let informer: ResilientInformer<V1Secret>;
   let metrics: Metrics;
   const { logger, lines } = capturingLogger("warn");
@@ -22,12 +26,13 @@ describe("createResilientInformer across an API server restart", () => {
 
   beforeAll(async () => {
     plane = await startControlPlane();
-    const core = plane.kubeConfig.makeApiClient(CoreV1Api);
+    pooled = PooledKubeConfig.from(plane.kubeConfig);
+    const core = pooled.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     metrics = createMetrics({ defaultMetrics: false });
     informer = createResilientInformer<V1Secret>({
       name: "secrets",
-      kubeConfig: plane.kubeConfig,
+      kubeConfig: pooled,
       path: `/api/v1/namespaces/${namespace}/secrets`,
       listFn: () => core.listNamespacedSecret({ namespace, labelSelector: selector }),
       labelSelector: selector,
@@ -44,6 +49,7 @@ describe("createResilientInformer across an API server restart", () => {
 
   afterAll(async () => {
     await informer.stop();
+    await pooled.close();
     await plane.stop();
   });
 
@@ -53,7 +59,7 @@ describe("createResilientInformer across an API server restart", () => {
   });
 
   it("restarts after the connection breaks and keeps delivering events", async () => {
-    const core = plane.kubeConfig.makeApiClient(CoreV1Api);
+    const core = pooled.makeApiClient(CoreV1Api);
     await core.createNamespacedSecret({ namespace, body: managed("before", "1") });
     await expect.poll(() => seen).toContain("add before");
 
@@ -80,7 +86,7 @@ describe("createResilientInformer across an API server restart", () => {
   });
 
   it("still sees deletions after the restart", async () => {
-    const core = plane.kubeConfig.makeApiClient(CoreV1Api);
+    const core = pooled.makeApiClient(CoreV1Api);
     await core.deleteNamespacedSecret({ name: "after", namespace });
     await expect.poll(() => seen).toContain("delete after");
     expect(informer.get("after", namespace)).toBeUndefined();

@@ -1,0 +1,144 @@
+/**
+ * The operator (`node src/main.ts run`) as a child process, with its CPU time and memory read from
+ * /proc/<pid> and its /metrics scraped. Its log is kept only as far as the benchmark needs it.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+const repoRoot = resolve(import.meta.dirname, "..", "..");
+
+/** CPU seconds (user + system) and memory of a process, from /proc. */
+export interface ProcSample {
+  atMs: number;
+  cpuSeconds: number;
+  rssMb: number;
+  /** Peak RSS so far (VmHWM). */
+  peakRssMb: number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const ticksPerSecond = 100;
+
+/** Reads /proc/<pid>/stat and /proc/<pid>/status. */
+export function sampleProc(pid: number): ProcSample {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces) start at state, field 3.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+  return {
+    atMs: Date.now(),
+    cpuSeconds: (utime + stime) / ticksPerSecond,
+    rssMb: kb("VmRSS") / 1024,
+    peakRssMb: kb("VmHWM") / 1024,
+  };
+}
+
+/** A running operator process. */
+export interface OperatorChild {
+  pid: number;
+  metricsPort: number;
+  started: Promise<void>;
+  /** When "operator started" was logged (epoch ms). */
+  startedAtMs(): number;
+  sample(): ProcSample;
+  /** Sum of a metric's samples whose labels include `labels`. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** Lines at warn level or above, for the summary. */
+  problems: string[];
+  /** SIGTERM (the operator drains and exits, which also writes --cpu-prof profiles), SIGKILL after 20 s. */
+  stop(): Promise<void>;
+}
+
+/** Starts the operator on one namespace, without leader election. */
+export function startOperatorChild(options: {
+  kubeconfigPath: string;
+  namespace: string;
+  flags: string[];
+  nodeFlags: string[];
+}): OperatorChild {
+  const child = spawn(
+    process.execPath,
+    [
+      ...options.nodeFlags,
+      join(repoRoot, "src", "main.ts"),
+      "run",
+      `--kubeconfig=${options.kubeconfigPath}`,
+      "--no-leader-election",
+      "--health-port=0",
+      "--metrics-port=0",
+      "--bind-address=127.0.0.1",
+      `--watch-namespaces=${options.namespace}`,
+      "--log-level=info",
+      ...options.flags,
+    ],
+    { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let metricsPort = 0;
+  let startedAt = 0;
+  const problems: string[] = [];
+  const exited = new Promise<void>((done) => child.once("close", () => done()));
+  const started = new Promise<void>((done, fail) => {
+    createInterface({ input: child.stdout }).on("line", (text) => {
+      let line: { level?: number; msg?: string; metricsPort?: number };
+      try {
+        line = JSON.parse(text) as typeof line;
+      } catch {
+        return;
+      }
+      if (line.msg === "operator started") {
+        metricsPort = line.metricsPort ?? 0;
+        startedAt = Date.now();
+        done();
+      } else if ((line.level ?? 0) >= 40 && problems.length < 50) problems.push(text.slice(0, 400));
+    });
+    createInterface({ input: child.stderr }).on("line", (text) => {
+      if (problems.length < 50) problems.push(`stderr: ${text.slice(0, 400)}`);
+    });
+    void exited.then(() => fail(new Error(`the operator exited before it started: ${problems.join("\n")}`)));
+  });
+  started.catch(() => undefined);
+  const pid = child.pid ?? -1;
+  return {
+    pid,
+    get metricsPort() {
+      return metricsPort;
+    },
+    started,
+    startedAtMs: () => startedAt,
+    sample: () => sampleProc(pid),
+    problems,
+    async metric(name, labels = {}) {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return sumMetric(text, name, labels);
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Sums the samples of `name` in a Prometheus text exposition whose labels include `labels`. */
+export function sumMetric(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ([-+0-9.eE]+|NaN|\+Inf)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = new Map(
+      [...(match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [
+        m[1],
+        m[2],
+      ]),
+    );
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum += Number(match[3]);
+  }
+  return sum;
+}

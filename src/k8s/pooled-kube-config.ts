@@ -1,0 +1,58 @@
+/**
+ * A KubeConfig whose API clients and watches share one connection pool.
+ *
+ * @kubernetes/client-node 2.x builds a new undici Agent for every request it authenticates
+ * (KubeConfig.applySecurityAuthentication), so every GET, PATCH and apply opens a fresh TLS
+ * connection with a fresh SecureContext, and leaves it to idle out. Profiling the burst benchmark
+ * showed TLS set-up as the largest share of the operator's CPU time (docs/benchmarks.md). This
+ * subclass keeps the library's authentication (headers, tokens, exec plugins are still applied to
+ * every request) and only swaps the per-request Agent for the first one built for the same cluster
+ * and user, so connections are kept alive and reused.
+ *
+ * Like the library's own agent cache for watches, the pooled Agent keeps the TLS material it was
+ * built with: a client certificate rotated on disk is picked up by a new process, not a running one.
+ */
+import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
+
+/** The dispatcher type of the client library's own undici. */
+type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
+
+/** A KubeConfig that pools connections per cluster and user; `close()` ends them. */
+export class PooledKubeConfig extends KubeConfig {
+  readonly #pool = new Map<string, Dispatcher>();
+
+  /** A pooled copy of `base` (its clusters, users, contexts and current context). */
+  static from(base: KubeConfig): PooledKubeConfig {
+    const pooled = new PooledKubeConfig();
+    pooled.loadFromOptions({
+      clusters: base.clusters,
+      users: base.users,
+      contexts: base.contexts,
+      currentContext: base.currentContext,
+    });
+    return pooled;
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const built = context.getDispatcher();
+    // No dispatcher: a plain-HTTP cluster without TLS options; fetch's global pool serves it.
+    if (built === undefined) return;
+    const key = JSON.stringify([this.getCurrentCluster()?.server, this.getCurrentUser()?.name]);
+    const shared = this.#pool.get(key);
+    if (shared) context.setDispatcher(shared);
+    else this.#pool.set(key, built);
+  }
+
+  /** How many pools are open (one per cluster and user used). */
+  pools(): number {
+    return this.#pool.size;
+  }
+
+  /** Ends every pooled connection, watches included. */
+  async close(): Promise<void> {
+    const pools = [...this.#pool.values()];
+    this.#pool.clear();
+    await Promise.all(pools.map((d) => d.destroy()));
+  }
+}
