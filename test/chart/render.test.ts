@@ -39,7 +39,8 @@ const everythingOn = {
   "metrics.serviceMonitor.enabled": true,
   "image.digest": `sha256:${"a".repeat(64)}`,
   extraArgs: ["--max-backoff-ms=30000"],
-  extraEnv: [{ name: "NODE_OPTIONS", value: "--max-old-space-size=192" }],
+  nodeOptions: "--max-old-space-size=192",
+  extraEnv: [{ name: "TZ", value: "UTC" }],
   podAnnotations: { "example.com/a": "b" },
   priorityClassName: "system-cluster-critical",
 };
@@ -197,12 +198,13 @@ describe("the Deployment", () => {
     ]);
   });
 
-  it("sets only environment variables the operator reads, and the operator's parser accepts them", () => {
+  it("sets only environment variables the operator (or Node, NODE_OPTIONS) reads, and the operator's parser accepts them", () => {
     const env = podEnv(container(objects), podName, releaseNs);
     const known = new Set([
       ...Object.keys(configOptions).map((k) => envName(k as ConfigKey)),
       "POD_NAME",
       "POD_NAMESPACE",
+      "NODE_OPTIONS",
     ]);
     expect(Object.keys(env).filter((name) => !known.has(name))).toEqual([]);
     // Every setting except those that make no sense in a pod comes from the chart.
@@ -224,14 +226,34 @@ describe("the Deployment", () => {
     expect(config.identity).toMatch(new RegExp(`^${podName}_[0-9a-f]{8}$`));
   });
 
-  it("passes watchNamespaces, extraArgs and extraEnv through to the operator", async () => {
+  it("caps V8's heap by default to fit the memory limit, and leaves V8's defaults when nodeOptions is empty", async () => {
+    const operator = container(await render(release, releaseNs));
+    const cap = /--max-old-space-size=(\d+)/.exec(
+      podEnv(operator, podName, releaseNs)["NODE_OPTIONS"] ?? "",
+    )?.[1];
+    const limit = (operator as unknown as { resources: { limits: { memory: string } } }).resources.limits
+      .memory;
+    expect(limit).toMatch(/^\d+Mi$/);
+    // The old space plus V8's and Node's own overhead (about 90 MB measured) fits under the limit.
+    expect(Number(cap) + 90).toBeLessThanOrEqual(Number.parseInt(limit, 10));
+    const plain = podEnv(
+      container(await render(release, releaseNs, { nodeOptions: "" })),
+      podName,
+      releaseNs,
+    );
+    expect(plain["NODE_OPTIONS"]).toBeUndefined();
+  });
+
+  it("passes watchNamespaces, extraArgs, nodeOptions and extraEnv through to the operator", async () => {
     const rendered = await render(release, releaseNs, { ...namespacesMode, ...everythingOn });
     const c = container(rendered);
     expect(c.image).toBe(`datatrails-operator@sha256:${"a".repeat(64)}`);
     expect(c.args).toEqual(["run", "--max-backoff-ms=30000"]);
     const env = podEnv(c, podName, releaseNs);
     expect(env["NODE_OPTIONS"]).toBe("--max-old-space-size=192");
+    expect(env["TZ"]).toBe("UTC");
     delete env["NODE_OPTIONS"];
+    delete env["TZ"];
     const config = parseConfig({ argv: c.args.slice(1), env });
     expect(config.watchNamespaces).toEqual([watchedA, watchedB]);
     expect(config.maxBackoffMs).toBe(30000);
