@@ -1,100 +1,20 @@
 /** decide() with spec.accessPolicies and spec.roles: what the integration plan adds for them. */
 import { describe, expect, it } from "vitest";
-import { applicationFinalizer, ownerClaimName } from "../../api/v1alpha1/index.ts";
-import {
-  integrationSpec,
-  type DataTrailsIntegration,
-  type IntegrationStatus,
-} from "../../api/v1alpha1/integration.ts";
 import { decide } from "./decide.ts";
-import type { Action, ApplicationView, IntegrationObserved } from "./model.ts";
-
-const now = new Date("2026-06-01T12:00:00Z");
-const uid = "0b7b2c1e-6a43-4a8e-9c55-2f0e4b0f7a11";
-const options = { resyncIntervalMs: 600_000, missingTargetRetryMs: 300_000 };
-const url = "https://dt.example";
-const tokenUrl = `${url}/archivist/iam/v1/appidp/token`;
-const identity = "applications/d1fb6c87-faa9-4d56-b2fd-a5b70a9af065";
-const clientId = "d1fb6c87-faa9-4d56-b2fd-a5b70a9af065";
-
-function object(
-  opts: {
-    spec?: Record<string, unknown>;
-    status?: IntegrationStatus;
-    finalizer?: boolean;
-    deleting?: boolean;
-    annotations?: Record<string, string>;
-  } = {},
-): DataTrailsIntegration {
-  const raw = {
-    connectionRef: { name: "dt" },
-    displayName: "TrafficLight101",
-    customClaims: { serial_number: "TL1" },
-    ...opts.spec,
-  };
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "DataTrailsIntegration",
-    metadata: {
-      name: "tl",
-      namespace: "ns",
-      uid,
-      generation: 3,
-      resourceVersion: "10",
-      finalizers: opts.finalizer === false ? [] : [applicationFinalizer],
-      ...(opts.deleting ? { deletionTimestamp: "2026-06-01T11:59:00Z" } : {}),
-      ...(opts.annotations ? { annotations: opts.annotations } : {}),
-    },
-    spec: integrationSpec.parse(raw),
-    ...(opts.status ? { status: opts.status } : {}),
-  };
-}
-
-function app(over: Partial<ApplicationView> = {}): ApplicationView {
-  return {
-    identity,
-    clientId,
-    displayName: "TrafficLight101",
-    customClaims: { serial_number: "TL1", [ownerClaimName]: uid },
-    validUntil: "2027-01-01T00:00:00Z",
-    ...over,
-  };
-}
-
-const credentials = { resourceVersion: "55", clientId, hasClientSecret: true, url, tokenUrl };
-const settled: IntegrationStatus = {
-  applicationIdentity: identity,
+import {
+  app,
   clientId,
-  credentialsSecretVersion: "55",
-};
+  credentials,
+  identity,
+  now,
+  object,
+  observed,
+  options,
+  settled,
+  types,
+  uid,
+} from "./decide.fixtures.ts";
 
-function observed(obj: DataTrailsIntegration, over: Partial<IntegrationObserved> = {}): IntegrationObserved {
-  return {
-    object: obj,
-    spec: obj.spec,
-    connection: { state: "ready", url, tokenUrl },
-    credentials: undefined,
-    application: { state: "none" },
-    search: { state: "none" },
-    secretCheck: { state: "none" },
-    policies: { lookups: {}, search: { state: "none" } },
-    token: {
-      exists: true,
-      upToDate: true,
-      ready: {
-        type: "Ready",
-        status: "True",
-        reason: "TokenValid",
-        message: "ok",
-        lastTransitionTime: "2026-06-01T11:00:00Z",
-      },
-    },
-    ...over,
-  };
-}
-
-const types = (actions: Action[]) =>
-  actions.map((a) => (a.type === "RecordEvent" ? `Event:${a.reason}` : a.type));
 describe("decide: the OWNER role and access policies", () => {
   const lights = {
     name: "lights",
