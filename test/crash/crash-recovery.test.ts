@@ -8,18 +8,12 @@
  * Each case has a namespace and an emulator of its own, so the request counters are the case's own.
  * The cases run one after another: each runs up to three operator processes.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { rotateAnnotation } from "../../src/api/v1alpha1/index.ts";
-import { sha256Hex, startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { installCrds, kubectlOk } from "../support/kubectl.ts";
+import { sha256Hex } from "../../src/emulator/index.ts";
+import { kubectlOk } from "../support/kubectl.ts";
+import { crashHarness } from "./harness.ts";
 import {
-  killOperatorProcesses,
-  startOperatorProcess,
-  type OperatorProcess,
-} from "../support/operator-process.ts";
-import {
-  createNamespaceWithConnection,
-  deleteNamespace,
   expectRecovered,
   getIntegration,
   integration,
@@ -28,63 +22,7 @@ import {
   waitForCondition,
 } from "./support.ts";
 
-interface Case {
-  namespace: string;
-  emulator: RunningEmulator;
-  leaseName: string;
-}
-
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  await installCrds();
-});
-afterEach(async () => {
-  await killOperatorProcesses();
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-afterAll(async () => {
-  await killOperatorProcesses();
-});
-
-async function newCase(prefix: string): Promise<Case> {
-  const emulator = await startEmulator();
-  const namespace = uniqueName(prefix);
-  cleanups.push(async () => {
-    await emulator.close();
-    await deleteNamespace(namespace);
-  });
-  await createNamespaceWithConnection(namespace, emulator);
-  return { namespace, emulator, leaseName: uniqueName("crash-lease") };
-}
-
-/** A started operator process on the case's namespace, crashing at `crashAt` if given. */
-async function operator(c: Case, crashAt?: string): Promise<OperatorProcess> {
-  const proc = startOperatorProcess({
-    watchNamespaces: [c.namespace],
-    leaseName: c.leaseName,
-    leaseNamespace: c.namespace,
-    ...(crashAt !== undefined ? { crashAt } : {}),
-    // A short backoff cap keeps the retries after a failed step quick.
-    flags: ["--max-backoff-ms=2000", "--log-level=debug"],
-  });
-  await proc.started;
-  return proc;
-}
-
-/**
- * Starts an operator that crashes at `step`, does what makes it reach the step, checks that it died
- * by SIGKILL (only its crash point sends one), and returns once the process is gone. The caller
- * checks that what the crash left behind is what that step leaves.
- */
-async function crashAt(c: Case, step: string, trigger: () => Promise<unknown>): Promise<void> {
-  const crashing = await operator(c, step);
-  await trigger();
-  const exit = await crashing.exitedWithin(60_000);
-  expect(exit.signal, `the operator must die by its crash point ${step}:\n${crashing.tail()}`).toBe(
-    "SIGKILL",
-  );
-}
+const { newCase, operator, crashAt } = crashHarness();
 
 // atCrash: what the dead process left behind (creates sent, the pending mark, the credentials Secret,
 // the child BearerToken), proving where it died.

@@ -6,66 +6,12 @@
  *
  * Each case has a namespace and an emulator of its own, so the request counters are the case's own.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { installCrds, kubectlOk } from "../support/kubectl.ts";
-import {
-  killOperatorProcesses,
-  startOperatorProcess,
-  type OperatorProcess,
-} from "../support/operator-process.ts";
-import { createNamespaceWithConnection, deleteNamespace, uniqueName, waitForCondition } from "./support.ts";
+import { describe, expect, it } from "vitest";
+import { kubectlOk } from "../support/kubectl.ts";
+import { crashHarness, type CrashCase } from "./harness.ts";
+import { uniqueName, waitForCondition } from "./support.ts";
 
-interface Case {
-  namespace: string;
-  emulator: RunningEmulator;
-  leaseName: string;
-}
-
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  await installCrds();
-});
-afterEach(async () => {
-  await killOperatorProcesses();
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-afterAll(async () => {
-  await killOperatorProcesses();
-});
-
-async function newCase(prefix: string): Promise<Case> {
-  const emulator = await startEmulator({ seedAssets: true });
-  const namespace = uniqueName(prefix);
-  cleanups.push(async () => {
-    await emulator.close();
-    await deleteNamespace(namespace);
-  });
-  await createNamespaceWithConnection(namespace, emulator);
-  return { namespace, emulator, leaseName: uniqueName("crash-lease") };
-}
-
-async function operator(c: Case, crashAt?: string): Promise<OperatorProcess> {
-  const proc = startOperatorProcess({
-    watchNamespaces: [c.namespace],
-    leaseName: c.leaseName,
-    leaseNamespace: c.namespace,
-    ...(crashAt !== undefined ? { crashAt } : {}),
-    flags: ["--max-backoff-ms=2000", "--log-level=debug"],
-  });
-  await proc.started;
-  return proc;
-}
-
-async function crashAt(c: Case, step: string, trigger: () => Promise<unknown>): Promise<void> {
-  const crashing = await operator(c, step);
-  await trigger();
-  const exit = await crashing.exitedWithin(60_000);
-  expect(exit.signal, `the operator must die by its crash point ${step}:\n${crashing.tail()}`).toBe(
-    "SIGKILL",
-  );
-}
+const { newCase, operator, crashAt } = crashHarness({ seedAssets: true });
 
 function reader(namespace: string, name: string): object {
   return {
@@ -96,11 +42,11 @@ async function status(namespace: string, name: string): Promise<Status> {
   return (JSON.parse(out) as { status?: Status }).status ?? {};
 }
 
-const policiesOf = (c: Case, name: string) =>
+const policiesOf = (c: CrashCase, name: string) =>
   c.emulator.control.accessPolicies().filter((p) => p.display_name === `k8s:${c.namespace}/${name}/lights`);
 
 /** Exactly one policy, granted to the integration's client_id and recorded in status without a pending mark. */
-async function expectOnePolicy(c: Case, name: string): Promise<void> {
+async function expectOnePolicy(c: CrashCase, name: string): Promise<void> {
   await expect
     .poll(async () => (await status(c.namespace, name)).accessPolicies, { timeout: 60_000, interval: 250 })
     .toEqual([{ name: "lights", identity: expect.stringMatching(/^access_policies\//) as string }]);
