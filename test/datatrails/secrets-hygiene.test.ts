@@ -64,7 +64,9 @@ describe("secrets hygiene of the DataTrails client", () => {
 
     // 400, 401 (app and admin), 402, 403, 404.
     await capture(api.createApplication({ displayName: "x", customClaims: { arc_x: "1" } }));
-    await capture(api.getToken({ clientId: app.clientId, clientSecret: `${app.secret.slice(0, -1)}0` }));
+    // A wrong secret: the last hex digit changed (to "1" when it is "0", so it always differs).
+    const wrongSecret = `${app.secret.slice(0, -1)}${app.secret.endsWith("0") ? "1" : "0"}`;
+    await capture(api.getToken({ clientId: app.clientId, clientSecret: wrongSecret }));
     await capture(
       clientFor(emulator, {
         logger,
