@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { sumMetric } from "../../test/support/metrics-text.ts";
 
 const repoRoot = resolve(import.meta.dirname, "..", "..");
 
@@ -124,21 +125,4 @@ export function startOperatorChild(options: {
       clearTimeout(timer);
     },
   };
-}
-
-/** Sums the samples of `name` in a Prometheus text exposition whose labels include `labels`. */
-export function sumMetric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ([-+0-9.eE]+|NaN|\+Inf)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = new Map(
-      [...(match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [
-        m[1],
-        m[2],
-      ]),
-    );
-    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum += Number(match[3]);
-  }
-  return sum;
 }

@@ -12,6 +12,7 @@ import { createLogger } from "../../src/observability/logger.ts";
 import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
 import { startOperator } from "../../src/operator.ts";
 import type { TestEnv } from "../support/env.ts";
+import { sumMetric } from "../support/metrics-text.ts";
 
 /** A metav1.Condition as the tests read it. */
 export interface Condition {
@@ -211,19 +212,7 @@ export async function metricSum(
   labels: Record<string, string> = {},
 ): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ([-+0-9.eE]+|NaN|\+Inf)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = new Map(
-      [...(match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [
-        m[1],
-        m[2],
-      ]),
-    );
-    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum += Number(match[3]);
-  }
-  return sum;
+  return sumMetric(text, name, labels);
 }
 
 /** A controller's reconciles and its work queue's adds, from the operator's real /metrics. */
