@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "./errors.ts";
 import {
+  pageByDisplayName,
   decodePageToken,
   defaultPageSize,
   encodePageToken,
@@ -88,5 +89,20 @@ describe("resolving and paginating", () => {
   it("ends with an empty token on the last page", () => {
     expect(paginate(items, resolvePageRequest({ page_size: "5" }, {})).nextPageToken).toBe("");
     expect(paginate([], resolvePageRequest({}, {}))).toEqual({ items: [], nextPageToken: "" });
+  });
+});
+
+describe("pageByDisplayName", () => {
+  const items = ["a", "b", "a", "c", "a"].map((name, i) => ({ name, i }));
+
+  it("filters by the exact display name and keeps the filter in the page token", () => {
+    const first = pageByDisplayName({ page_size: "2", display_name: "a" }, items, (x) => x.name);
+    expect(first.items.map((x) => x.i)).toEqual([0, 2]);
+    const second = pageByDisplayName({ page_token: first.nextPageToken }, items, (x) => x.name);
+    expect(second).toEqual({ items: [{ name: "a", i: 4 }], nextPageToken: "" });
+  });
+
+  it("lists everything without a filter", () => {
+    expect(pageByDisplayName({}, items, (x) => x.name).items).toHaveLength(items.length);
   });
 });

@@ -3,6 +3,7 @@
  * the last page). The token is base64 of `{"orig_req": {...}, "skip": n}`, so it carries the original
  * query and a client may send the token alone on later pages.
  */
+import { queryValue } from "./context.ts";
 import { invalidArgument } from "./errors.ts";
 
 /** Page size when a request names none (or 0, which proto3 reads as unset). */
@@ -98,4 +99,24 @@ export function paginate<T>(all: readonly T[], req: ResolvedPageRequest): Page<T
 export function filterOf(origReq: OriginalRequest, name: string): string | undefined {
   const v = origReq[name];
   return typeof v === "string" ? v : undefined;
+}
+
+/**
+ * One page of a list that takes `page_size`, `page_token` and an exact `display_name` filter, as the
+ * applications and access-policies lists do; the filter comes from the page token's original query.
+ */
+export function pageByDisplayName<T>(
+  query: unknown,
+  all: readonly T[],
+  displayNameOf: (item: T) => string,
+): Page<T> {
+  const page = resolvePageRequest(
+    { page_size: queryValue(query, "page_size"), page_token: queryValue(query, "page_token") },
+    { display_name: queryValue(query, "display_name") },
+  );
+  const displayName = filterOf(page.origReq, "display_name");
+  return paginate(
+    displayName === undefined ? all : all.filter((item) => displayNameOf(item) === displayName),
+    page,
+  );
 }

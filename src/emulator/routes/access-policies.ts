@@ -7,9 +7,9 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { filterTermProblem, userAttributeProblem } from "../abac.ts";
 import { authenticateOwner } from "../auth.ts";
-import { queryValue, type EmulatorContext } from "../context.ts";
+import type { EmulatorContext } from "../context.ts";
 import { notFound, quotaExceeded } from "../errors.ts";
-import { filterOf, paginate, resolvePageRequest } from "../paging.ts";
+import { pageByDisplayName } from "../paging.ts";
 import { parseBody } from "../validation.ts";
 
 const base = "/archivist/iam/v1/access_policies";
@@ -68,18 +68,11 @@ export function registerAccessPolicyRoutes(app: FastifyInstance, ctx: EmulatorCo
 
   app.get(base, { config: { route: "accessPolicies.list" } }, async (request) => {
     await authenticateOwner(ctx, request);
-    const page = resolvePageRequest(
-      {
-        page_size: queryValue(request.query, "page_size"),
-        page_token: queryValue(request.query, "page_token"),
-      },
-      { display_name: queryValue(request.query, "display_name") },
+    const { items, nextPageToken } = pageByDisplayName(
+      request.query,
+      state.listPolicies(),
+      (p) => p.display_name,
     );
-    const displayName = filterOf(page.origReq, "display_name");
-    const all = state
-      .listPolicies()
-      .filter((p) => displayName === undefined || p.display_name === displayName);
-    const { items, nextPageToken } = paginate(all, page);
     return { access_policies: items, next_page_token: nextPageToken };
   });
 

@@ -6,9 +6,9 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { authenticateOwner } from "../auth.ts";
-import { queryValue, type EmulatorContext } from "../context.ts";
+import type { EmulatorContext } from "../context.ts";
 import { notFound, quotaExceeded } from "../errors.ts";
-import { filterOf, paginate, resolvePageRequest } from "../paging.ts";
+import { pageByDisplayName } from "../paging.ts";
 import { ownerRole } from "../state.ts";
 import { customClaimsSchema, parseBody } from "../validation.ts";
 
@@ -61,18 +61,11 @@ export function registerApplicationRoutes(app: FastifyInstance, ctx: EmulatorCon
 
   app.get(base, { config: { route: "applications.list" } }, async (request) => {
     await authenticateOwner(ctx, request);
-    const page = resolvePageRequest(
-      {
-        page_size: queryValue(request.query, "page_size"),
-        page_token: queryValue(request.query, "page_token"),
-      },
-      { display_name: queryValue(request.query, "display_name") },
+    const { items, nextPageToken } = pageByDisplayName(
+      request.query,
+      state.listApplications(),
+      (a) => a.displayName,
     );
-    const displayName = filterOf(page.origReq, "display_name");
-    const all = state
-      .listApplications()
-      .filter((a) => displayName === undefined || a.displayName === displayName);
-    const { items, nextPageToken } = paginate(all, page);
     return { applications: items.map((a) => state.toWire(a)), next_page_token: nextPageToken };
   });
 
