@@ -59,7 +59,7 @@ go build -trimpath -ldflags "$ldflags" -o "$tmp/kubectl" k8s.io/kubernetes/cmd/k
 go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" ./etcd
 
 "$tmp/kube-apiserver" --version >&2
-"$tmp/etcd" --version | head -1 >&2
+"$tmp/etcd" --version | sed -n 1p >&2
 rm -rf "$out"
 mv "$tmp" "$out"
 trap - EXIT
