@@ -38,6 +38,7 @@ lua: ## Make sure lua5.1 (the Argo CD health check's tests) is installed; apt-ge
 
 crds: deps ## Regenerate crds/ from the zod schemas in src/api/v1alpha1.
 	node scripts/generate-crds.ts
+	node scripts/generate-reference.ts
 
 build: deps ## Compile src/ to dist/.
 	npm run --silent build

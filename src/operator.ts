@@ -28,7 +28,10 @@ import type { DataTrailsApi } from "./datatrails/api.ts";
 import { bearerTokenResource, integrationResource } from "./controllers/integration/apply.ts";
 import { integrationReconciler } from "./controllers/integration/controller.ts";
 import type { ResolvedConnection } from "./controllers/integration/gather.ts";
-import { ownerKeys, startController, type Controller } from "./controllers/controller.ts";
+import { keyOf, ownerKeys, splitKey, startController, type Controller } from "./controllers/controller.ts";
+import { informerOwnership } from "./controllers/ownership.ts";
+import { indexInformer, ReferenceIndex } from "./controllers/reference-index.ts";
+import { startSecretFeed, type SecretFeed } from "./k8s/secret-feed.ts";
 import { tokenReconciler } from "./controllers/token/controller.ts";
 import { inputSecretRef } from "./controllers/token/gather.ts";
 import { createRealClock, type Clock } from "./k8s/clock.ts";
@@ -45,6 +48,7 @@ import type { Logger } from "./observability/logger.ts";
 import { startHealthServer, type HealthServer } from "./observability/health.ts";
 import type { Metrics } from "./observability/metrics.ts";
 import { bearerTokenSpec } from "./api/v1alpha1/bearer-token.ts";
+import { clusterConnectionSpec, connectionSpec } from "./api/v1alpha1/connection.ts";
 import { createIssuer } from "./tokens/factory.ts";
 import { verifyToken } from "./tokens/verify.ts";
 
@@ -204,6 +208,43 @@ export async function startOperator(given: OperatorDeps): Promise<Operator> {
     secrets,
   ];
 
+  // Indexes, registered before the informers start so that their first lists are indexed too.
+  const ownership = informerOwnership(integrations, tokens);
+  const tokenInputs = new ReferenceIndex();
+  indexInformer(tokens, tokenInputs, (t) => {
+    const spec = bearerTokenSpec.safeParse(t.spec);
+    return spec.success ? [`${t.metadata.namespace ?? ""}/${inputSecretRef(spec.data).name}`] : [];
+  });
+
+  // An admin Secret fixed or rotated wakes the integrations that failed on it (settled ones use it
+  // at their next look): admin Secret → connections → integrations.
+  const adminSecrets = new ReferenceIndex();
+  indexInformer(connections, adminSecrets, (c) => {
+    const name = connectionSpec.safeParse(c.spec).data?.credentialsSecretRef.name;
+    return name ? [`${c.metadata?.namespace ?? ""}/${name}`] : [];
+  });
+  indexInformer(clusterConnections, adminSecrets, (c) => {
+    const ref = clusterConnectionSpec.safeParse(c.spec).data?.credentialsSecretRef;
+    return ref ? [`${ref.namespace}/${ref.name}`] : [];
+  });
+  const connectionUsers = new ReferenceIndex();
+  indexInformer(integrations, connectionUsers, (i) => {
+    const ref = i.spec?.connectionRef;
+    if (!ref) return [];
+    return ref.kind === "ClusterDataTrailsConnection"
+      ? [ref.name]
+      : [`${i.metadata.namespace ?? ""}/${ref.name}`];
+  });
+  const failingIntegrationsOf = (secretRef: string) =>
+    adminSecrets
+      .referrersOf(secretRef)
+      .flatMap((connection) => connectionUsers.referrersOf(connection))
+      .filter((key) => {
+        const { namespace, name } = splitKey(key);
+        const ready = integrations.get(name, namespace)?.status?.conditions?.find((c) => c.type === "Ready");
+        return ready?.status !== "True";
+      });
+
   const objects = new KubeCustomObjects(kubeConfig);
   const secretStore = new KubeSecretStore(kubeConfig);
   const events = createKubeEventRecorder({ kubeConfig, identity: config.identity, logger, clock });
@@ -244,6 +285,7 @@ export async function startOperator(given: OperatorDeps): Promise<Operator> {
       logger,
     });
   let started = false;
+  const feeds: SecretFeed[] = [];
   const startControllers = () => {
     if (started) return;
     started = true;
@@ -265,31 +307,8 @@ export async function startOperator(given: OperatorDeps): Promise<Operator> {
             informer: secrets,
             keysFor: (o) => ownerKeys(o, "DataTrailsIntegration"),
           },
-          {
-            informer: connections,
-            keysFor: (c) =>
-              integrations
-                .list()
-                .filter(
-                  (i) =>
-                    i.metadata.namespace === c.metadata?.namespace &&
-                    (i.spec.connectionRef.kind ?? "DataTrailsConnection") === "DataTrailsConnection" &&
-                    i.spec.connectionRef.name === c.metadata?.name,
-                )
-                .map((i) => `${i.metadata.namespace}/${i.metadata.name}`),
-          },
-          {
-            informer: clusterConnections,
-            keysFor: (c) =>
-              integrations
-                .list()
-                .filter(
-                  (i) =>
-                    i.spec.connectionRef.kind === "ClusterDataTrailsConnection" &&
-                    i.spec.connectionRef.name === c.metadata?.name,
-                )
-                .map((i) => `${i.metadata.namespace}/${i.metadata.name}`),
-          },
+          { informer: connections, keysFor: (c) => connectionUsers.referrersOf(keyOf(c)) },
+          { informer: clusterConnections, keysFor: (c) => connectionUsers.referrersOf(keyOf(c)) },
         ],
         reconcile: integrationReconciler({
           getIntegration: (ns, name) =>
@@ -300,12 +319,14 @@ export async function startOperator(given: OperatorDeps): Promise<Operator> {
           lookupSecret,
           getBearerToken: (ns, name) => tokens.get(name, ns),
           apiFor,
+          ownership,
           objects,
           secrets: secretStore,
           events,
           writeStatus: (obj, previous, next) => writeIntegrationStatus(obj, previous, next),
           clock,
           logger,
+          metrics,
           options: { resyncIntervalMs: config.resyncIntervalMs, missingTargetRetryMs: 5 * 60_000 },
           ...(deps.crashPoint ? { crashPoint: deps.crashPoint } : {}),
         }),
@@ -323,23 +344,13 @@ export async function startOperator(given: OperatorDeps): Promise<Operator> {
         watches: [
           {
             informer: secrets,
-            keysFor: (s) => {
-              const owned = ownerKeys(s, "BearerToken");
-              const users = tokens
-                .list()
-                .filter((t) => {
-                  if (t.metadata.namespace !== s.metadata?.namespace) return false;
-                  const spec = bearerTokenSpec.safeParse(t.spec);
-                  return spec.success && inputSecretRef(spec.data).name === s.metadata?.name;
-                })
-                .map((t) => `${t.metadata.namespace}/${t.metadata.name}`);
-              return [...owned, ...users];
-            },
+            keysFor: (s) => [...ownerKeys(s, "BearerToken"), ...tokenInputs.referrersOf(keyOf(s))],
           },
         ],
         reconcile: tokenReconciler({
           getToken: (ns, name) => tokens.get(name, ns),
           lookupSecret,
+          ownership,
           secrets: secretStore,
           writeStatus: (obj, status) => writeTokenStatus(obj, obj.status, status),
           events,
@@ -351,6 +362,40 @@ export async function startOperator(given: OperatorDeps): Promise<Operator> {
           metrics,
         }),
       }),
+    );
+    // Secrets the operator does not write (no managed-by label): inputs named by BearerTokens, and
+    // output names that someone else's Secret occupies. Our own Secrets come through the informer.
+    const [integrationController, tokenController] = controllers;
+    const onSecret = ({
+      namespace,
+      name,
+      labels,
+    }: {
+      namespace: string;
+      name: string;
+      labels: Readonly<Record<string, string>>;
+    }) => {
+      if (labels[managedByLabel] === managedByValue) return;
+      const ref = `${namespace}/${name}`;
+      for (const key of tokenInputs.referrersOf(ref)) tokenController?.enqueue(key);
+      for (const key of failingIntegrationsOf(ref)) integrationController?.enqueue(key);
+      for (const w of ownership.secretWriters(namespace, name))
+        (w.kind === "BearerToken" ? tokenController : integrationController)?.enqueue(
+          `${namespace}/${w.name}`,
+        );
+    };
+    const namespaces = config.watchNamespaces.length > 0 ? config.watchNamespaces : [undefined];
+    feeds.push(
+      ...namespaces.map((namespace) =>
+        startSecretFeed({
+          kubeConfig,
+          ...(namespace ? { namespace } : {}),
+          onChange: onSecret,
+          logger,
+          metrics,
+          clock,
+        }),
+      ),
     );
     logger.info("controllers started");
   };
@@ -397,6 +442,7 @@ export async function startOperator(given: OperatorDeps): Promise<Operator> {
     metricsPort: metricsServer.port,
     isReady,
     async stop() {
+      for (const feed of feeds) feed.stop();
       await Promise.all(controllers.map((c) => c.stop()));
       await election?.stop();
       await Promise.all(informers.map((i) => i.stop()));

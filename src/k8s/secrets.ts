@@ -30,6 +30,11 @@ export interface AppliedSecret {
   ownerReferences?: readonly V1OwnerReference[];
   /** Plain-text values by key; the store encodes them. Keys left out are removed if we set them before. */
   data: Readonly<Record<string, string>>;
+  /**
+   * A Secret the operator took over: its `type` is left as it is (it is immutable, and not ours),
+   * instead of being set to Opaque.
+   */
+  keepType?: boolean;
 }
 
 /** Reads and writes the operator's Secrets; controllers depend on this port, not on the API client. */
@@ -39,6 +44,11 @@ export interface SecretStore {
    * Returns the Secret's resourceVersion after the write (callers record it to notice later edits).
    */
   apply(secret: AppliedSecret): Promise<string>;
+  /**
+   * Creates the Secret; fails with KubeError `AlreadyExists` when one of that name exists, so that
+   * a Secret made by someone else a moment earlier is never taken over. Returns its resourceVersion.
+   */
+  create(secret: AppliedSecret): Promise<string>;
   /** The Secret, or undefined when it does not exist. */
   get(namespace: string, name: string): Promise<V1Secret | undefined>;
 }
@@ -60,7 +70,7 @@ export function secretApplyBody(secret: AppliedSecret): Record<string, unknown> 
         ? { ownerReferences: secret.ownerReferences.map((ref) => ({ ...ref })) }
         : {}),
     },
-    type: "Opaque",
+    ...(secret.keepType ? {} : { type: "Opaque" }),
     data,
   };
 }
@@ -105,6 +115,19 @@ export class KubeSecretStore implements SecretStore {
       return written.metadata?.resourceVersion ?? "";
     } catch (err) {
       throw toKubeError(err, `apply Secret ${secret.namespace}/${secret.name}`);
+    }
+  }
+
+  async create(secret: AppliedSecret): Promise<string> {
+    try {
+      const created = await this.#api.createNamespacedSecret({
+        namespace: secret.namespace,
+        body: secretApplyBody(secret),
+        fieldManager: this.#fieldManager,
+      });
+      return created.metadata?.resourceVersion ?? "";
+    } catch (err) {
+      throw toKubeError(err, `create Secret ${secret.namespace}/${secret.name}`);
     }
   }
 

@@ -30,6 +30,8 @@ export interface Metrics {
   informerRestartsTotal: Counter<"informer">;
   /** 1 while this process holds the leader lease, else 0. */
   leaderElectionIsLeader: Gauge<"name">;
+  /** Corrections held back by the write-loop breaker (a write to DataTrails that did not stick). */
+  correctionsStoppedTotal: Counter<"namespace" | "target">;
 }
 
 /** Options for {@link createMetrics}. */
@@ -112,6 +114,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: "leader_election_is_leader",
       help: "1 while this process holds the named leader election lease, else 0.",
       labelNames: ["name"],
+      registers,
+    }),
+    correctionsStoppedTotal: new Counter({
+      name: "datatrails_corrections_stopped_total",
+      help: "Writes to DataTrails held back because the same correction did not stick after 3 tries.",
+      labelNames: ["namespace", "target"],
       registers,
     }),
   };

@@ -7,6 +7,7 @@ import { z } from "zod";
 import {
   clientCredentialsSecretRef,
   conditions,
+  existingSecretPolicy,
   httpUrl,
   objectName,
   secretKey,
@@ -124,8 +125,10 @@ export const verification = z
 export const bearerTokenSpec = z
   .object({
     secretName: objectName.describe(
-      "The Secret that receives access_token, bearer-token.txt and expires_at. Immutable.",
+      "The Secret that receives access_token, bearer-token.txt and expires_at. Immutable; it must not " +
+        "be the Secret the issuer's inputs are read from.",
     ),
+    existingSecretPolicy: existingSecretPolicy.optional(),
     dataTrails: dataTrailsIssuer.optional(),
     oauth2ClientCredentials: clientCredentialsIssuer.optional(),
     jwtBearer: jwtBearerIssuer.optional(),
@@ -137,6 +140,16 @@ export const bearerTokenSpec = z
       {
         rule: "[has(self.dataTrails), has(self.oauth2ClientCredentials), has(self.jwtBearer)].filter(x, x).size() == 1",
         message: "spec needs exactly one issuer: dataTrails, oauth2ClientCredentials or jwtBearer",
+      },
+      {
+        rule:
+          "(!has(self.dataTrails) || self.dataTrails.credentialsSecretRef.name != self.secretName) && " +
+          "(!has(self.oauth2ClientCredentials) || self.oauth2ClientCredentials.credentialsSecretRef.name != self.secretName) && " +
+          "(!has(self.jwtBearer) || self.jwtBearer.privateKeySecretRef.name != self.secretName)",
+        message:
+          "spec.secretName must differ from the Secret the issuer reads (credentialsSecretRef or privateKeySecretRef): a token cannot be written into its own input",
+        fieldPath: ".secretName",
+        reason: "FieldValueInvalid",
       },
       {
         rule: "self.secretName == oldSelf.secretName",

@@ -58,6 +58,34 @@ export const Reason = {
   CredentialsRejected: "CredentialsRejected",
   /** Token issuance is turned off for this integration (spec.token.enabled=false). */
   TokenDisabled: "TokenDisabled",
+  /**
+   * An output Secret (credentials or token) exists and was not created by the operator: it is left
+   * byte for byte. Name another Secret, or set existingSecretPolicy to Merge or Adopt to take it over.
+   */
+  SecretNotOwned: "SecretNotOwned",
+  /**
+   * An output Secret is held by another of the operator's objects (the message names it), or another
+   * object that names it is older and goes first: nothing is written. Name another Secret.
+   */
+  SecretInUse: "SecretInUse",
+  /**
+   * The application found (through status, spec.adopt or the credentials Secret) belongs to another
+   * integration, whose UID its ownership claim carries (the message names it), or carries no claim
+   * and was not named by spec.adopt: this integration never changes, rotates or deletes it.
+   */
+  ApplicationInUse: "ApplicationInUse",
+  /**
+   * A BearerToken with the integration's name exists and is not its child (a user's): it is never
+   * changed or deleted, and the integration publishes no token until it is renamed or removed.
+   */
+  BearerTokenInUse: "BearerTokenInUse",
+  /**
+   * A write to DataTrails did not stick: the same correction (of the application, or of an access
+   * policy) was made 3 times for this generation and DataTrails still holds something else. The
+   * operator stopped writing it (each policy write is an Event on every matching asset) until the
+   * spec changes, or a day later; the message names what did not converge.
+   */
+  ConvergenceFailed: "ConvergenceFailed",
   /** An access policy could not be read, created, updated or deleted; the message names the policy and the DataTrails error code. */
   AccessPolicyFailed: "AccessPolicyFailed",
 } as const;

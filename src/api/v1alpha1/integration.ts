@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { forbiddenClaimNames, reservedClaimPrefixes } from "./claims.ts";
-import { conditions, objectName, type Resource } from "./meta.ts";
+import { conditions, existingSecretPolicy, objectName, type Resource } from "./meta.ts";
 
 const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(", ")}]`;
 const prefixTest = (v: string) => reservedClaimPrefixes.map((p) => `${v}.startsWith('${p}')`).join(" || ");
@@ -125,13 +125,17 @@ export const integrationSpec = z
     credentialsSecret: z
       .object({
         name: objectName.optional().describe("Defaults to <metadata.name>-credentials."),
+        existingSecretPolicy: existingSecretPolicy.optional(),
       })
       .optional()
-      .describe("The Secret that receives client_id, client_secret, token_url and url. Immutable."),
+      .describe(
+        "The Secret that receives client_id, client_secret, token_url and url. Its name is immutable.",
+      ),
     token: z
       .object({
         enabled: z.boolean().default(true).describe("Keep a bearer token in a Secret. Defaults to true."),
         secretName: objectName.optional().describe("Defaults to <metadata.name>-token."),
+        existingSecretPolicy: existingSecretPolicy.optional(),
       })
       .optional()
       .describe("The bearer token the operator keeps for the application, through a child BearerToken."),
@@ -227,11 +231,22 @@ export const integrationSpec = z
       },
       {
         rule:
-          "has(self.credentialsSecret) == has(oldSelf.credentialsSecret) && " +
-          "(!has(self.credentialsSecret) || self.credentialsSecret == oldSelf.credentialsSecret)",
+          "(has(self.credentialsSecret) && has(self.credentialsSecret.name)) == " +
+          "(has(oldSelf.credentialsSecret) && has(oldSelf.credentialsSecret.name)) && " +
+          "(!(has(self.credentialsSecret) && has(self.credentialsSecret.name)) || " +
+          "self.credentialsSecret.name == oldSelf.credentialsSecret.name)",
         message: "spec.credentialsSecret cannot be changed",
         fieldPath: ".credentialsSecret",
         reason: "FieldValueForbidden",
+      },
+      {
+        rule:
+          "!(has(self.credentialsSecret) && has(self.credentialsSecret.name) && has(self.token) && " +
+          "has(self.token.secretName)) || self.credentialsSecret.name != self.token.secretName",
+        message:
+          "spec.token.secretName must differ from spec.credentialsSecret.name: one Secret cannot hold both",
+        fieldPath: ".token.secretName",
+        reason: "FieldValueInvalid",
       },
       {
         rule:
@@ -297,6 +312,22 @@ export const integrationStatus = z
       .describe("resourceVersion of the credentials Secret as the operator last wrote it (detects edits)."),
     pendingCreate: pendingOperation.optional().describe("Set while an application create is in flight."),
     pendingRotation: pendingOperation.optional().describe("Set while a secret regeneration is in flight."),
+    corrections: z
+      .array(
+        z.object({
+          target: z.string().describe("What was written: application, or accessPolicy/<name>."),
+          generation: z.number().int().describe("The generation the correction was made for."),
+          digest: z.string().describe("Digest of what was written (never a secret)."),
+          attempts: z.number().int().describe("How many times in a row the same correction was made."),
+          lastAttemptAt: z.string().describe("When it was last made (RFC 3339)."),
+        }),
+      )
+      .optional()
+      .describe(
+        "The write-loop breaker's record: DataTrails writes that had to be made again. The same " +
+          "correction is made at most 3 times per generation, then held back (reason ConvergenceFailed).",
+      )
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["target"] }),
     accessPolicies: z
       .array(accessPolicyStatus)
       .optional()

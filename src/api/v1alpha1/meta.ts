@@ -26,6 +26,21 @@ export const secretKey = z
   .max(253)
   .regex(/^[-._a-zA-Z0-9]+$/);
 
+/**
+ * What to do when an output Secret exists and the operator did not create it (secret-claim.ts):
+ * Refuse, Merge or Adopt. The API server applies no default (Argo CD would see it as drift); the
+ * operator reads an absent value as Refuse.
+ */
+export const existingSecretPolicy = z
+  .enum(["Refuse", "Merge", "Adopt"])
+  .default("Refuse")
+  .describe(
+    "What to do when the Secret already exists and was not created by the operator. Refuse (the default) " +
+      "leaves it byte for byte and reports SecretNotOwned. Merge writes the operator's keys into it, keeps " +
+      "every other key, and leaves the Secret in place when this object is deleted. Adopt does the same " +
+      "and makes this object the Secret's owner, so it is garbage-collected with the object.",
+  );
+
 /** An http(s) URL. */
 export const httpUrl = z
   .string()

@@ -23,6 +23,8 @@ import type { CustomObjects } from "../../k8s/custom-objects.ts";
 import type { EventRecorder } from "../../k8s/events.ts";
 import { decodeSecretData, type SecretStore } from "../../k8s/secrets.ts";
 import { credentialsSecretName } from "./decide.ts";
+import { integrationWriter } from "./gather.ts";
+import { mayWrite, ownershipOf, type SecretClaim } from "../secret-claim.ts";
 import type { Action, Plan } from "./model.ts";
 import type { IntegrationSpec } from "../../api/v1alpha1/integration.ts";
 import type { V1Secret } from "@kubernetes/client-node";
@@ -141,7 +143,9 @@ export async function applyPlan(
   api: DataTrailsApi | undefined,
   existingSecret: V1Secret | undefined,
   deps: ApplyDeps,
+  claim: SecretClaim = { state: "free" },
 ): Promise<IntegrationStatus> {
+  let wroteSecret = false;
   const namespace = obj.metadata.namespace ?? "";
   const name = obj.metadata.name;
   const results: Results = { status: obj.status };
@@ -219,18 +223,29 @@ export async function applyPlan(
           clientSecret = data[credentialsKeys.clientSecret] ?? "";
         }
         const secretName = credentialsSecretName(obj, spec);
-        results.credentialsVersion = await deps.secrets.apply({
+        if (!mayWrite(claim)) throw new Error(`WriteCredentials into ${secretName}, which is not ours`);
+        const policy = spec?.credentialsSecret?.existingSecretPolicy ?? "Refuse";
+        const ownership = ownershipOf(integrationWriter(obj), claim, policy);
+        // An absent Secret is created, never applied: one that someone made a moment ago is not taken.
+        const create = claim.state === "free" && !wroteSecret;
+        wroteSecret = true;
+        const secret = {
           namespace,
           name: secretName,
           labels: { [managedByLabel]: managedByValue, [ownerLabel]: `datatrailsintegration.${name}` },
-          ownerReferences: [ownerRef(obj)],
+          annotations: ownership.annotations,
+          ownerReferences: ownership.ownerReferences,
+          keepType: ownership.adopted,
           data: {
             [credentialsKeys.clientId]: clientId,
             [credentialsKeys.clientSecret]: clientSecret,
             [credentialsKeys.tokenUrl]: action.tokenUrl,
             [credentialsKeys.url]: action.url,
           },
-        });
+        };
+        results.credentialsVersion = await (create
+          ? deps.secrets.create(secret)
+          : deps.secrets.apply(secret));
         return;
       }
       case "PatchApplication":
@@ -261,6 +276,7 @@ export async function applyPlan(
             spec: {
               secretName: action.secretName,
               dataTrails: { credentialsSecretRef: { name: action.credentialsSecretName } },
+              ...(action.existingSecretPolicy ? { existingSecretPolicy: action.existingSecretPolicy } : {}),
             },
           } as KubernetesObject,
           fieldManager,

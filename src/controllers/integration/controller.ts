@@ -2,9 +2,11 @@
  * The DataTrailsIntegration reconcile: gather → decide (pure) → apply, with failures turned into
  * conditions and backoff.
  */
+import type { Metrics } from "../../observability/metrics.ts";
 import {
   ConditionType,
   integrationSpec,
+  Reason,
   setCondition,
   type DataTrailsIntegration,
   type IntegrationStatus,
@@ -37,7 +39,13 @@ export interface IntegrationControllerDeps extends GatherDeps, Omit<ApplyDeps, "
   getIntegration(namespace: string, name: string): Promise<DataTrailsIntegration | undefined>;
   clock: Clock;
   logger: Logger;
+  metrics?: Metrics;
   options: DecideOptions;
+}
+
+/** The target a ConvergenceFailed note names ("the <target> correction"), for the metric's label. */
+function targetOf(note: string): string {
+  return /the (\S+) correction/.exec(note)?.[1] ?? "unknown";
 }
 
 /** A reconcile that failed in a way the work queue should back off from. */
@@ -103,9 +111,20 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
     }
     const { observed, api, credentialsSecret } = await gatherIntegration(obj, deps);
     const plan = decide(observed, now(), deps.options);
+    for (const action of plan.actions)
+      if (action.type === "RecordEvent" && action.reason === Reason.ConvergenceFailed)
+        deps.metrics?.correctionsStoppedTotal.inc({ namespace, target: targetOf(action.note) });
     log.debug({ actions: plan.actions.map((a) => a.type), failure: plan.failure?.reason }, "plan");
     try {
-      await applyPlan(obj, observed.spec, plan, api, credentialsSecret, { ...deps, now });
+      await applyPlan(
+        obj,
+        observed.spec,
+        plan,
+        api,
+        credentialsSecret,
+        { ...deps, now },
+        observed.credentialsClaim,
+      );
     } catch (err) {
       const policyStep = err instanceof PolicyStepError ? err : undefined;
       if (!policyStep && !isDataTrailsError(err)) throw err;

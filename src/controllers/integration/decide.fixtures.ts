@@ -77,6 +77,7 @@ export function observed(
   return {
     object: obj,
     spec: obj.spec,
+    credentialsClaim: { state: "mine", adopted: false },
     connection: { state: "ready", url, tokenUrl },
     credentials: undefined,
     application: { state: "none" },

@@ -29,6 +29,8 @@ import type {
   RegenerateCause,
 } from "./model.ts";
 import { decidePolicies, policyDeletions } from "./policies.ts";
+import { claimProblem } from "../secret-claim.ts";
+import { correctionGuard, type CorrectionGuard } from "./corrections.ts";
 import {
   credentialsSecretName,
   tokenSecretName,
@@ -137,6 +139,72 @@ function failed(b: StatusBuilder, failure: Failure, extra: Action[] = []): Plan 
   };
 }
 
+/**
+ * A refusal to touch what is not this integration's: CredentialsReady False with the reason, and a
+ * Warning Event only when the reason is new (a retry does not repeat it). Looked at again in a
+ * minute, or at once when the Secret or the other object changes.
+ */
+function refused(
+  o: IntegrationObserved,
+  b: StatusBuilder,
+  actions: Action[],
+  reason: ReasonName,
+  message: string,
+): Plan {
+  const before = findCondition(o.object.status?.conditions, ConditionType.CredentialsReady);
+  const events: Action[] =
+    before?.reason === reason && before.message === message
+      ? []
+      : [{ type: "RecordEvent", eventType: "Warning", reason, note: message }];
+  return failed(b, { reason, message, retryAfterMs: 60_000 }, [...actions, ...events]);
+}
+
+/**
+ * Records the write-loop breaker's counts in status and, for each correction it held back, turns
+ * the condition of that target False (ConvergenceFailed) with a Warning Event when that is news.
+ */
+function recordCorrections(
+  o: IntegrationObserved,
+  b: StatusBuilder,
+  guard: CorrectionGuard,
+  actions: Action[],
+): void {
+  const records = guard.records();
+  if (records.length > 0) b.status.corrections = records;
+  else delete b.status.corrections;
+  for (const held of guard.stopped()) {
+    const type = held.target.startsWith("accessPolicy/")
+      ? ConditionType.AccessPoliciesReady
+      : ConditionType.CredentialsReady;
+    const message =
+      `DataTrails did not keep the ${held.target} correction after ${held.attempts} tries for generation ` +
+      `${o.object.metadata.generation}; stopped writing it until the spec changes or ${held.retryAt}.`;
+    const before = findCondition(o.object.status?.conditions, type);
+    if (before?.reason !== Reason.ConvergenceFailed || before.message !== message)
+      actions.push({
+        type: "RecordEvent",
+        eventType: "Warning",
+        reason: Reason.ConvergenceFailed,
+        note: message,
+      });
+    b.set(type, "False", Reason.ConvergenceFailed, message);
+  }
+  if (guard.stopped().length > 0) b.summarise();
+}
+
+/** A plan whose only write would repeat a correction that did not stick: nothing is written. */
+function heldBack(
+  o: IntegrationObserved,
+  b: StatusBuilder,
+  guard: CorrectionGuard,
+  actions: Action[],
+  options: DecideOptions,
+): Plan {
+  recordCorrections(o, b, guard, actions);
+  b.summarise();
+  return { actions, status: b.status, requeueAfterMs: options.resyncIntervalMs };
+}
+
 function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, b: StatusBuilder): Action[] {
   if (spec.token?.enabled === false) {
     b.set(
@@ -146,8 +214,17 @@ function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, b: StatusBu
       "Token issuance is turned off (spec.token.enabled=false).",
     );
     delete b.status.tokenExpiresAt;
-    return o.token.exists ? [{ type: "DeleteBearerToken" }] : [];
+    return o.token.exists && !o.token.foreign ? [{ type: "DeleteBearerToken" }] : [];
   }
+  if (o.token.foreign) {
+    const message =
+      `BearerToken ${o.object.metadata.name} exists and is not this integration's child; it is left ` +
+      "as it is. Rename it, or turn tokens off (spec.token.enabled=false).";
+    b.set(ConditionType.TokenReady, "False", Reason.BearerTokenInUse, message);
+    delete b.status.tokenExpiresAt;
+    return [];
+  }
+  const policy = spec.token?.existingSecretPolicy;
   const actions: Action[] =
     o.token.exists && o.token.upToDate
       ? []
@@ -156,6 +233,7 @@ function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, b: StatusBu
             type: "ApplyBearerToken",
             secretName: tokenSecretName(o.object, spec),
             credentialsSecretName: credentialsSecretName(o.object, spec),
+            ...(policy && policy !== "Refuse" ? { existingSecretPolicy: policy } : {}),
           },
         ];
   const ready = o.token.ready;
@@ -223,7 +301,8 @@ function decideDeletion(o: IntegrationObserved, spec: IntegrationSpec | undefine
     ]);
   }
   const doomed = new Set<string>();
-  if (o.application.state === "found") doomed.add(o.application.app.identity);
+  // Another integration's application is never deleted by this one.
+  if (o.application.state === "found" && !o.foreignApplication) doomed.add(o.application.app.identity);
   if (o.search.state === "done")
     for (const app of ownedBy(o.search.apps, o.object.metadata.uid)) doomed.add(app.identity);
   // Policies go first: they name the application's client_id and would outlive it.
@@ -243,9 +322,10 @@ function policyStep(
   stamp: string,
   b: StatusBuilder,
   actions: Action[],
+  guard: CorrectionGuard,
 ): Failure | undefined {
   const wanted = spec.accessPolicies ?? [];
-  const plan = decidePolicies(o.object, spec, o.policies, clientId, stamp);
+  const plan = decidePolicies(o.object, spec, o.policies, clientId, stamp, guard);
   actions.push(...plan.actions);
   if (plan.entries.length > 0) b.status.accessPolicies = plan.entries;
   else delete b.status.accessPolicies;
@@ -279,6 +359,12 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
   const actions: Action[] = [];
   if (!(obj.metadata.finalizers ?? []).includes(applicationFinalizer)) actions.push({ type: "AddFinalizer" });
 
+  const secretProblem = claimProblem(credentialsSecretName(obj, spec), o.credentialsClaim);
+  if (secretProblem) {
+    const reason = o.credentialsClaim.state === "held" ? Reason.SecretInUse : Reason.SecretNotOwned;
+    return refused(o, b, actions, reason, secretProblem);
+  }
+
   if (o.connection.state === "failed") return failed(b, o.connection, actions);
   const { url, tokenUrl } = o.connection;
 
@@ -286,8 +372,28 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
     if (lookup.state === "failed") return failed(b, lookup, actions);
   }
 
+  if (o.foreignApplication) {
+    const f = o.foreignApplication;
+    const whose =
+      f.why === "notClaimed"
+        ? "carries no ownership claim and was neither created nor adopted by this integration"
+        : f.why === "adoptedFirst"
+          ? `is adopted by the older DataTrailsIntegration ${f.holder ?? "?"}`
+          : `belongs to ${f.holder ? `DataTrailsIntegration ${f.holder}` : "another integration, which no longer exists"}`;
+    return refused(
+      o,
+      b,
+      actions,
+      Reason.ApplicationInUse,
+      `Application ${f.identity} ${whose}; it is not changed, rotated or deleted by this one.`,
+    );
+  }
+
+  const guard = correctionGuard(obj.status?.corrections, obj.metadata.generation, now);
   let app: ApplicationView | undefined = o.application.state === "found" ? o.application.app : undefined;
   if (o.application.state === "missing") {
+    if (!guard.allow("application", { recreate: spec.displayName }))
+      return heldBack(o, b, guard, actions, options);
     if (o.identity?.source === "adopt") {
       return failed(
         b,
@@ -367,6 +473,7 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
         "Access policies are created once the application's client_id is known.",
       );
     settle(o, spec, b, actions);
+    recordCorrections(o, b, guard, actions);
     // The policies need the client_id this create returns: look again soon rather than at resync.
     return { actions, status: b.status, requeueAfterMs: waiting ? 1000 : options.resyncIntervalMs };
   }
@@ -381,7 +488,11 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
     if (due && due.getTime() <= now.getTime()) regenerate = "expiring";
   }
 
-  if (app.displayName !== spec.displayName || !claimsEqual(app.customClaims, claims)) {
+  if (regenerate === "rejected" && !guard.allow("secret", { regenerate: app.identity }))
+    return heldBack(o, b, guard, actions, options);
+
+  const drifted = app.displayName !== spec.displayName || !claimsEqual(app.customClaims, claims);
+  if (drifted && guard.allow("application", { displayName: spec.displayName, customClaims: claims })) {
     actions.push({
       type: "PatchApplication",
       identity: app.identity,
@@ -435,8 +546,9 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
     }
   }
 
-  const policyFailure = policyStep(o, spec, app.clientId, stamp, b, actions);
+  const policyFailure = policyStep(o, spec, app.clientId, stamp, b, actions, guard);
   settle(o, spec, b, actions);
+  recordCorrections(o, b, guard, actions);
 
   let requeueAfterMs = options.resyncIntervalMs;
   const due = rotationDueAt(spec, app.validUntil);

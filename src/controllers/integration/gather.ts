@@ -8,6 +8,7 @@ import {
   connectionSpec,
   credentialsKeys,
   integrationSpec,
+  ownerClaimName,
   Reason,
   type BearerToken,
   type ClusterDataTrailsConnection,
@@ -20,6 +21,8 @@ import { isDataTrailsError } from "../../datatrails/errors.ts";
 import { decodeSecretData } from "../../k8s/secrets.ts";
 import { selectorMatches } from "../../k8s/selector.ts";
 import { dataTrailsTokenUrl } from "../../tokens/factory.ts";
+import type { Ownership } from "../ownership.ts";
+import { claimOf, goesFirst, mayWrite, type SecretClaim, type SecretWriter } from "../secret-claim.ts";
 import {
   credentialsSecretName,
   identityCandidate,
@@ -35,13 +38,15 @@ import type {
   ChildTokenView,
   CredentialsSecretView,
   Failure,
+  ForeignApplication,
+  IdentitySource,
   IntegrationObserved,
   PoliciesObserved,
   PolicyLookup,
   SearchResult,
   SecretCheck,
 } from "./model.ts";
-import { needsPolicySearch, policyFailure, policyPrefix } from "./policies.ts";
+import { needsPolicySearch, policyFailure, policyIsOwned, policyPrefix } from "./policies.ts";
 
 /** The admin connection to DataTrails, resolved for one integration. */
 export interface ResolvedConnection {
@@ -59,6 +64,67 @@ export interface GatherDeps {
   lookupSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
   getBearerToken(namespace: string, name: string): BearerToken | undefined;
   apiFor(connection: ResolvedConnection): DataTrailsApi;
+  ownership: Ownership;
+}
+
+/** The integration as a writer of its credentials Secret. */
+export function integrationWriter(obj: DataTrailsIntegration): SecretWriter {
+  return {
+    kind: "DataTrailsIntegration",
+    namespace: obj.metadata.namespace ?? "",
+    name: obj.metadata.name,
+    uid: obj.metadata.uid,
+    creationTimestamp: obj.metadata.creationTimestamp,
+  };
+}
+
+/** Whether this integration may write its credentials Secret (secret-claim.ts). */
+export function credentialsClaim(
+  obj: DataTrailsIntegration,
+  spec: IntegrationSpec | undefined,
+  secret: V1Secret | undefined,
+  ownership: Ownership,
+): SecretClaim {
+  const namespace = obj.metadata.namespace ?? "";
+  return claimOf(secret, {
+    me: integrationWriter(obj),
+    policy: spec?.credentialsSecret?.existingSecretPolicy ?? "Refuse",
+    rivals: ownership.secretWriters(namespace, credentialsSecretName(obj, spec)),
+    holderExists: (holder) => ownership.holderExists(namespace, holder),
+  });
+}
+
+/**
+ * Whether the application found is another integration's, so that this one must not change,
+ * rotate or delete it. Its ownership claim decides: this object's UID is ours; another UID belongs
+ * to that integration, unless spec.adopt names the application and that integration is gone (the
+ * way to take over an orphaned application). Without a claim, an application is ours only when
+ * status recorded it or spec.adopt names it; one found through the credentials Secret alone is not.
+ * Two integrations adopting one application: the older goes first.
+ */
+export function foreignApplication(
+  obj: DataTrailsIntegration,
+  app: ApplicationView,
+  source: IdentitySource | undefined,
+  ownership: Ownership,
+): ForeignApplication | undefined {
+  const claim = app.customClaims[ownerClaimName];
+  const uid = obj.metadata.uid;
+  if (claim === uid || source === "search") return undefined;
+  if (source === "adopt") {
+    const me = integrationWriter(obj);
+    const first = ownership.adopters(app.identity).find((a) => a.uid !== uid && goesFirst(a, me));
+    if (first)
+      return { identity: app.identity, holder: `${first.namespace}/${first.name}`, why: "adoptedFirst" };
+  }
+  if (claim === undefined) {
+    return source === "status" || source === "adopt"
+      ? undefined
+      : { identity: app.identity, why: "notClaimed" };
+  }
+  const holder = ownership.integrationWithUid(claim);
+  if (source === "adopt" && holder === undefined) return undefined;
+  return { identity: app.identity, ...(holder ? { holder } : {}), why: "claimed" };
 }
 
 /** Maps a DataTrails failure to a condition reason. */
@@ -110,13 +176,13 @@ export async function gatherPolicies(
     }
   }
   if (!needsPolicySearch(obj, spec)) return { lookups, search: { state: "none" } };
-  const prefix = policyPrefix(obj);
+  // Every page of the tenant's policies, kept by ownership marker (display names may be shortened).
   try {
     const policies = [];
-    for await (const p of api.listAccessPolicies()) if (p.displayName.startsWith(prefix)) policies.push(p);
+    for await (const p of api.listAccessPolicies()) if (policyIsOwned(p, obj.metadata.uid)) policies.push(p);
     return { lookups, search: { state: "done", policies } };
   } catch (err) {
-    return { lookups, search: { state: "failed", ...policyFailureOf(err, `${prefix}*`) } };
+    return { lookups, search: { state: "failed", ...policyFailureOf(err, `${policyPrefix(obj)}*`) } };
   }
 }
 
@@ -238,12 +304,16 @@ export function childToken(
 ): ChildTokenView {
   const child = deps.getBearerToken(obj.metadata.namespace ?? "", obj.metadata.name);
   if (!child) return { exists: false, upToDate: false };
+  const mine =
+    (child.metadata as { ownerReferences?: { uid: string; controller?: boolean }[] }).ownerReferences?.some(
+      (o) => o.uid === obj.metadata.uid && o.controller === true,
+    ) === true;
+  if (!mine) return { exists: true, upToDate: false, foreign: true };
+  const policy = spec?.token?.existingSecretPolicy;
   const upToDate =
     child.spec.secretName === tokenSecretName(obj, spec) &&
     child.spec.dataTrails?.credentialsSecretRef.name === credentialsSecretName(obj, spec) &&
-    (child.metadata as { ownerReferences?: { uid: string }[] }).ownerReferences?.some(
-      (o) => o.uid === obj.metadata.uid,
-    ) === true;
+    (child.spec.existingSecretPolicy ?? "Refuse") === (policy ?? "Refuse");
   const ready = child.status?.conditions?.find((c) => c.type === "Ready");
   return {
     exists: true,
@@ -266,10 +336,13 @@ export async function gatherIntegration(
   const parsed = integrationSpec.safeParse(obj.spec);
   const spec = parsed.success ? parsed.data : undefined;
   const secret = await deps.lookupSecret(namespace, credentialsSecretName(obj, spec));
-  const credentials = credentialsView(secret);
+  const claim = credentialsClaim(obj, spec, secret, deps.ownership);
+  // A Secret that is not ours is never read for an identity or a secret: it is not ours to use.
+  const credentials = mayWrite(claim) ? credentialsView(secret) : undefined;
   const base: IntegrationObserved = {
     object: obj,
     spec,
+    credentialsClaim: claim,
     connection: { state: "failed", reason: Reason.InvalidSpec, message: "not resolved" },
     credentials,
     application: { state: "none" },
@@ -284,6 +357,14 @@ export async function gatherIntegration(
     return { observed: { ...base, specError }, api: undefined, credentialsSecret: secret };
   }
   const identity = identityCandidate(obj, spec, credentials);
+  if (!mayWrite(claim) && !obj.metadata.deletionTimestamp) {
+    // Nothing is asked of DataTrails for an integration that could not store what it is given.
+    return {
+      observed: { ...base, ...(identity ? { identity } : {}) },
+      api: undefined,
+      credentialsSecret: secret,
+    };
+  }
   const connection = await resolveConnection(obj, spec, deps);
   if (connection.state === "failed") {
     return {
@@ -322,6 +403,22 @@ export async function gatherIntegration(
     } catch (err) {
       search = { state: "failed", ...failureOf(err, "searching for a pending create") };
     }
+  }
+
+  const foreign = found ? foreignApplication(obj, found, source?.source, deps.ownership) : undefined;
+  if (foreign) {
+    return {
+      observed: {
+        ...base,
+        connection: { state: "ready", url: connection.url, tokenUrl: connection.tokenUrl },
+        ...(source ? { identity: source } : {}),
+        application,
+        search,
+        foreignApplication: foreign,
+      },
+      api,
+      credentialsSecret: secret,
+    };
   }
 
   let secretCheck: SecretCheck = { state: "none" };

@@ -4,6 +4,7 @@
  * the plan out, one idempotent action after another.
  */
 import type { Condition, ReasonName } from "../../api/v1alpha1/index.ts";
+import type { SecretClaim } from "../secret-claim.ts";
 import type { AccessPolicy, NewAccessPolicy } from "../../datatrails/api.ts";
 import type {
   DataTrailsIntegration,
@@ -64,6 +65,8 @@ export interface ChildTokenView {
   exists: boolean;
   /** Whether its spec is what the integration wants. */
   upToDate: boolean;
+  /** A BearerToken of that name exists but is not this integration's child: it is never touched. */
+  foreign?: boolean;
   ready?: Condition;
   tokenExpiresAt?: string;
 }
@@ -84,9 +87,22 @@ export interface PoliciesObserved {
   search: PolicySearch;
 }
 
+/** An application that another integration holds (its ownership claim names that one's UID). */
+export interface ForeignApplication {
+  identity: string;
+  /** The integration holding it, `namespace/name`, when it exists. */
+  holder?: string;
+  /** Why it is not this integration's, for the condition message. */
+  why: "claimed" | "notClaimed" | "adoptedFirst";
+}
+
 /** Everything the integration controller knows at the start of a reconcile. */
 export interface IntegrationObserved {
   object: DataTrailsIntegration;
+  /** Whether this integration may write its credentials Secret (see secret-claim.ts). */
+  credentialsClaim: SecretClaim;
+  /** Set when the application found is another integration's: it is never changed by this one. */
+  foreignApplication?: ForeignApplication;
   /** The spec with defaults applied, or undefined when it failed to parse (see specError). */
   spec: IntegrationSpec | undefined;
   specError?: string;
@@ -133,7 +149,12 @@ export type Action =
       identity: string;
       cause: "removed" | "deleted" | "duplicate";
     }
-  | { type: "ApplyBearerToken"; secretName: string; credentialsSecretName: string }
+  | {
+      type: "ApplyBearerToken";
+      secretName: string;
+      credentialsSecretName: string;
+      existingSecretPolicy?: "Merge" | "Adopt";
+    }
   | { type: "DeleteBearerToken" }
   | { type: "RecordEvent"; eventType: "Normal" | "Warning"; reason: string; note: string };
 

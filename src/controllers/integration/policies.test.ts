@@ -16,6 +16,7 @@ import {
   policyIsTouchable,
   policyMatches,
 } from "./policies.ts";
+import { correctionGuard } from "./corrections.ts";
 
 const uid = "0b7b2c1e-6a43-4a8e-9c55-2f0e4b0f7a11";
 const clientId = "d1fb6c87-faa9-4d56-b2fd-a5b70a9af065";
@@ -286,5 +287,104 @@ describe("policyDeletions", () => {
     const { actions, failure } = policyDeletions(obj, observed);
     expect(failure).toBeUndefined();
     expect(actions.map((a) => (a.type === "DeleteAccessPolicy" ? a.identity : a.type))).toEqual(identities);
+  });
+});
+
+describe("what DataTrails may do to a stored policy", () => {
+  const { identity: _id, ...desired } = stored("a");
+  const [perm] = desired.permissions;
+  if (!perm) throw new Error("no permission");
+  it.each([
+    {
+      name: "empty lists left out (read back as empty)",
+      stored: { permissions: [{ ...perm, assetAttributesWrite: [], eventTypesWrite: [], subjects: [] }] },
+      matches: true,
+    },
+    {
+      name: "lists reordered and filters' OR terms reordered",
+      stored: {
+        filters: [["attributes.x=2", "attributes.x=1"]],
+      },
+      desired: { filters: [["attributes.x=1", "attributes.x=2"]] },
+      matches: true,
+    },
+    {
+      name: "behaviours rewritten by the server",
+      stored: { permissions: [{ ...perm, behaviours: ["RecordEvidence"] }] },
+      matches: true,
+    },
+    {
+      name: "a read list changed",
+      stored: { permissions: [{ ...perm, assetAttributesRead: ["arc_display_name"] }] },
+      matches: false,
+    },
+    {
+      name: "a subject changed",
+      stored: { permissions: [{ ...perm, userAttributes: [["subject=other"]] }] },
+      matches: false,
+    },
+    { name: "the description changed", stored: { description: "edited" }, matches: false },
+  ] satisfies {
+    name: string;
+    stored: Partial<AccessPolicy>;
+    desired?: Partial<AccessPolicy>;
+    matches: boolean;
+  }[])("$name", (c) => {
+    expect(policyMatches(stored("a", c.stored), { ...desired, ...c.desired })).toBe(c.matches);
+  });
+
+  it("keeps every display name within DataTrails' 128 characters, unique and stable", () => {
+    const long = {
+      ...object(),
+      metadata: { ...object().metadata, namespace: "n".repeat(63), name: "i".repeat(253) },
+    };
+    const a = policyDisplayName(long, "a".repeat(63));
+    const b = policyDisplayName(long, "b".repeat(63));
+    expect([
+      a.length <= 128,
+      b.length <= 128,
+      a !== b,
+      a === policyDisplayName(long, "a".repeat(63)),
+    ]).toEqual([true, true, true, true]);
+    expect(a.startsWith("k8s:nnn")).toBe(true);
+  });
+});
+
+describe("the write-loop breaker on policies", () => {
+  const wanted = object({ policies: [lights], status: [{ name: "lights", identity: "access_policies/a" }] });
+  const drifted = stored("a", { filters: [["attributes.arc_display_type=Camera"]] });
+  const lookups = { "access_policies/a": { state: "found", policy: drifted } } as const;
+
+  it("corrects a drifted policy up to three times for one generation, then stops", () => {
+    let status = wanted.status ?? {};
+    const made: string[][] = [];
+    for (let i = 0; i < 5; i++) {
+      const obj = { ...wanted, status };
+      const guard = correctionGuard(obj.status.corrections, obj.metadata.generation, new Date(at));
+      const plan = decidePolicies(obj, obj.spec, seen(lookups), clientId, at, guard);
+      made.push(types(plan.actions));
+      status = { ...status, corrections: guard.records() };
+    }
+    expect(made.map((t) => t.includes("UpdateAccessPolicy"))).toEqual([true, true, true, false, false]);
+    expect(status.corrections?.[0]).toMatchObject({
+      target: "accessPolicy/lights",
+      attempts: 3,
+      generation: 2,
+    });
+  });
+
+  it("tries again at once for a new generation", () => {
+    const obj = {
+      ...wanted,
+      metadata: { ...wanted.metadata, generation: 3 },
+      status: {
+        ...wanted.status,
+        corrections: [
+          { target: "accessPolicy/lights", generation: 2, digest: "x", attempts: 3, lastAttemptAt: at },
+        ],
+      },
+    };
+    const plan = decidePolicies(obj, obj.spec, seen(lookups), clientId, at);
+    expect(types(plan.actions)).toContain("UpdateAccessPolicy");
   });
 });

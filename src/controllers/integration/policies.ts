@@ -10,9 +10,11 @@
  * found that way are deleted. A policy that no longer names this integration's client_id as its
  * only subject is someone else's and is never touched.
  */
+import { createHash } from "node:crypto";
 import type { AccessPolicyStatus, DataTrailsIntegration, IntegrationSpec } from "../../api/v1alpha1/index.ts";
 import { Reason } from "../../api/v1alpha1/index.ts";
 import type { AccessPolicy, NewAccessPolicy } from "../../datatrails/api.ts";
+import { correctionGuard, type CorrectionGuard } from "./corrections.ts";
 import type { Action, Failure, PoliciesObserved } from "./model.ts";
 
 /** The display-name prefix shared by every policy of this integration. */
@@ -20,9 +22,20 @@ export function policyPrefix(obj: DataTrailsIntegration): string {
   return `k8s:${obj.metadata.namespace ?? ""}/${obj.metadata.name}/`;
 }
 
-/** The display name of one policy in DataTrails: unique per namespace, integration and entry, and searchable. */
+/** The longest display name DataTrails stores for an access policy. */
+export const maxPolicyDisplayName = 128;
+
+/**
+ * The display name of one policy in DataTrails: `k8s:<namespace>/<integration>/<entry>` when that
+ * fits DataTrails' 128 characters; otherwise the start of it, `~` and a digest of the whole, so it
+ * stays unique and stable for any namespace and name. It is a label for people: the ownership
+ * marker in the description is what the operator trusts.
+ */
 export function policyDisplayName(obj: DataTrailsIntegration, policyName: string): string {
-  return `${policyPrefix(obj)}${policyName}`;
+  const full = `${policyPrefix(obj)}${policyName}`;
+  if (full.length <= maxPolicyDisplayName) return full;
+  const digest = createHash("sha256").update(full).digest("hex").slice(0, 12);
+  return `${full.slice(0, maxPolicyDisplayName - digest.length - 1)}~${digest}`;
 }
 
 /** The ownership marker written into a policy's description. */
@@ -48,6 +61,15 @@ export function policyIsTouchable(policy: AccessPolicy, uid: string, clientId: s
   if (!clientId || !policyIsOwned(policy, uid)) return false;
   const subjects = subjectTerms(policy);
   return subjects.length > 0 && subjects.every((t) => t === `subject=${clientId}`);
+}
+
+/** The entry a policy found by the search answers (by its display name), else its display name. */
+function entryNameOf(
+  obj: DataTrailsIntegration,
+  entries: readonly { name: string }[],
+  p: AccessPolicy,
+): string {
+  return entries.find((e) => policyDisplayName(obj, e.name) === p.displayName)?.name ?? p.displayName;
 }
 
 type PolicyEntry = NonNullable<IntegrationSpec["accessPolicies"]>[number];
@@ -78,10 +100,42 @@ export function desiredPolicy(
   };
 }
 
-/** Whether the policy in DataTrails is exactly what is wanted (order matters: lists are sent whole). */
+const sortedSet = (items: readonly string[]) => [...new Set(items)].sort();
+const setOfSets = (groups: readonly (readonly string[])[]) =>
+  [...new Set(groups.map((g) => JSON.stringify(sortedSet(g))))].sort();
+
+/**
+ * A policy as DataTrails means it, for comparison: filters and user attributes are ANDs of ORs
+ * (sets of sets), every attribute list is a set, an absent list is an empty one, fields the server
+ * adds are not looked at. `behaviours` is left out: DataTrails rewrites it as it likes (its SDK calls
+ * the field hard-coded and due to go), so comparing it would make every write look undone.
+ */
+function meaning(p: NewAccessPolicy): unknown {
+  return {
+    displayName: p.displayName,
+    description: p.description,
+    filters: setOfSets(p.filters ?? []),
+    permissions: [
+      ...new Set(
+        (p.permissions ?? []).map((perm) =>
+          JSON.stringify([
+            sortedSet(perm.subjects ?? []),
+            sortedSet(perm.includeAttributes ?? []),
+            sortedSet(perm.assetAttributesRead ?? []),
+            sortedSet(perm.assetAttributesWrite ?? []),
+            sortedSet(perm.eventTypesRead ?? []),
+            sortedSet(perm.eventTypesWrite ?? []),
+            setOfSets(perm.userAttributes ?? []),
+          ]),
+        ),
+      ),
+    ].sort(),
+  };
+}
+
+/** Whether the policy in DataTrails means what is wanted (compared semantically; see {@link meaning}). */
 export function policyMatches(actual: AccessPolicy, desired: NewAccessPolicy): boolean {
-  const { identity: _identity, ...rest } = actual;
-  return JSON.stringify(rest) === JSON.stringify(desired);
+  return JSON.stringify(meaning(actual)) === JSON.stringify(meaning(desired));
 }
 
 /**
@@ -128,6 +182,7 @@ export function decidePolicies(
   observed: PoliciesObserved,
   clientId: string,
   at: string,
+  guard: CorrectionGuard = correctionGuard(obj.status?.corrections, obj.metadata.generation, new Date(at)),
 ): PolicyPlan {
   const recorded = obj.status?.accessPolicies ?? [];
   const failure = policyLookupFailure(observed);
@@ -167,7 +222,7 @@ export function decidePolicies(
     if (current) {
       kept.add(current.identity);
       entries.push({ name: want.name, identity: current.identity });
-      if (!policyMatches(current, desired)) {
+      if (!policyMatches(current, desired) && guard.allow(`accessPolicy/${want.name}`, desired)) {
         actions.push(
           { type: "UpdateAccessPolicy", name: want.name, identity: current.identity, policy: desired },
           event(
@@ -177,6 +232,11 @@ export function decidePolicies(
           ),
         );
       }
+      continue;
+    }
+    // A policy that vanishes after every create is a loop too: the breaker counts creates.
+    if (!guard.allow(`accessPolicy/${want.name}`, { create: desired })) {
+      if (entry) entries.push(entry);
       continue;
     }
     const pendingAt = entry && !entry.identity ? entry.pendingCreateAt : undefined;
@@ -204,7 +264,7 @@ export function decidePolicies(
   // create that a crash interrupted after the entry was removed: provably ours, so deleted.
   for (const p of found) {
     if (kept.has(p.identity)) continue;
-    const name = p.displayName.slice(policyPrefix(obj).length);
+    const name = entryNameOf(obj, [...(spec.accessPolicies ?? []), ...recorded], p);
     const duplicate = entries.some((e) => e.name === name);
     actions.push(
       { type: "DeleteAccessPolicy", name, identity: p.identity, cause: duplicate ? "duplicate" : "removed" },
@@ -239,7 +299,7 @@ export function policyDeletions(
   if (observed.search.state === "done")
     for (const p of observed.search.policies)
       if (policyIsTouchable(p, uid, clientId))
-        doomed.set(p.identity, p.displayName.slice(policyPrefix(obj).length));
+        doomed.set(p.identity, entryNameOf(obj, obj.status?.accessPolicies ?? [], p));
   return {
     actions: [...doomed].map(([identity, name]) => ({
       type: "DeleteAccessPolicy",

@@ -2,12 +2,14 @@
  * The BearerToken reconcile: gather (spec, token Secret, issuer inputs) → planRefresh (pure) →
  * fetch when due → afterRefresh (pure) → publish the Secret and the status.
  */
-import type { KubernetesObject, V1OwnerReference } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import {
-  apiVersion,
+  ConditionType,
+  findCondition,
   managedByLabel,
   managedByValue,
   ownerLabel,
+  Reason,
   type BearerToken,
   type BearerTokenStatus,
 } from "../../api/v1alpha1/index.ts";
@@ -23,8 +25,10 @@ import { jwtTimes, type TokenIssuer } from "../../tokens/issuer.ts";
 import { tokenTimes, type RetryPolicy } from "../../tokens/schedule.ts";
 import type { BearerTokenSpec } from "../../api/v1alpha1/bearer-token.ts";
 import { splitKey } from "../controller.ts";
-import { afterRefresh, planRefresh, steadyStatus } from "./decide.ts";
-import { gatherToken, type SecretLookup } from "./gather.ts";
+import type { Ownership } from "../ownership.ts";
+import { claimProblem, mayWrite, ownershipOf } from "../secret-claim.ts";
+import { afterRefresh, planRefresh, refusedStatus, steadyStatus } from "./decide.ts";
+import { gatherToken, tokenWriter, type SecretLookup } from "./gather.ts";
 import type { RefreshOutcome } from "./model.ts";
 import { tokenSecretContent } from "./secret.ts";
 
@@ -33,6 +37,7 @@ export interface TokenControllerDeps {
   /** The BearerToken cache. */
   getToken(namespace: string, name: string): BearerToken | undefined;
   lookupSecret: SecretLookup;
+  ownership: Ownership;
   secrets: SecretStore;
   writeStatus(object: BearerToken, status: BearerTokenStatus): Promise<void>;
   events: EventRecorder;
@@ -43,17 +48,6 @@ export interface TokenControllerDeps {
   logger: Logger;
   metrics?: Metrics;
   retryPolicy?: RetryPolicy;
-}
-
-function owner(object: BearerToken): V1OwnerReference {
-  return {
-    apiVersion,
-    kind: "BearerToken",
-    name: object.metadata.name,
-    uid: object.metadata.uid,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
 }
 
 async function fetchToken(
@@ -98,7 +92,24 @@ export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Pro
     if (!object || object.metadata.deletionTimestamp) return; // the token Secret goes with it (ownerReference)
     const log = objectLogger(deps.logger, { controller: "bearertoken", namespace, name });
     const now = new Date(deps.clock.now());
-    const { observed, inputs } = await gatherToken(object, deps.lookupSecret);
+    const { observed, inputs } = await gatherToken(object, deps.lookupSecret, deps.ownership);
+    const problem = claimProblem(object.spec.secretName, observed.secretClaim);
+    if (problem) {
+      const reason = observed.secretClaim.state === "held" ? Reason.SecretInUse : Reason.SecretNotOwned;
+      const before = findCondition(object.status?.conditions, ConditionType.TokenReady);
+      if (before?.reason !== reason || before.message !== problem) {
+        deps.events.record(object as unknown as KubernetesObject, {
+          type: "Warning",
+          reason,
+          action: "Refresh",
+          note: problem,
+        });
+        log.info({ reason }, "token Secret is not ours; nothing written");
+      }
+      await deps.writeStatus(object, refusedStatus(observed, now, reason, problem));
+      // The Secret's events wake it sooner (it is indexed by name); this is the fallback.
+      return { requeueAfterMs: 60_000 };
+    }
     const plan = planRefresh(observed, now);
 
     if (!plan.fetch) {
@@ -148,14 +159,20 @@ export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Pro
         observed.inputs.version,
         object.metadata.generation,
       );
-      await deps.secrets.apply({
+      const claim = observed.secretClaim;
+      if (!mayWrite(claim)) throw new Error(`token Secret ${spec.secretName} is not ours`);
+      const ownership = ownershipOf(tokenWriter(object), claim, spec.existingSecretPolicy ?? "Refuse");
+      // An absent Secret is created, never applied: one that someone made a moment ago is not taken.
+      const secret = {
         namespace,
         name: spec.secretName,
         labels: { [managedByLabel]: managedByValue, [ownerLabel]: `bearertoken.${name}` },
-        annotations: content.annotations,
-        ownerReferences: [owner(object)],
+        annotations: { ...content.annotations, ...ownership.annotations },
+        ownerReferences: ownership.ownerReferences,
+        keepType: ownership.adopted,
         data: content.stringData,
-      });
+      };
+      await (claim.state === "free" ? deps.secrets.create(secret) : deps.secrets.apply(secret));
       deps.metrics?.tokenExpiryTimestampSeconds.set(
         { namespace, name },
         fetched.outcome.expiresAt.getTime() / 1000,

@@ -36,6 +36,7 @@ function observed(over: Partial<TokenObserved> = {}): TokenObserved {
     object,
     spec: object.spec,
     secret: goodSecret,
+    secretClaim: { state: "mine", adopted: false },
     inputs: { state: "ready", version: "creds/3" },
     ...over,
   };

@@ -196,3 +196,22 @@ export function afterRefresh(
   status.conditions = conditionsWith(o, status, now, stillValid ? "True" : "False", finalReason, message);
   return { publish: false, status, requeueAfterMs: delay };
 }
+
+/**
+ * The status of a BearerToken that may not write its token Secret (another object holds it, or it
+ * is a user's): TokenReady and Ready False with the reason; nothing is fetched or published.
+ */
+export function refusedStatus(
+  o: TokenObserved,
+  now: Date,
+  reason: ReasonName,
+  message: string,
+): BearerTokenStatus {
+  const status: BearerTokenStatus = {
+    ...(o.object.status ?? {}),
+    observedGeneration: o.object.metadata.generation,
+  };
+  delete status.nextRefreshAt;
+  status.conditions = conditionsWith(o, status, now, "False", reason, message);
+  return status;
+}

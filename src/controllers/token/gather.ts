@@ -6,6 +6,8 @@ import type { V1Secret } from "@kubernetes/client-node";
 import { bearerTokenSpec, type BearerToken, type BearerTokenSpec } from "../../api/v1alpha1/index.ts";
 import { decodeSecretData } from "../../k8s/secrets.ts";
 import type { IssuerInputs } from "../../tokens/factory.ts";
+import type { Ownership } from "../ownership.ts";
+import { claimOf, mayWrite, type SecretClaim, type SecretWriter } from "../secret-claim.ts";
 import type { InputsState, TokenObserved } from "./model.ts";
 import { readTokenSecret } from "./secret.ts";
 
@@ -37,24 +39,49 @@ export function issuerInputs(spec: BearerTokenSpec, secret: V1Secret | undefined
   };
 }
 
+/** The BearerToken as the writer of its token Secret. */
+export function tokenWriter(object: BearerToken): SecretWriter {
+  return {
+    kind: "BearerToken",
+    namespace: object.metadata.namespace ?? "",
+    name: object.metadata.name,
+    uid: object.metadata.uid,
+    creationTimestamp: object.metadata.creationTimestamp,
+  };
+}
+
 /** Everything a reconcile reads, plus the issuer inputs (kept out of the observed state, which is logged). */
 export async function gatherToken(
   object: BearerToken,
   lookup: SecretLookup,
+  ownership: Ownership,
 ): Promise<{ observed: TokenObserved; inputs: IssuerInputs | undefined }> {
   const namespace = object.metadata.namespace ?? "";
   const parsed = bearerTokenSpec.safeParse(object.spec);
   const tokenSecretName = parsed.success ? parsed.data.secretName : object.spec.secretName;
-  const secret = readTokenSecret(await lookup(namespace, tokenSecretName));
-  if (!parsed.success) {
-    const specError = parsed.error.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; ");
+  const raw = await lookup(namespace, tokenSecretName);
+  const secretClaim: SecretClaim = claimOf(raw, {
+    me: tokenWriter(object),
+    policy: parsed.data?.existingSecretPolicy ?? "Refuse",
+    rivals: ownership.secretWriters(namespace, tokenSecretName),
+    holderExists: (holder) => ownership.holderExists(namespace, holder),
+  });
+  // A Secret that is not ours says nothing about our schedule.
+  const secret = mayWrite(secretClaim) ? readTokenSecret(raw) : undefined;
+  const specError = !parsed.success
+    ? parsed.error.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; ")
+    : inputSecretRef(parsed.data).name === parsed.data.secretName
+      ? "spec.secretName: must differ from the Secret the issuer reads; a token cannot be written into its own input"
+      : undefined;
+  if (!parsed.success || specError !== undefined) {
     return {
       observed: {
         object,
         spec: undefined,
-        specError,
+        specError: specError ?? "invalid spec",
         secret,
-        inputs: { state: "failed", message: specError },
+        secretClaim,
+        inputs: { state: "failed", message: specError ?? "invalid spec" },
       },
       inputs: undefined,
     };
@@ -70,7 +97,7 @@ export async function gatherToken(
           version: `${inputSecret?.metadata?.uid ?? ""}/${inputSecret?.metadata?.resourceVersion ?? ""}`,
         };
   return {
-    observed: { object, spec, secret, inputs: state },
+    observed: { object, spec, secret, secretClaim, inputs: state },
     inputs: typeof inputs === "string" ? undefined : inputs,
   };
 }

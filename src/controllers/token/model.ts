@@ -4,6 +4,7 @@
  * after a fetch ({@link RefreshOutcome} → {@link afterRefresh}); apply.ts does the I/O.
  */
 import type { BearerToken, BearerTokenSpec } from "../../api/v1alpha1/bearer-token.ts";
+import type { SecretClaim } from "../secret-claim.ts";
 
 /** The token Secret as far as scheduling goes: never the token itself. */
 export interface TokenSecretView {
@@ -28,6 +29,8 @@ export interface TokenObserved {
   spec: BearerTokenSpec | undefined;
   specError?: string;
   secret: TokenSecretView | undefined;
+  /** Whether this BearerToken may write its token Secret (secret-claim.ts). */
+  secretClaim: SecretClaim;
   inputs: InputsState;
 }
 
