@@ -12,7 +12,14 @@ import { AzureDirectory } from "./azure-directory.ts";
 import { offsetClock } from "./clock.ts";
 import type { EmulatorContext } from "./context.ts";
 import { createControl, type EmulatorControl } from "./control.ts";
-import { ApiError, errorBody, grpcCodeForStatus, invalidArgument, rateLimited } from "./errors.ts";
+import {
+  ApiError,
+  errorBody,
+  grpcCodeForStatus,
+  invalidArgument,
+  paymentRequired,
+  rateLimited,
+} from "./errors.ts";
 import { Faults, FixedWindowLimiter, type EmulatorSettings, type RateLimitSetting } from "./faults.ts";
 import { FederatedDirectory, type FederatedSettings } from "./federated-directory.ts";
 import { toOAuthError } from "./oauth-errors.ts";
@@ -163,7 +170,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const fail = ctx.faults.takeFail(route);
     if (fail) {
       if (fail.status === 429) throw rateLimited(fail.retryAfterSeconds ?? 1);
-      throw new ApiError(fail.status, fail.message ?? `injected fault: HTTP ${fail.status}`);
+      const text = fail.status === 402 ? `HTTP 402 ${paymentRequired}` : `HTTP ${fail.status}`;
+      throw new ApiError(fail.status, fail.message ?? `injected fault: ${text}`);
     }
   });
 

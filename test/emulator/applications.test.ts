@@ -69,12 +69,13 @@ describe("creating applications", () => {
     expect((response.body as { message: string }).message).toContain(message);
   });
 
-  it("answers 402 once the quota is used up", async () => {
+  it("answers 402 with gRPC code 12 and Payment Required once the quota is used up", async () => {
     emulator.control.setApplicationQuota(2);
     expect((await send(emulator, "POST", base, { token, json: { display_name: "one" } })).status).toBe(200);
     const response = await send(emulator, "POST", base, { token, json: { display_name: "two" } });
     expect(response.status).toBe(402);
-    expect(response.body).toMatchObject({ code: 8, details: [] });
+    expect(response.body).toMatchObject({ code: 12, details: [] });
+    expect((response.body as { message: string }).message).toMatch(/Payment Required$/);
   });
 });
 
