@@ -18,7 +18,7 @@ const strings = z.array(z.string()).default([]);
 
 function orGroups(check: (term: string) => string | undefined) {
   return z.array(
-    z.object({ or: z.array(z.string()) }).superRefine((group, ctx) => {
+    z.strictObject({ or: z.array(z.string()) }).superRefine((group, ctx) => {
       for (const term of group.or) {
         const problem = check(term);
         if (problem) ctx.addIssue({ code: "custom", message: problem });
@@ -27,7 +27,7 @@ function orGroups(check: (term: string) => string | undefined) {
   );
 }
 
-const permissionSchema = z.object({
+const permissionSchema = z.strictObject({
   subjects: strings,
   behaviours: strings,
   include_attributes: strings,
@@ -47,14 +47,14 @@ const fields = {
   access_permissions: z.array(permissionSchema),
 };
 
-const createSchema = z.object({
+const createSchema = z.strictObject({
   ...fields,
   description: fields.description.default(""),
   filters: fields.filters.default([]),
   access_permissions: fields.access_permissions.default([]),
 });
 
-const patchSchema = z.object({
+const patchSchema = z.strictObject({
   display_name: fields.display_name.optional(),
   description: fields.description.optional(),
   filters: fields.filters.optional(),

@@ -16,17 +16,17 @@ const route = z.enum(routeNames).optional();
 const count = z.number().int().positive().optional();
 const nonNegativeInt = z.number().int().nonnegative();
 
-const latencySchema = z.object({ ms: nonNegativeInt, route });
-const failSchema = z.object({
+const latencySchema = z.strictObject({ ms: nonNegativeInt, route });
+const failSchema = z.strictObject({
   route,
   status: z.number().int().min(400).max(599),
   count,
   message: z.string().optional(),
   retryAfterSeconds: z.number().int().positive().optional(),
 });
-const countSchema = z.object({ route, count });
-const dropSchema = z.object({ route, count, afterHandling: z.boolean().optional() });
-const settingsSchema = z.object({
+const countSchema = z.strictObject({ route, count });
+const dropSchema = z.strictObject({ route, count, afterHandling: z.boolean().optional() });
+const settingsSchema = z.strictObject({
   tokenTtlSeconds: z.number().int().positive().optional(),
   applicationQuota: nonNegativeInt.nullable().optional(),
   accessPolicyQuota: nonNegativeInt.nullable().optional(),
@@ -36,9 +36,9 @@ const settingsSchema = z.object({
     .optional(),
   tier: z.enum(["FREE", "PREMIUM"]).optional(),
 });
-const clockSchema = z.object({ offsetMs: z.number().int() });
-const advanceSchema = z.object({ ms: z.number().int() });
-const assetSchema = z.object({
+const clockSchema = z.strictObject({ offsetMs: z.number().int() });
+const advanceSchema = z.strictObject({ ms: z.number().int() });
+const assetSchema = z.strictObject({
   attributes: z.record(z.string(), z.unknown()),
   behaviours: z.array(z.string()).optional(),
 });

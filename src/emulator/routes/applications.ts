@@ -10,12 +10,12 @@ import type { EmulatorContext } from "../context.ts";
 import { notFound, quotaExceeded } from "../errors.ts";
 import { pageByDisplayName } from "../paging.ts";
 import { ownerRole } from "../state.ts";
-import { customClaimsSchema, parseBody } from "../validation.ts";
+import { customClaimsSchema, emptyBodySchema, parseBody } from "../validation.ts";
 
 const base = "/archivist/iam/v1/applications";
 const regenerateSuffix = ":regenerate-secret";
 
-const createSchema = z.object({
+const createSchema = z.strictObject({
   display_name: z
     .string({ error: "display_name is required" })
     .refine((s) => s.trim() !== "", "display_name is required"),
@@ -27,7 +27,7 @@ const createSchema = z.object({
     .optional(),
 });
 
-const patchSchema = z.object({
+const patchSchema = z.strictObject({
   display_name: z
     .string({ error: "display_name must be a string" })
     .refine((s) => s.trim() !== "", "display_name must not be empty")
@@ -111,6 +111,7 @@ export function registerApplicationRoutes(app: FastifyInstance, ctx: EmulatorCon
       const segment = request.params.uuid;
       if (!segment.endsWith(regenerateSuffix)) throw notFound("Not Found");
       await authenticateOwner(ctx, request);
+      parseBody(emptyBodySchema, request.body);
       const regenerated = state.regenerateSecret(segment.slice(0, -regenerateSuffix.length));
       if (!regenerated) throw notFound("application not found");
       return state.toWire(regenerated.app, regenerated.secret);
