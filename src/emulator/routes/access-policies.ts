@@ -1,7 +1,7 @@
 /**
  * The IAM access-policies API (ABAC): list, create, get, PATCH and DELETE. OWNER callers only.
- * Filters must read `attributes.<name>=<value>`; user attributes `subject=`, `email=` or
- * `jwt_<claim>=`; anything else is a 400.
+ * Filters must read `attributes.<name>=<value>` or `attributes.<name>!=<value>` (`*` for any value);
+ * user attributes `subject=`, `email=`, `jwt_<claim>=` or `group:<name>`; anything else is a 400.
  */
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
