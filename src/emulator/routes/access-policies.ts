@@ -14,45 +14,79 @@ import { parseBody } from "../validation.ts";
 
 const base = "/archivist/iam/v1/access_policies";
 
+/** The longest display name and description DataTrails takes. */
+export const maxDisplayNameLength = 128;
+export const maxDescriptionLength = 4096;
+
 const strings = z.array(z.string()).default([]);
 
-function orGroups(check: (term: string) => string | undefined) {
-  return z.array(
-    z.strictObject({ or: z.array(z.string()) }).superRefine((group, ctx) => {
-      for (const term of group.or) {
-        const problem = check(term);
-        if (problem) ctx.addIssue({ code: "custom", message: problem });
-      }
-    }),
-  );
+/**
+ * A required list. proto3 JSON cannot tell an empty list from an absent one, so "required" means
+ * present and non-empty, and the message names the field either way.
+ */
+function requiredList<T extends z.ZodType>(name: string, item: T) {
+  return z
+    .array(item, {
+      error: (issue) => (issue.input === undefined ? `${name} is required` : `${name} must be a list`),
+    })
+    .min(1, `${name} is required`);
 }
 
-const permissionSchema = z.strictObject({
-  subjects: strings,
-  behaviours: strings,
-  include_attributes: strings,
-  asset_attributes_read: strings,
-  asset_attributes_write: strings,
-  event_arc_display_type_read: strings,
-  event_arc_display_type_write: strings,
-  user_attributes: orGroups(userAttributeProblem).default([]),
-});
+function orGroup(check: (term: string) => string | undefined) {
+  return z.strictObject({ or: z.array(z.string()) }).superRefine((group, ctx) => {
+    for (const term of group.or) {
+      const problem = check(term);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }
+  });
+}
+
+/** The lists of which a permission must set at least one, or it grants nothing. */
+const grantingLists = [
+  "asset_attributes_read",
+  "asset_attributes_write",
+  "event_arc_display_type_read",
+  "event_arc_display_type_write",
+  "include_attributes",
+] as const;
+
+const permissionSchema = z
+  .strictObject({
+    subjects: strings,
+    behaviours: strings,
+    include_attributes: strings,
+    asset_attributes_read: strings,
+    asset_attributes_write: strings,
+    event_arc_display_type_read: strings,
+    event_arc_display_type_write: strings,
+    user_attributes: z.array(orGroup(userAttributeProblem)).default([]),
+  })
+  .refine(
+    (p) => grantingLists.some((name) => p[name].length > 0),
+    `a permission must set at least one of ${grantingLists.join(", ")}`,
+  );
 
 const fields = {
   display_name: z
     .string({ error: "display_name is required" })
-    .refine((s) => s.trim() !== "", "display_name is required"),
-  description: z.string(),
-  filters: orGroups(filterTermProblem),
-  access_permissions: z.array(permissionSchema),
+    .refine((s) => s.trim() !== "", "display_name is required")
+    .refine(
+      (s) => [...s].length <= maxDisplayNameLength,
+      `display_name must be at most ${maxDisplayNameLength} characters`,
+    ),
+  description: z
+    .string({ error: "description must be a string" })
+    .refine(
+      (s) => [...s].length <= maxDescriptionLength,
+      `description must be at most ${maxDescriptionLength} characters`,
+    ),
+  filters: requiredList("filters", orGroup(filterTermProblem)),
+  access_permissions: requiredList("access_permissions", permissionSchema),
 };
 
-const createSchema = z.strictObject({
-  ...fields,
-  description: fields.description.default(""),
-  filters: fields.filters.default([]),
-  access_permissions: fields.access_permissions.default([]),
-});
+// Create needs display_name, filters and access_permissions; a PATCH sends what it changes, but a
+// list it sends must still be a valid one (an empty one would leave a policy create refuses).
+const createSchema = z.strictObject({ ...fields, description: fields.description.default("") });
 
 const patchSchema = z.strictObject({
   display_name: fields.display_name.optional(),
