@@ -41,13 +41,18 @@ describe("emulator flags", () => {
     });
   });
 
+  it.each([{ tier: "FREE" }, { tier: "PREMIUM" }, { tier: "READONLY" }])("takes --tier $tier", ({ tier }) => {
+    const parsed = parseEmulatorFlags({ tier });
+    expect(parsed.ok && emulatorOptionsFromFlags(parsed.flags).tier).toBe(tier);
+  });
+
   it.each([
     ["a port out of range", { port: "70000" }, "--port must be at most 65535"],
     ["a non-numeric TTL", { tokenTtlSeconds: "soon" }, "--token-ttl-seconds must be a whole number"],
     ["a zero TTL", { tokenTtlSeconds: "0" }, "--token-ttl-seconds must be at least 1"],
     ["a rate limit without a window", { rateLimit: "100" }, "--rate-limit must read <requests>/<seconds>"],
     ["a zero rate limit", { rateLimit: "0/1" }, "--rate-limit needs positive numbers"],
-    ["an unknown tier", { tier: "GOLD" }, "--tier must be FREE or PREMIUM"],
+    ["an unknown tier", { tier: "GOLD" }, "--tier must be FREE, PREMIUM or READONLY"],
     ["a public URL that is not http", { publicUrl: "ftp://x" }, "--public-url must be an http(s) URL"],
   ])("refuses %s", (_name, raw, message) => {
     const parsed = parseEmulatorFlags(raw);

@@ -9,8 +9,14 @@ import { plusOneYear, rfc3339Seconds } from "./clock.ts";
 /** The role that makes an application an administrator of the tenant. */
 export const ownerRole = "OWNER";
 
+/** The roles an application may be given: the enum's zero value, and OWNER. */
+export const applicationRoles = ["ROLE_UNSPECIFIED", ownerRole] as const;
+
+/** The tiers a tenant may be on. */
+export const tenantTiers = ["FREE", "PREMIUM", "READONLY"] as const;
+
 /** The tier a tenant is on; it is the token's `jit_tier` claim. */
-export type TenantTier = "FREE" | "PREMIUM";
+export type TenantTier = (typeof tenantTiers)[number];
 
 /** An application as the emulator keeps it (no secret, only its hash). */
 export interface StoredApplication {

@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { EmulatorControl } from "../control.ts";
 import { routeNames } from "../route-names.ts";
+import { tenantTiers } from "../state.ts";
 import { parseBody } from "../validation.ts";
 
 /** The prefix of every admin route. */
@@ -34,7 +35,7 @@ const settingsSchema = z.strictObject({
     .object({ limit: z.number().int().positive(), windowSeconds: z.number().positive() })
     .nullable()
     .optional(),
-  tier: z.enum(["FREE", "PREMIUM"]).optional(),
+  tier: z.enum(tenantTiers).optional(),
 });
 const clockSchema = z.strictObject({ offsetMs: z.number().int() });
 const advanceSchema = z.strictObject({ ms: z.number().int() });

@@ -9,7 +9,7 @@ import { authenticateOwner } from "../auth.ts";
 import type { EmulatorContext } from "../context.ts";
 import { notFound, quotaExceeded } from "../errors.ts";
 import { pageByDisplayName } from "../paging.ts";
-import { ownerRole } from "../state.ts";
+import { applicationRoles } from "../state.ts";
 import { customClaimsSchema, emptyBodySchema, parseBody } from "../validation.ts";
 
 const base = "/archivist/iam/v1/applications";
@@ -21,7 +21,7 @@ const createSchema = z.strictObject({
     .refine((s) => s.trim() !== "", "display_name is required"),
   custom_claims: customClaimsSchema.optional(),
   roles: z
-    .array(z.literal(ownerRole, { error: `the only role is ${ownerRole}` }), {
+    .array(z.enum(applicationRoles, { error: `roles are ${applicationRoles.join(" or ")}` }), {
       error: "roles must be a list",
     })
     .optional(),
