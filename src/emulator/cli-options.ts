@@ -33,6 +33,7 @@ export const emulatorFlagsSchema = z.object({
     .refine((r) => r.limit > 0 && r.windowSeconds > 0, "--rate-limit needs positive numbers")
     .optional(),
   tier: z.enum(tenantTiers, { error: "--tier must be FREE, PREMIUM or READONLY" }).default("FREE"),
+  truncateUnpagedLists: integer("--truncate-unpaged-lists", 1).optional(),
   seedAssets: z.boolean().default(false),
   json: z.boolean().default(false),
 });
@@ -61,6 +62,7 @@ export function emulatorOptionsFromFlags(flags: EmulatorFlags): EmulatorOptions 
     tier: flags.tier,
     seedAssets: flags.seedAssets,
   };
+  if (flags.truncateUnpagedLists !== undefined) options.truncateUnpagedLists = flags.truncateUnpagedLists;
   if (flags.publicUrl !== undefined) options.publicUrl = flags.publicUrl;
   return options;
 }

@@ -24,6 +24,11 @@ export interface EmulatorSettings {
   rateLimit: RateLimitSetting | null;
   /** The tenant's tier, the tokens' `jit_tier`. */
   tier: TenantTier;
+  /**
+   * When set, a list request without `page_size` gets only this many items and an empty
+   * `next_page_token`, as DataTrails cuts unpaged lists short; null returns full pages.
+   */
+  truncateUnpagedLists: number | null;
 }
 
 /** "Answer the next `count` calls (of `route`, or of any route) with this status." */

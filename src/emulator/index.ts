@@ -28,5 +28,12 @@ export type { CountRule, DropRule, EmulatorSettings, FailRule, RateLimitSetting 
 export { routeNames, type RouteName } from "./route-names.ts";
 export { adminPrefix } from "./routes/admin.ts";
 export { registeredJwtClaimNames, reservedClaimPrefixes } from "./claims.ts";
-export type { AccessPolicy, ApplicationSnapshot, Asset, TenantTier, WireApplication } from "./state.ts";
+export type {
+  AccessPolicy,
+  ApplicationSnapshot,
+  Asset,
+  AssetStatus,
+  TenantTier,
+  WireApplication,
+} from "./state.ts";
 export { sha256Hex } from "./state.ts";

@@ -53,6 +53,8 @@ export interface EmulatorOptions {
   rateLimit?: RateLimitSetting | null;
   /** The tenant's tier, the tokens' `jit_tier` (default FREE). */
   tier?: TenantTier;
+  /** Cut lists requested without `page_size` to this many items, with no next page token (default: off). */
+  truncateUnpagedLists?: number | null;
   /** Seed a few assets (traffic lights and others) at start and on reset. */
   seedAssets?: boolean;
   /** The seeded OWNER integration's credentials (default: a random client id and secret). */
@@ -109,6 +111,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     accessPolicyQuota: options.accessPolicyQuota ?? null,
     rateLimit: options.rateLimit ?? null,
     tier: options.tier ?? "FREE",
+    truncateUnpagedLists: options.truncateUnpagedLists ?? null,
   };
   const ctx: EmulatorContext = {
     state: new EmulatorState({

@@ -63,6 +63,25 @@ export interface AccessPermission {
   user_attributes: { or: string[] }[];
 }
 
+/** An asset's `tracked` values (the list filter also takes TRACKED_STATUS_UNSPECIFIED and ANY). */
+export const assetTrackedStatuses = ["TRACKED", "NOT_TRACKED"] as const;
+
+/** An asset's `confirmation_status` values, as the assets swagger lists them. */
+export const assetConfirmationStatuses = [
+  "PENDING",
+  "CONFIRMED",
+  "FAILED",
+  "STORED",
+  "COMMITTED",
+  "UNEQUIVOCAL",
+] as const;
+
+/** How an asset stands: tracked or not, and how far it is committed. */
+export interface AssetStatus {
+  tracked?: (typeof assetTrackedStatuses)[number];
+  confirmationStatus?: (typeof assetConfirmationStatuses)[number];
+}
+
 /** An asset in the (trimmed) DataTrails v2 JSON shape. */
 export interface Asset {
   identity: string;
@@ -307,14 +326,18 @@ export class EmulatorState {
     return this.policies.delete(identity);
   }
 
-  /** Adds an asset with these attributes. */
-  addAsset(attributes: Record<string, unknown>, behaviours: string[] = ["RecordEvidence"]): Asset {
+  /** Adds an asset with these attributes (tracked and committed unless told otherwise). */
+  addAsset(
+    attributes: Record<string, unknown>,
+    behaviours: string[] = ["RecordEvidence"],
+    status: AssetStatus = {},
+  ): Asset {
     const asset: Asset = {
       identity: `assets/${randomUUID()}`,
       behaviours: [...behaviours],
       attributes: structuredClone(attributes),
-      confirmation_status: "COMMITTED",
-      tracked: "TRACKED",
+      confirmation_status: status.confirmationStatus ?? "COMMITTED",
+      tracked: status.tracked ?? "TRACKED",
       owner: "",
       at_time: rfc3339Seconds(this.now()),
       storage_integrity: "TENANT_STORAGE",

@@ -9,7 +9,8 @@ import { filterTermProblem, userAttributeProblem } from "../abac.ts";
 import { authenticateOwner } from "../auth.ts";
 import type { EmulatorContext } from "../context.ts";
 import { notFound, quotaExceeded } from "../errors.ts";
-import { pageByDisplayName } from "../paging.ts";
+import { listPage } from "../paging.ts";
+import { compareText, setTotalCount } from "./list-headers.ts";
 import { parseBody } from "../validation.ts";
 
 const base = "/archivist/iam/v1/access_policies";
@@ -100,14 +101,18 @@ export function registerAccessPolicyRoutes(app: FastifyInstance, ctx: EmulatorCo
   const { state, settings } = ctx;
   const identityOf = (uuid: string) => `access_policies/${uuid}`;
 
-  app.get(base, { config: { route: "accessPolicies.list" } }, async (request) => {
+  app.get(base, { config: { route: "accessPolicies.list" } }, async (request, reply) => {
     await authenticateOwner(ctx, request);
-    const { items, nextPageToken } = pageByDisplayName(
-      request.query,
-      state.listPolicies(),
-      (p) => p.display_name,
-    );
-    return { access_policies: items, next_page_token: nextPageToken };
+    const page = listPage(request.query, state.listPolicies(), {
+      filters: {
+        display_name: { holds: (p, name) => p.display_name === name },
+        description: { holds: (p, text) => p.description === text },
+      },
+      orders: { DEFAULT: null, DISPLAY_NAME: (a, b) => compareText(a.display_name, b.display_name) },
+      truncateUnpaged: settings.truncateUnpagedLists,
+    });
+    setTotalCount(request, reply, page);
+    return { access_policies: page.items, next_page_token: page.nextPageToken };
   });
 
   app.post(base, { config: { route: "accessPolicies.create" } }, async (request) => {

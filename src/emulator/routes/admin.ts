@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { EmulatorControl } from "../control.ts";
 import { routeNames } from "../route-names.ts";
-import { tenantTiers } from "../state.ts";
+import { assetConfirmationStatuses, assetTrackedStatuses, tenantTiers } from "../state.ts";
 import { parseBody } from "../validation.ts";
 
 /** The prefix of every admin route. */
@@ -36,12 +36,15 @@ const settingsSchema = z.strictObject({
     .nullable()
     .optional(),
   tier: z.enum(tenantTiers).optional(),
+  truncateUnpagedLists: z.number().int().positive().nullable().optional(),
 });
 const clockSchema = z.strictObject({ offsetMs: z.number().int() });
 const advanceSchema = z.strictObject({ ms: z.number().int() });
 const assetSchema = z.strictObject({
   attributes: z.record(z.string(), z.unknown()),
   behaviours: z.array(z.string()).optional(),
+  tracked: z.enum(assetTrackedStatuses).optional(),
+  confirmation_status: z.enum(assetConfirmationStatuses).optional(),
 });
 
 /** Registers the admin routes over the control handle. */
@@ -92,6 +95,7 @@ export function registerAdminRoutes(app: FastifyInstance, control: EmulatorContr
     if (body.accessPolicyQuota !== undefined) control.setAccessPolicyQuota(body.accessPolicyQuota);
     if (body.rateLimit !== undefined) control.setRateLimit(body.rateLimit);
     if (body.tier !== undefined) control.setTier(body.tier);
+    if (body.truncateUnpagedLists !== undefined) control.setTruncateUnpagedLists(body.truncateUnpagedLists);
     return control.settings();
   });
   app.put(`${p}/clock`, (request) => {
@@ -104,6 +108,9 @@ export function registerAdminRoutes(app: FastifyInstance, control: EmulatorContr
   });
   app.post(`${p}/assets`, (request) => {
     const body = parseBody(assetSchema, request.body);
-    return control.addAsset(body.attributes, body.behaviours);
+    return control.addAsset(body.attributes, body.behaviours, {
+      ...(body.tracked ? { tracked: body.tracked } : {}),
+      ...(body.confirmation_status ? { confirmationStatus: body.confirmation_status } : {}),
+    });
   });
 }

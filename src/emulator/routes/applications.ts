@@ -8,7 +8,8 @@ import { z } from "zod";
 import { authenticateOwner } from "../auth.ts";
 import type { EmulatorContext } from "../context.ts";
 import { notFound, quotaExceeded } from "../errors.ts";
-import { pageByDisplayName } from "../paging.ts";
+import { listPage } from "../paging.ts";
+import { setTotalCount } from "./list-headers.ts";
 import { applicationRoles } from "../state.ts";
 import { customClaimsSchema, emptyBodySchema, parseBody } from "../validation.ts";
 
@@ -59,14 +60,14 @@ export function registerApplicationRoutes(app: FastifyInstance, ctx: EmulatorCon
     return state.toWire(created, secret);
   });
 
-  app.get(base, { config: { route: "applications.list" } }, async (request) => {
+  app.get(base, { config: { route: "applications.list" } }, async (request, reply) => {
     await authenticateOwner(ctx, request);
-    const { items, nextPageToken } = pageByDisplayName(
-      request.query,
-      state.listApplications(),
-      (a) => a.displayName,
-    );
-    return { applications: items.map((a) => state.toWire(a)), next_page_token: nextPageToken };
+    const page = listPage(request.query, state.listApplications(), {
+      filters: { display_name: { holds: (a, name) => a.displayName === name } },
+      truncateUnpaged: settings.truncateUnpagedLists,
+    });
+    setTotalCount(request, reply, page);
+    return { applications: page.items.map((a) => state.toWire(a)), next_page_token: page.nextPageToken };
   });
 
   app.get<{ Params: { uuid: string } }>(
