@@ -10,7 +10,14 @@ import {
   type AzureControl,
   type FederatedControl,
 } from "./control-issuers.ts";
-import type { CountRule, DropRule, EmulatorSettings, FailRule, RateLimitSetting } from "./faults.ts";
+import type {
+  CountRule,
+  DropRule,
+  EmulatorSettings,
+  FailRule,
+  IgnoreUpdates,
+  RateLimitSetting,
+} from "./faults.ts";
 import type { RouteName } from "./route-names.ts";
 import type { AccessPolicy, ApplicationSnapshot, Asset, AssetStatus, TenantTier } from "./state.ts";
 
@@ -44,6 +51,16 @@ export interface EmulatorControl {
    * `next_page_token` (assets answer 206), as DataTrails does past its internal limit; null turns it off.
    */
   setTruncateUnpagedLists(n: number | null): void;
+  /**
+   * Answers every access policy (create, get, list, PATCH) normalised as a real server may store
+   * it: empty permission lists left out, lists sorted, behaviours replaced (normalise.ts).
+   */
+  setNormalisePolicies(on: boolean): void;
+  /**
+   * Makes PATCH of access policies and/or applications answer 200 with the stored object
+   * unchanged: the write is validated, then dropped. Fields left out keep their current value.
+   */
+  setIgnoreUpdates(ignore: Partial<IgnoreUpdates>): void;
   /** The current settings. */
   settings(): Readonly<EmulatorSettings>;
   /** Sets the clock's offset from real time. */
@@ -106,6 +123,14 @@ export function createControl(ctx: EmulatorContext): EmulatorControl {
     },
     setTruncateUnpagedLists: (n) => {
       ctx.settings.truncateUnpagedLists = n;
+    },
+    setNormalisePolicies: (on) => {
+      ctx.settings.normalisePolicies = on;
+    },
+    setIgnoreUpdates: (ignore) => {
+      if (ignore.accessPolicies !== undefined)
+        ctx.settings.ignoreUpdates.accessPolicies = ignore.accessPolicies;
+      if (ignore.applications !== undefined) ctx.settings.ignoreUpdates.applications = ignore.applications;
     },
     settings: () => structuredClone(ctx.settings),
     setClockOffsetMs: (ms) => ctx.clock.setOffsetMs(ms),

@@ -24,7 +24,15 @@ export type {
   JwtBearerClientInput,
   JwtBearerClientSnapshot,
 } from "./federated-directory.ts";
-export type { CountRule, DropRule, EmulatorSettings, FailRule, RateLimitSetting } from "./faults.ts";
+export type {
+  CountRule,
+  DropRule,
+  EmulatorSettings,
+  FailRule,
+  IgnoreUpdates,
+  RateLimitSetting,
+} from "./faults.ts";
+export { normalisedBehaviours, type NormalisedPermission, type NormalisedPolicy } from "./normalise.ts";
 export { routeNames, type RouteName } from "./route-names.ts";
 export { adminPrefix } from "./routes/admin.ts";
 export { registeredJwtClaimNames, reservedClaimPrefixes } from "./claims.ts";

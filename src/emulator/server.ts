@@ -20,7 +20,13 @@ import {
   paymentRequired,
   rateLimited,
 } from "./errors.ts";
-import { Faults, FixedWindowLimiter, type EmulatorSettings, type RateLimitSetting } from "./faults.ts";
+import {
+  Faults,
+  FixedWindowLimiter,
+  type EmulatorSettings,
+  type IgnoreUpdates,
+  type RateLimitSetting,
+} from "./faults.ts";
 import { FederatedDirectory, type FederatedSettings } from "./federated-directory.ts";
 import { toOAuthError } from "./oauth-errors.ts";
 import { RequestCounters, routeFamily, unlimitedRoutes } from "./route-names.ts";
@@ -55,6 +61,10 @@ export interface EmulatorOptions {
   tier?: TenantTier;
   /** Cut lists requested without `page_size` to this many items, with no next page token (default: off). */
   truncateUnpagedLists?: number | null;
+  /** Answer access policies normalised, as a real server may store them (default: as sent). */
+  normalisePolicies?: boolean;
+  /** PATCHes that answer 200 with the stored object unchanged (default: none). */
+  ignoreUpdates?: Partial<IgnoreUpdates>;
   /** Seed a few assets (traffic lights and others) at start and on reset. */
   seedAssets?: boolean;
   /** The seeded OWNER integration's credentials (default: a random client id and secret). */
@@ -112,6 +122,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     rateLimit: options.rateLimit ?? null,
     tier: options.tier ?? "FREE",
     truncateUnpagedLists: options.truncateUnpagedLists ?? null,
+    normalisePolicies: options.normalisePolicies ?? false,
+    ignoreUpdates: {
+      accessPolicies: options.ignoreUpdates?.accessPolicies ?? false,
+      applications: options.ignoreUpdates?.applications ?? false,
+    },
   };
   const ctx: EmulatorContext = {
     state: new EmulatorState({

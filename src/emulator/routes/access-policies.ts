@@ -11,6 +11,8 @@ import type { EmulatorContext } from "../context.ts";
 import { notFound, quotaExceeded } from "../errors.ts";
 import { listPage } from "../paging.ts";
 import { compareText, setTotalCount } from "./list-headers.ts";
+import { normalisePolicy } from "../normalise.ts";
+import type { AccessPolicy } from "../state.ts";
 import { parseBody } from "../validation.ts";
 
 const base = "/archivist/iam/v1/access_policies";
@@ -100,6 +102,8 @@ const patchSchema = z.strictObject({
 export function registerAccessPolicyRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
   const { state, settings } = ctx;
   const identityOf = (uuid: string) => `access_policies/${uuid}`;
+  // What the routes answer: the policy as stored, or as a normalising server would store it.
+  const present = (policy: AccessPolicy) => (settings.normalisePolicies ? normalisePolicy(policy) : policy);
 
   app.get(base, { config: { route: "accessPolicies.list" } }, async (request, reply) => {
     await authenticateOwner(ctx, request);
@@ -112,7 +116,7 @@ export function registerAccessPolicyRoutes(app: FastifyInstance, ctx: EmulatorCo
       truncateUnpaged: settings.truncateUnpagedLists,
     });
     setTotalCount(request, reply, page);
-    return { access_policies: page.items, next_page_token: page.nextPageToken };
+    return { access_policies: page.items.map(present), next_page_token: page.nextPageToken };
   });
 
   app.post(base, { config: { route: "accessPolicies.create" } }, async (request) => {
@@ -121,7 +125,7 @@ export function registerAccessPolicyRoutes(app: FastifyInstance, ctx: EmulatorCo
     if (settings.accessPolicyQuota !== null && state.policyCount() >= settings.accessPolicyQuota) {
       throw quotaExceeded("access policies");
     }
-    return state.createPolicy(body);
+    return present(state.createPolicy(body));
   });
 
   app.get<{ Params: { uuid: string } }>(
@@ -131,7 +135,7 @@ export function registerAccessPolicyRoutes(app: FastifyInstance, ctx: EmulatorCo
       await authenticateOwner(ctx, request);
       const policy = state.getPolicy(identityOf(request.params.uuid));
       if (!policy) throw notFound("access policy not found");
-      return policy;
+      return present(policy);
     },
   );
 
@@ -140,11 +144,14 @@ export function registerAccessPolicyRoutes(app: FastifyInstance, ctx: EmulatorCo
     { config: { route: "accessPolicies.update" } },
     async (request) => {
       await authenticateOwner(ctx, request);
-      if (!state.getPolicy(identityOf(request.params.uuid))) throw notFound("access policy not found");
+      const stored = state.getPolicy(identityOf(request.params.uuid));
+      if (!stored) throw notFound("access policy not found");
       const body = parseBody(patchSchema, request.body);
+      // A server that never takes the correction: valid, answered 200, and dropped.
+      if (settings.ignoreUpdates.accessPolicies) return present(stored);
       const updated = state.updatePolicy(identityOf(request.params.uuid), body);
       if (!updated) throw notFound("access policy not found");
-      return updated;
+      return present(updated);
     },
   );
 

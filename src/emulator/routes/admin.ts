@@ -37,6 +37,10 @@ const settingsSchema = z.strictObject({
     .optional(),
   tier: z.enum(tenantTiers).optional(),
   truncateUnpagedLists: z.number().int().positive().nullable().optional(),
+  normalisePolicies: z.boolean().optional(),
+  ignoreUpdates: z
+    .strictObject({ accessPolicies: z.boolean().optional(), applications: z.boolean().optional() })
+    .optional(),
 });
 const clockSchema = z.strictObject({ offsetMs: z.number().int() });
 const advanceSchema = z.strictObject({ ms: z.number().int() });
@@ -96,6 +100,14 @@ export function registerAdminRoutes(app: FastifyInstance, control: EmulatorContr
     if (body.rateLimit !== undefined) control.setRateLimit(body.rateLimit);
     if (body.tier !== undefined) control.setTier(body.tier);
     if (body.truncateUnpagedLists !== undefined) control.setTruncateUnpagedLists(body.truncateUnpagedLists);
+    if (body.normalisePolicies !== undefined) control.setNormalisePolicies(body.normalisePolicies);
+    if (body.ignoreUpdates !== undefined) {
+      const { accessPolicies, applications } = body.ignoreUpdates;
+      control.setIgnoreUpdates({
+        ...(accessPolicies === undefined ? {} : { accessPolicies }),
+        ...(applications === undefined ? {} : { applications }),
+      });
+    }
     return control.settings();
   });
   app.put(`${p}/clock`, (request) => {

@@ -84,8 +84,10 @@ export function registerApplicationRoutes(app: FastifyInstance, ctx: EmulatorCon
     { config: { route: "applications.update" } },
     async (request) => {
       await authenticateOwner(ctx, request);
-      find(request.params.uuid);
+      const stored = find(request.params.uuid);
       const body = parseBody(patchSchema, request.body);
+      // A server that never takes the correction: valid, answered 200, and dropped.
+      if (settings.ignoreUpdates.applications) return state.toWire(stored);
       const updated = state.updateApplication(request.params.uuid, {
         displayName: body.display_name,
         customClaims: body.custom_claims,
