@@ -3,16 +3,23 @@
  * and payload, verifies the signature through OIDC discovery or a JWKS URL, checks iss, aud, iat,
  * nbf, exp and roles, and can fetch the token itself with client credentials first.
  *
+ * Where the keys come from: `--discovery-url`, else `--jwks-url`, else the token's own `iss`
+ * (OpenID Connect Discovery: one trailing `/` stripped, `/.well-known/openid-configuration`
+ * appended), else, for a token without `iss`, the DataTrails discovery document under
+ * `--datatrails-url` (the emulator publishes one; app.datatrails.ai publishes none, so verifying
+ * its tokens needs `--jwks-url`).
+ *
  * Exit codes: 0 valid; 1 the token fails a check; 2 a usage error; 3 the issuer, its discovery
- * document or its keys could not be reached. The client secret is read from a file or the
- * environment, never echoed; the token itself is never printed, only its decoded parts.
+ * document or its keys could not be reached (the token cannot be verified). The client secret is
+ * read from a file or the environment, never echoed; the token itself is never printed, only its
+ * decoded parts.
  */
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { dataTrailsTokenPath } from "../api/v1alpha1/index.ts";
 import { ClientCredentialsIssuer } from "../tokens/client-credentials.ts";
-import { isTokenError } from "../tokens/errors.ts";
+import { isTokenError, TokenErrorCode } from "../tokens/errors.ts";
 import { verifyToken } from "../tokens/verify.ts";
 
 /** Exit codes of check-token. */
@@ -38,6 +45,72 @@ interface CheckOptions {
 }
 
 class UsageError extends Error {}
+
+/** The discovery document path OpenID Connect Discovery appends to an issuer. */
+const wellKnownPath = "/.well-known/openid-configuration";
+
+/**
+ * The discovery URL of an issuer, as OpenID Connect Discovery §4 builds it: one trailing `/`
+ * stripped, then `/.well-known/openid-configuration` appended (so Azure v1's
+ * `https://sts.windows.net/<tenant>/` gives `.../<tenant>/.well-known/...`). Undefined when the
+ * issuer is not an http(s) URL without query or fragment, as the spec requires of an issuer.
+ */
+export function discoveryUrlForIssuer(iss: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(iss);
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search !== "" || url.hash !== "") {
+    return undefined;
+  }
+  return `${iss.endsWith("/") ? iss.slice(0, -1) : iss}${wellKnownPath}`;
+}
+
+/** Where the keys to verify with come from: a discovery document (and who named it), a JWKS, or nowhere. */
+export type KeySource =
+  | { kind: "discovery"; discoveryUrl: string; from: "flag" | "iss" | "datatrails" }
+  | { kind: "jwks"; jwksUrl: string }
+  | { kind: "none"; reason: string; usage: boolean };
+
+/**
+ * Picks where the keys come from: `--discovery-url`, else `--jwks-url`, else the token's `iss`,
+ * else (a token without `iss`) the DataTrails discovery document under `--datatrails-url`.
+ */
+export function keySource(
+  options: {
+    discoveryUrl?: string | undefined;
+    jwksUrl?: string | undefined;
+    datatrailsUrl?: string | undefined;
+  },
+  payload: Record<string, unknown>,
+): KeySource {
+  if (options.discoveryUrl) return { kind: "discovery", discoveryUrl: options.discoveryUrl, from: "flag" };
+  if (options.jwksUrl) return { kind: "jwks", jwksUrl: options.jwksUrl };
+  const iss = payload["iss"];
+  if (typeof iss === "string" && iss !== "") {
+    const discoveryUrl = discoveryUrlForIssuer(iss);
+    if (discoveryUrl) return { kind: "discovery", discoveryUrl, from: "iss" };
+    return { kind: "none", reason: "the token's iss is not an http(s) URL", usage: false };
+  }
+  if (options.datatrailsUrl) {
+    const base = options.datatrailsUrl.replace(/\/+$/, "");
+    return { kind: "discovery", discoveryUrl: `${base}/appidpv1${wellKnownPath}`, from: "datatrails" };
+  }
+  return { kind: "none", reason: "the token has no iss", usage: true };
+}
+
+/** What the user must give when the token's own issuer leads to no keys. */
+const needsJwksUrl = "verification needs --jwks-url";
+
+/** Why discovery from the token's iss led nowhere, for the user. */
+function issDiscoveryHint(discoveryUrl: string): string {
+  return (
+    `the token's issuer publishes no usable discovery document at ${discoveryUrl} ` +
+    `(DataTrails publishes none for its appidpv1 tokens); ${needsJwksUrl}`
+  );
+}
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -120,17 +193,30 @@ async function check(options: CheckOptions, out: (line: string) => void): Promis
     if (options.json) out(JSON.stringify({ ...report, valid: !expired }));
     return expired ? checkTokenExit.invalid : checkTokenExit.valid;
   }
-  const discoveryUrl =
-    options.discoveryUrl ??
-    (!options.jwksUrl && options.datatrailsUrl
-      ? `${options.datatrailsUrl.replace(/\/+$/, "")}/appidpv1/.well-known/openid-configuration`
-      : undefined);
-  if (!discoveryUrl && !options.jwksUrl)
-    throw new UsageError("give --discovery-url or --jwks-url (or --no-verify to decode only)");
+  const source = keySource(options, payload);
+  if (source.kind === "none") {
+    if (source.usage)
+      throw new UsageError(
+        `${source.reason}: give --discovery-url or --jwks-url (or --no-verify to decode only)`,
+      );
+    const hint = `${source.reason}; ${needsJwksUrl}`;
+    note(`✗ cannot verify: ${hint}`);
+    if (options.json)
+      out(
+        JSON.stringify({
+          ...report,
+          valid: false,
+          error: { code: TokenErrorCode.Unavailable, message: hint },
+        }),
+      );
+    return checkTokenExit.unreachable;
+  }
+  if (source.kind === "discovery" && source.from === "iss")
+    note(`  keys: discovery from the token's iss (${source.discoveryUrl})`);
   try {
     const verified = await verifyToken(token, {
-      discoveryUrl,
-      jwksUrl: options.jwksUrl,
+      discoveryUrl: source.kind === "discovery" ? source.discoveryUrl : undefined,
+      jwksUrl: source.kind === "jwks" ? source.jwksUrl : options.jwksUrl,
       issuer: options.issuer,
       audiences: options.audience,
       requiredRoles: options.role,
@@ -153,8 +239,20 @@ async function check(options: CheckOptions, out: (line: string) => void): Promis
   } catch (err) {
     if (!isTokenError(err)) throw err;
     note(`✗ ${err.message}`);
+    // The token's own issuer led nowhere (no document, unreachable, no keys in it): say what to give.
+    const hint =
+      err.code !== "VerificationFailed" && source.kind === "discovery" && source.from === "iss"
+        ? issDiscoveryHint(source.discoveryUrl)
+        : undefined;
+    if (hint) note(`✗ cannot verify: ${hint}`);
     if (options.json)
-      out(JSON.stringify({ ...report, valid: false, error: { code: err.code, message: err.message } }));
+      out(
+        JSON.stringify({
+          ...report,
+          valid: false,
+          error: { code: err.code, message: err.message, ...(hint ? { hint } : {}) },
+        }),
+      );
     return err.code === "VerificationFailed" ? checkTokenExit.invalid : checkTokenExit.unreachable;
   }
 }
@@ -167,13 +265,19 @@ export function checkTokenCommand(): Command {
     )
     .option("--token <jwt>", "the token (a bare JWT or an 'Authorization: Bearer ...' line)")
     .option("--token-file <path>", "read the token from a file, e.g. bearer-token.txt ('-' for stdin)")
-    .option("--datatrails-url <url>", "DataTrails base URL: its token endpoint and its discovery document")
+    .option(
+      "--datatrails-url <url>",
+      "DataTrails base URL: its token endpoint (and its discovery document, for a token without iss)",
+    )
     .option("--token-url <url>", "fetch a token from this endpoint with client credentials")
     .option("--client-id <id>", "client ID for fetching a token")
     .option("--client-secret-file <path>", "file holding the client secret (else $CLIENT_SECRET)")
     .option("--scope <scope>", "scope to ask for (repeatable)", collect)
     .option("--resource <uri>", "resource to ask for (Azure AD v1)")
-    .option("--discovery-url <url>", "OpenID discovery document of the issuer")
+    .option(
+      "--discovery-url <url>",
+      "OpenID discovery document of the issuer (default: from the token's iss)",
+    )
     .option("--jwks-url <url>", "JWKS of the issuer, when it has no discovery document")
     .option("--issuer <iss>", "expected iss (default: the discovery document's issuer)")
     .option("--audience <aud>", "acceptable aud (repeatable)", collect)

@@ -19,7 +19,11 @@ export function emulatorCommand(): Command {
     .option("--quota <n>", "how many applications the tenant may hold, the seeded admin included")
     .option("--access-policy-quota <n>", "how many access policies the tenant may hold")
     .option("--rate-limit <requests/seconds>", "fixed-window rate limit, e.g. 100/60 (429 beyond it)")
-    .option("--tier <tier>", "the tenant tier in tokens (FREE or PREMIUM)", "FREE")
+    .option("--tier <tier>", "the tenant tier in tokens (FREE, PREMIUM or READONLY)", "FREE")
+    .option(
+      "--truncate-unpaged-lists <n>",
+      "answer lists sent without page_size with their first n items and no next page token",
+    )
     .option("--seed-assets", "seed a few assets (traffic lights and others)", false)
     .option("--json", "print the start-up details as one JSON line instead of text", false);
 

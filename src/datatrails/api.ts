@@ -55,11 +55,25 @@ export interface ApplicationUpdate {
   customClaims?: Record<string, string>;
 }
 
+/**
+ * The page size the client asks for when the caller names none. A page size is always sent: an
+ * unpaged DataTrails list may stop "at the internal limit" with no next_page_token.
+ */
+export const defaultListPageSize = 100;
+
 /** A list query. */
 export interface ApplicationQuery {
-  /** Only applications with exactly this display name. */
+  /** Only applications with exactly this display name (filtered by the server). */
   displayName?: string;
-  /** Entries per page (the server caps it). */
+  /** Entries per page (default defaultListPageSize; the server caps it). */
+  pageSize?: number;
+}
+
+/** An access-policy list query. */
+export interface AccessPolicyQuery {
+  /** Only policies with exactly this display name (filtered by the server). */
+  displayName?: string;
+  /** Entries per page (default defaultListPageSize; the server caps it). */
   pageSize?: number;
 }
 
@@ -144,8 +158,8 @@ export interface DataTrailsApi {
   regenerateSecret(identity: string, options?: CallOptions): Promise<IssuedApplication>;
   /** Creates an access policy (never retried: a lost answer is recovered by listing by display name). */
   createAccessPolicy(policy: NewAccessPolicy, options?: CallOptions): Promise<AccessPolicy>;
-  /** Every access policy of the tenant, walking all pages (the caller filters by display name). */
-  listAccessPolicies(options?: CallOptions): AsyncIterable<AccessPolicy>;
+  /** Every access policy matching the query (all of the tenant's without one), walking all pages. */
+  listAccessPolicies(query?: AccessPolicyQuery, options?: CallOptions): AsyncIterable<AccessPolicy>;
   /** One access policy; NotFound when it does not exist. */
   getAccessPolicy(identity: string, options?: CallOptions): Promise<AccessPolicy>;
   /** PATCHes an access policy (sent lists replace the old ones). */

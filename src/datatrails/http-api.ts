@@ -6,20 +6,22 @@
 import { setTimeout as sleepFor } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
-import type {
-  AccessPolicy,
-  AccessPolicyUpdate,
-  AccessToken,
-  Application,
-  ApplicationPage,
-  ApplicationQuery,
-  ApplicationUpdate,
-  CallOptions,
-  ClientCredentials,
-  DataTrailsApi,
-  IssuedApplication,
-  NewAccessPolicy,
-  NewApplication,
+import {
+  defaultListPageSize,
+  type AccessPolicy,
+  type AccessPolicyQuery,
+  type AccessPolicyUpdate,
+  type AccessToken,
+  type Application,
+  type ApplicationPage,
+  type ApplicationQuery,
+  type ApplicationUpdate,
+  type CallOptions,
+  type ClientCredentials,
+  type DataTrailsApi,
+  type IssuedApplication,
+  type NewAccessPolicy,
+  type NewApplication,
 } from "./api.ts";
 import { DataTrailsError } from "./errors.ts";
 import { TokenBucket, type RateLimit } from "./rate-limiter.ts";
@@ -158,10 +160,7 @@ export class HttpDataTrailsApi implements DataTrailsApi {
     const params: Record<string, string | undefined> =
       query.pageToken !== undefined && query.pageToken !== ""
         ? { page_token: query.pageToken }
-        : {
-            page_size: query.pageSize === undefined ? undefined : String(query.pageSize),
-            display_name: query.displayName,
-          };
+        : { page_size: String(query.pageSize ?? defaultListPageSize), display_name: query.displayName };
     const wire = await this.pipeline.run(
       {
         operation: "list applications",
@@ -290,9 +289,19 @@ export class HttpDataTrailsApi implements DataTrailsApi {
     return toAccessPolicy(wire.value);
   }
 
-  /** Every access policy, page after page (the token alone is sent on later pages). */
-  async *listAccessPolicies(options: CallOptions = {}): AsyncIterable<AccessPolicy> {
+  /**
+   * Every access policy matching the query, page after page: the first request sends page_size
+   * and the display_name filter, later ones the token alone (it carries the query).
+   */
+  async *listAccessPolicies(
+    query: AccessPolicyQuery = {},
+    options: CallOptions = {},
+  ): AsyncIterable<AccessPolicy> {
     const seen = new Set<string>();
+    const first = {
+      page_size: String(query.pageSize ?? defaultListPageSize),
+      display_name: query.displayName,
+    };
     let pageToken = "";
     for (;;) {
       const wire = await this.pipeline.run(
@@ -300,7 +309,7 @@ export class HttpDataTrailsApi implements DataTrailsApi {
           operation: "list access policies",
           method: "GET",
           path: accessPoliciesPath,
-          query: pageToken === "" ? {} : { page_token: pageToken },
+          query: pageToken === "" ? first : { page_token: pageToken },
           schema: accessPolicyListWire,
           idempotent: true,
           admin: true,

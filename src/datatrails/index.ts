@@ -3,6 +3,10 @@
  * the boundary. See docs/errors-datatrails.md for the error codes.
  */
 export type {
+  AccessPermission,
+  AccessPolicy,
+  AccessPolicyQuery,
+  AccessPolicyUpdate,
   AccessToken,
   Application,
   ApplicationCredential,
@@ -13,8 +17,10 @@ export type {
   ClientCredentials,
   DataTrailsApi,
   IssuedApplication,
+  NewAccessPolicy,
   NewApplication,
 } from "./api.ts";
+export { defaultListPageSize } from "./api.ts";
 export {
   DataTrailsError,
   dataTrailsErrorCodeList,

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
+  accessPolicyBody,
+  accessPolicyListWire,
+  accessPolicyWire,
   applicationListWire,
   applicationWire,
   issuedApplicationWire,
+  toAccessPolicy,
   toAccessToken,
   toIssuedApplication,
   tokenResponseWire,
@@ -82,5 +86,91 @@ describe("wire schemas", () => {
       obtainedAt: new Date(1_000),
       expiresAt: new Date(3_601_000),
     });
+  });
+});
+
+describe("access-policy wire schemas", () => {
+  const emptyPermission = {
+    subjects: [],
+    behaviours: [],
+    includeAttributes: [],
+    assetAttributesRead: [],
+    assetAttributesWrite: [],
+    eventTypesRead: [],
+    eventTypesWrite: [],
+    userAttributes: [],
+  };
+
+  it.each([
+    {
+      name: "a permission with its empty lists left out",
+      wire: { identity: "access_policies/p", access_permissions: [{ asset_attributes_read: ["*"] }] },
+      permissions: [{ ...emptyPermission, assetAttributesRead: ["*"] }],
+      filters: [],
+    },
+    {
+      name: "a permission with nothing at all",
+      wire: {
+        identity: "access_policies/p",
+        filters: [{ or: ["attributes.a=b"] }],
+        access_permissions: [{}],
+      },
+      permissions: [emptyPermission],
+      filters: [["attributes.a=b"]],
+    },
+    {
+      name: "a rewritten behaviours list and a user-attribute group without terms",
+      wire: {
+        identity: "access_policies/p",
+        access_permissions: [{ behaviours: ["RecordEvidence"], user_attributes: [{}] }],
+      },
+      permissions: [{ ...emptyPermission, behaviours: ["RecordEvidence"], userAttributes: [[]] }],
+      filters: [],
+    },
+    {
+      name: "no permissions and no filters",
+      wire: { identity: "access_policies/p" },
+      permissions: [],
+      filters: [],
+    },
+  ])("reads $name, absent lists as empty", ({ wire, permissions, filters }) => {
+    expect(toAccessPolicy(accessPolicyWire.parse(wire))).toEqual({
+      identity: "access_policies/p",
+      displayName: "",
+      description: "",
+      filters,
+      permissions,
+    });
+  });
+
+  it("reads a list page that leaves out its empty fields", () => {
+    expect(accessPolicyListWire.parse({})).toEqual({ access_policies: [], next_page_token: "" });
+  });
+
+  it("sends only the fields an access-policy request has, so a strict server takes them", () => {
+    const body = accessPolicyBody({
+      displayName: "p",
+      description: "d",
+      filters: [["attributes.a=b"]],
+      permissions: [{ ...emptyPermission, assetAttributesRead: ["*"], userAttributes: [["subject=c"]] }],
+    });
+    expect(Object.keys(body).sort()).toEqual([
+      "access_permissions",
+      "description",
+      "display_name",
+      "filters",
+    ]);
+    const [permission] = body["access_permissions"] as Record<string, unknown>[];
+    expect(Object.keys(permission ?? {}).sort()).toEqual([
+      "asset_attributes_read",
+      "asset_attributes_write",
+      "behaviours",
+      "event_arc_display_type_read",
+      "event_arc_display_type_write",
+      "include_attributes",
+      "subjects",
+      "user_attributes",
+    ]);
+    expect(body["filters"]).toEqual([{ or: ["attributes.a=b"] }]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   filterTermProblem,
+  parseFilterTerm,
   permissionMatchesCaller,
   policySelectsAsset,
   userAttributeProblem,
@@ -52,43 +53,86 @@ function policy(filters: string[][], permissions: AccessPermission[]): AccessPol
   };
 }
 
-const light = asset({ arc_display_name: "L1", arc_display_type: "Traffic Light", colour: "red" });
+const light = asset({
+  arc_display_name: "L1",
+  arc_display_type: "Traffic Light",
+  colour: "red",
+  lanes: ["north", "south"],
+  location: { lat: "51.5", lng: "-0.1" },
+  height: 4,
+});
 const camera = asset({ arc_display_name: "C1", arc_display_type: "Camera" });
 const caller: Caller = { clientId: "c-1", owner: false, claims: { sub: "c-1", serial_number: "TL1" } };
 
 describe("asset filters", () => {
   it.each([
-    ["one matching term", [["attributes.arc_display_type=Traffic Light"]], true],
-    [
-      "OR inside a group",
-      [["attributes.arc_display_type=Camera", "attributes.arc_display_type=Traffic Light"]],
-      true,
-    ],
-    [
-      "AND across groups",
-      [["attributes.arc_display_type=Traffic Light"], ["attributes.colour=green"]],
-      false,
-    ],
-    ["wildcard value", [["attributes.colour=*"]], true],
-    ["missing attribute", [["attributes.weight=*"]], false],
-    ["no filters selects all", [], true],
-  ])("%s", (_name, filters, expected) => {
-    expect(policySelectsAsset(policy(filters, []), light)).toBe(expected);
+    { name: "one matching term", filters: [["attributes.arc_display_type=Traffic Light"]], selects: true },
+    { name: "another value", filters: [["attributes.arc_display_type=Camera"]], selects: false },
+    {
+      name: "OR inside a group",
+      filters: [["attributes.arc_display_type=Camera", "attributes.arc_display_type=Traffic Light"]],
+      selects: true,
+    },
+    {
+      name: "AND across groups",
+      filters: [["attributes.arc_display_type=Traffic Light"], ["attributes.colour=green"]],
+      selects: false,
+    },
+    { name: "a number written as text", filters: [["attributes.height=4"]], selects: true },
+    { name: "= v on an absent attribute", filters: [["attributes.weight=4"]], selects: false },
+    { name: "= v on a list", filters: [["attributes.lanes=north"]], selects: false },
+    { name: "!= another value", filters: [["attributes.colour!=green"]], selects: true },
+    { name: "!= its own value", filters: [["attributes.colour!=red"]], selects: false },
+    { name: "!= v on an absent attribute", filters: [["attributes.weight!=4"]], selects: true },
+    { name: "!= v on a map", filters: [["attributes.location!=x"]], selects: true },
+    { name: "=* on a string", filters: [["attributes.colour=*"]], selects: true },
+    { name: "=* on a list", filters: [["attributes.lanes=*"]], selects: true },
+    { name: "=* on a map", filters: [["attributes.location=*"]], selects: true },
+    { name: "=* on an absent attribute", filters: [["attributes.weight=*"]], selects: false },
+    { name: "!=* on an absent attribute", filters: [["attributes.weight!=*"]], selects: true },
+    { name: "!=* on a present list", filters: [["attributes.lanes!=*"]], selects: false },
+    {
+      name: "!=* ANDed with =v",
+      filters: [["attributes.arc_display_type=Traffic Light"], ["attributes.weight!=*"]],
+      selects: true,
+    },
+    { name: "no filters selects all", filters: [], selects: true },
+  ])("$name", ({ filters, selects }) => {
+    expect(policySelectsAsset(policy(filters, []), light)).toBe(selects);
   });
 });
 
 describe("user attributes", () => {
+  const grouped: Caller = { ...caller, claims: { ...caller.claims, groups: ["lights", "ops"] } };
   it.each([
-    ["subject", [["subject=c-1"]], true],
-    ["another subject", [["subject=c-2"]], false],
-    ["jwt_ custom claim", [["jwt_serial_number=TL1"]], true],
-    ["jwt_ claim with another value", [["jwt_serial_number=TL2"]], false],
-    ["email the app does not have", [["email=a@b.c"]], false],
-    ["OR inside a group", [["subject=c-2", "jwt_serial_number=TL1"]], true],
-    ["AND across groups", [["subject=c-1"], ["jwt_serial_number=TL2"]], false],
-    ["no user attributes matches nobody", [], false],
-  ])("%s", (_name, groups, expected) => {
-    expect(permissionMatchesCaller(permission(groups), caller)).toBe(expected);
+    { name: "subject", groups: [["subject=c-1"]], who: caller, matches: true },
+    { name: "another subject", groups: [["subject=c-2"]], who: caller, matches: false },
+    { name: "jwt_ custom claim", groups: [["jwt_serial_number=TL1"]], who: caller, matches: true },
+    {
+      name: "jwt_ claim with another value",
+      groups: [["jwt_serial_number=TL2"]],
+      who: caller,
+      matches: false,
+    },
+    { name: "email the app does not have", groups: [["email=a@b.c"]], who: caller, matches: false },
+    { name: "group: the token names", groups: [["group:ops"]], who: grouped, matches: true },
+    { name: "group: the token does not name", groups: [["group:admins"]], who: grouped, matches: false },
+    { name: "group: for a token with no groups", groups: [["group:ops"]], who: caller, matches: false },
+    {
+      name: "OR inside a group",
+      groups: [["subject=c-2", "jwt_serial_number=TL1"]],
+      who: caller,
+      matches: true,
+    },
+    {
+      name: "AND across groups",
+      groups: [["subject=c-1"], ["jwt_serial_number=TL2"]],
+      who: caller,
+      matches: false,
+    },
+    { name: "no user attributes matches nobody", groups: [], who: caller, matches: false },
+  ])("$name", ({ groups, who, matches }) => {
+    expect(permissionMatchesCaller(permission(groups), who)).toBe(matches);
   });
 });
 
@@ -118,21 +162,35 @@ describe("visible assets", () => {
 
 describe("term syntax", () => {
   it.each([
-    ["attributes.arc_display_type=Traffic Light", true],
-    ["attributes.=x", false],
-    ["arc_display_type=x", false],
-    ["attributes.x", false],
-  ])("filter %j valid: %s", (term, ok) => {
-    expect(filterTermProblem(term) === undefined).toBe(ok);
+    { term: "attributes.arc_display_type=Traffic Light", valid: true },
+    { term: "attributes.arc_display_type!=Traffic Light", valid: true },
+    { term: "attributes.x=*", valid: true },
+    { term: "attributes.x!=*", valid: true },
+    { term: "attributes.=x", valid: false },
+    { term: "attributes.!=x", valid: false },
+    { term: "arc_display_type=x", valid: false },
+    { term: "attributes.x", valid: false },
+  ])("filter $term valid: $valid", ({ term, valid }) => {
+    expect(filterTermProblem(term) === undefined).toBe(valid);
   });
 
   it.each([
-    ["subject=abc", true],
-    ["email=a@b.c", true],
-    ["jwt_serial_number=1", true],
-    ["jwt_=1", false],
-    ["role=admin", false],
-  ])("user attribute %j valid: %s", (term, ok) => {
-    expect(userAttributeProblem(term) === undefined).toBe(ok);
+    { term: "attributes.colour!=red", parsed: { attribute: "colour", operator: "!=", value: "red" } },
+    { term: "attributes.colour=*", parsed: { attribute: "colour", operator: "=", value: "*" } },
+    { term: "attributes.a=b=c", parsed: { attribute: "a", operator: "=", value: "b=c" } },
+  ])("parses $term", ({ term, parsed }) => {
+    expect(parseFilterTerm(term)).toEqual(parsed);
+  });
+
+  it.each([
+    { term: "subject=abc", valid: true },
+    { term: "email=a@b.c", valid: true },
+    { term: "jwt_serial_number=1", valid: true },
+    { term: "group:traffic-ops", valid: true },
+    { term: "group:", valid: false },
+    { term: "jwt_=1", valid: false },
+    { term: "role=admin", valid: false },
+  ])("user attribute $term valid: $valid", ({ term, valid }) => {
+    expect(userAttributeProblem(term) === undefined).toBe(valid);
   });
 });

@@ -26,6 +26,7 @@ describe("emulator flags", () => {
       accessPolicyQuota: "3",
       rateLimit: "100/60",
       tier: "PREMIUM",
+      truncateUnpagedLists: "50",
       seedAssets: true,
     });
     expect(parsed.ok && emulatorOptionsFromFlags(parsed.flags)).toEqual({
@@ -37,8 +38,14 @@ describe("emulator flags", () => {
       accessPolicyQuota: 3,
       rateLimit: { limit: 100, windowSeconds: 60 },
       tier: "PREMIUM",
+      truncateUnpagedLists: 50,
       seedAssets: true,
     });
+  });
+
+  it.each([{ tier: "FREE" }, { tier: "PREMIUM" }, { tier: "READONLY" }])("takes --tier $tier", ({ tier }) => {
+    const parsed = parseEmulatorFlags({ tier });
+    expect(parsed.ok && emulatorOptionsFromFlags(parsed.flags).tier).toBe(tier);
   });
 
   it.each([
@@ -47,7 +54,8 @@ describe("emulator flags", () => {
     ["a zero TTL", { tokenTtlSeconds: "0" }, "--token-ttl-seconds must be at least 1"],
     ["a rate limit without a window", { rateLimit: "100" }, "--rate-limit must read <requests>/<seconds>"],
     ["a zero rate limit", { rateLimit: "0/1" }, "--rate-limit needs positive numbers"],
-    ["an unknown tier", { tier: "GOLD" }, "--tier must be FREE or PREMIUM"],
+    ["a zero truncation", { truncateUnpagedLists: "0" }, "--truncate-unpaged-lists must be at least 1"],
+    ["an unknown tier", { tier: "GOLD" }, "--tier must be FREE, PREMIUM or READONLY"],
     ["a public URL that is not http", { publicUrl: "ftp://x" }, "--public-url must be an http(s) URL"],
   ])("refuses %s", (_name, raw, message) => {
     const parsed = parseEmulatorFlags(raw);

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { EmulatorOptions } from "./server.ts";
+import { tenantTiers } from "./state.ts";
 
 const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
@@ -31,7 +32,8 @@ export const emulatorFlagsSchema = z.object({
     })
     .refine((r) => r.limit > 0 && r.windowSeconds > 0, "--rate-limit needs positive numbers")
     .optional(),
-  tier: z.enum(["FREE", "PREMIUM"], { error: "--tier must be FREE or PREMIUM" }).default("FREE"),
+  tier: z.enum(tenantTiers, { error: "--tier must be FREE, PREMIUM or READONLY" }).default("FREE"),
+  truncateUnpagedLists: integer("--truncate-unpaged-lists", 1).optional(),
   seedAssets: z.boolean().default(false),
   json: z.boolean().default(false),
 });
@@ -60,6 +62,7 @@ export function emulatorOptionsFromFlags(flags: EmulatorFlags): EmulatorOptions 
     tier: flags.tier,
     seedAssets: flags.seedAssets,
   };
+  if (flags.truncateUnpagedLists !== undefined) options.truncateUnpagedLists = flags.truncateUnpagedLists;
   if (flags.publicUrl !== undefined) options.publicUrl = flags.publicUrl;
   return options;
 }

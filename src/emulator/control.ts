@@ -10,9 +10,16 @@ import {
   type AzureControl,
   type FederatedControl,
 } from "./control-issuers.ts";
-import type { CountRule, DropRule, EmulatorSettings, FailRule, RateLimitSetting } from "./faults.ts";
+import type {
+  CountRule,
+  DropRule,
+  EmulatorSettings,
+  FailRule,
+  IgnoreUpdates,
+  RateLimitSetting,
+} from "./faults.ts";
 import type { RouteName } from "./route-names.ts";
-import type { AccessPolicy, ApplicationSnapshot, Asset, TenantTier } from "./state.ts";
+import type { AccessPolicy, ApplicationSnapshot, Asset, AssetStatus, TenantTier } from "./state.ts";
 
 /** Drives and inspects a running emulator. */
 export interface EmulatorControl {
@@ -39,6 +46,21 @@ export interface EmulatorControl {
   setRateLimit(limit: RateLimitSetting | null): void;
   /** Sets the tenant's tier (`jit_tier`). */
   setTier(tier: TenantTier): void;
+  /**
+   * Cuts every list requested without `page_size` to its first `n` items with an empty
+   * `next_page_token` (assets answer 206), as DataTrails does past its internal limit; null turns it off.
+   */
+  setTruncateUnpagedLists(n: number | null): void;
+  /**
+   * Answers every access policy (create, get, list, PATCH) normalised as a real server may store
+   * it: empty permission lists left out, lists sorted, behaviours replaced (normalise.ts).
+   */
+  setNormalisePolicies(on: boolean): void;
+  /**
+   * Makes PATCH of access policies and/or applications answer 200 with the stored object
+   * unchanged: the write is validated, then dropped. Fields left out keep their current value.
+   */
+  setIgnoreUpdates(ignore: Partial<IgnoreUpdates>): void;
   /** The current settings. */
   settings(): Readonly<EmulatorSettings>;
   /** Sets the clock's offset from real time. */
@@ -53,8 +75,8 @@ export interface EmulatorControl {
   accessPolicies(): AccessPolicy[];
   /** Every asset. */
   assets(): Asset[];
-  /** Adds an asset. */
-  addAsset(attributes: Record<string, unknown>, behaviours?: string[]): Asset;
+  /** Adds an asset (tracked and COMMITTED unless `status` says otherwise). */
+  addAsset(attributes: Record<string, unknown>, behaviours?: string[], status?: AssetStatus): Asset;
   /** Requests per route so far. */
   counters(): Record<RouteName, number>;
   /** Requests so far on one route. */
@@ -99,6 +121,17 @@ export function createControl(ctx: EmulatorContext): EmulatorControl {
     setTier: (tier) => {
       ctx.settings.tier = tier;
     },
+    setTruncateUnpagedLists: (n) => {
+      ctx.settings.truncateUnpagedLists = n;
+    },
+    setNormalisePolicies: (on) => {
+      ctx.settings.normalisePolicies = on;
+    },
+    setIgnoreUpdates: (ignore) => {
+      if (ignore.accessPolicies !== undefined)
+        ctx.settings.ignoreUpdates.accessPolicies = ignore.accessPolicies;
+      if (ignore.applications !== undefined) ctx.settings.ignoreUpdates.applications = ignore.applications;
+    },
     settings: () => structuredClone(ctx.settings),
     setClockOffsetMs: (ms) => ctx.clock.setOffsetMs(ms),
     advanceClock: (ms) => ctx.clock.advance(ms),
@@ -106,7 +139,7 @@ export function createControl(ctx: EmulatorContext): EmulatorControl {
     applications: () => ctx.state.applicationSnapshots(),
     accessPolicies: () => ctx.state.listPolicies(),
     assets: () => ctx.state.listAssets(),
-    addAsset: (attributes, behaviours) => ctx.state.addAsset(attributes, behaviours),
+    addAsset: (attributes, behaviours, status) => ctx.state.addAsset(attributes, behaviours, status),
     counters: () => ctx.counters.snapshot(),
     count: (route) => ctx.counters.get(route),
     resetCounters: () => ctx.counters.reset(),

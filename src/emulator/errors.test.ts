@@ -3,22 +3,24 @@ import { ApiError, grpcCodeForStatus, quotaExceeded, rateLimited } from "./error
 
 describe("grpc-gateway errors", () => {
   it.each([
-    [400, 3],
-    [401, 16],
-    [402, 8],
-    [403, 7],
-    [404, 5],
-    [429, 8],
-    [500, 13],
-    [503, 14],
-    [418, 2],
-  ])("HTTP %i carries gRPC code %i", (status, code) => {
+    { status: 400, code: 3 },
+    { status: 401, code: 16 },
+    { status: 402, code: 12 },
+    { status: 403, code: 7 },
+    { status: 404, code: 5 },
+    { status: 429, code: 8 },
+    { status: 500, code: 13 },
+    { status: 503, code: 14 },
+    { status: 418, code: 2 },
+  ])("HTTP $status carries gRPC code $code", ({ status, code }) => {
     expect(grpcCodeForStatus(status)).toBe(code);
     expect(new ApiError(status, "m").body()).toEqual({ code, message: "m", details: [] });
   });
 
-  it("sends 402 for an exhausted quota", () => {
-    expect(quotaExceeded("app registrations").status).toBe(402);
+  it("sends 402 with gRPC code 12 and a message ending in Payment Required for an exhausted quota", () => {
+    const error = quotaExceeded("app registrations");
+    expect([error.status, error.body().code]).toEqual([402, 12]);
+    expect(error.message).toMatch(/Payment Required$/);
   });
 
   it.each([

@@ -33,7 +33,8 @@ export interface GrpcErrorBody {
 
 /**
  * The gRPC code that goes with an HTTP status (grpc-gateway's mapping, read backwards). 402 is
- * DataTrails' own status for an exhausted quota; it carries RESOURCE_EXHAUSTED.
+ * DataTrails' own status for an exhausted quota; the real service sends it with gRPC code 12
+ * (UNIMPLEMENTED, whatever the name says) and a message ending in "Payment Required".
  */
 export function grpcCodeForStatus(status: number): number {
   switch (status) {
@@ -42,7 +43,7 @@ export function grpcCodeForStatus(status: number): number {
     case 401:
       return grpcCodes.unauthenticated;
     case 402:
-      return grpcCodes.resourceExhausted;
+      return grpcCodes.unimplemented;
     case 403:
       return grpcCodes.permissionDenied;
     case 404:
@@ -117,9 +118,12 @@ export function notFound(message = "not found"): ApiError {
   return new ApiError(404, message);
 }
 
-/** 402 with RESOURCE_EXHAUSTED: the tenant's quota of a resource is used up. */
+/** What every 402 message ends with, as DataTrails writes it. */
+export const paymentRequired = "Payment Required";
+
+/** 402 with gRPC code 12: the tenant's quota of a resource is used up. */
 export function quotaExceeded(what: string): ApiError {
-  return new ApiError(402, `quota of ${what} reached`);
+  return new ApiError(402, `quota of ${what} reached: ${paymentRequired}`);
 }
 
 /** 429 RESOURCE_EXHAUSTED with the reset headers DataTrails sends (whole seconds, at least 1). */

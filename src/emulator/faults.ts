@@ -24,6 +24,21 @@ export interface EmulatorSettings {
   rateLimit: RateLimitSetting | null;
   /** The tenant's tier, the tokens' `jit_tier`. */
   tier: TenantTier;
+  /**
+   * When set, a list request without `page_size` gets only this many items and an empty
+   * `next_page_token`, as DataTrails cuts unpaged lists short; null returns full pages.
+   */
+  truncateUnpagedLists: number | null;
+  /** Answer access policies the way a normalising server stores them (normalise.ts). */
+  normalisePolicies: boolean;
+  /** PATCHes that answer 200 with the stored object unchanged: the correction never sticks. */
+  ignoreUpdates: IgnoreUpdates;
+}
+
+/** Which PATCH routes ignore what they are sent. */
+export interface IgnoreUpdates {
+  accessPolicies: boolean;
+  applications: boolean;
 }
 
 /** "Answer the next `count` calls (of `route`, or of any route) with this status." */

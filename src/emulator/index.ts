@@ -24,9 +24,24 @@ export type {
   JwtBearerClientInput,
   JwtBearerClientSnapshot,
 } from "./federated-directory.ts";
-export type { CountRule, DropRule, EmulatorSettings, FailRule, RateLimitSetting } from "./faults.ts";
+export type {
+  CountRule,
+  DropRule,
+  EmulatorSettings,
+  FailRule,
+  IgnoreUpdates,
+  RateLimitSetting,
+} from "./faults.ts";
+export { normalisedBehaviours, type NormalisedPermission, type NormalisedPolicy } from "./normalise.ts";
 export { routeNames, type RouteName } from "./route-names.ts";
 export { adminPrefix } from "./routes/admin.ts";
 export { registeredJwtClaimNames, reservedClaimPrefixes } from "./claims.ts";
-export type { AccessPolicy, ApplicationSnapshot, Asset, TenantTier, WireApplication } from "./state.ts";
+export type {
+  AccessPolicy,
+  ApplicationSnapshot,
+  Asset,
+  AssetStatus,
+  TenantTier,
+  WireApplication,
+} from "./state.ts";
 export { sha256Hex } from "./state.ts";

@@ -1,7 +1,10 @@
 /**
  * List paging as DataTrails does it: `page_size` and `page_token` in, `next_page_token` out (empty on
  * the last page). The token is base64 of `{"orig_req": {...}, "skip": n}`, so it carries the original
- * query and a client may send the token alone on later pages.
+ * query (page size, filters, order) and a client may send the token alone on later pages.
+ *
+ * A request with no page size may be cut short the way DataTrails cuts it ("up to the internal
+ * limit"): with the `truncateUnpagedLists` setting, only the first n items and an empty token.
  */
 import { queryValue } from "./context.ts";
 import { invalidArgument } from "./errors.ts";
@@ -26,6 +29,10 @@ export interface ResolvedPageRequest {
 export interface Page<T> {
   items: T[];
   nextPageToken: string;
+  /** How many items match the query, over every page (the `X-Total-Count` header). */
+  total: number;
+  /** Whether an unpaged request was cut short: items beyond the page exist, yet there is no token. */
+  truncated: boolean;
 }
 
 /** Encodes a page token. */
@@ -88,11 +95,105 @@ export function resolvePageRequest(
   return { origReq, pageSize: pageSize || defaultPageSize, skip };
 }
 
-/** Cuts one page out of the full, filtered result. */
-export function paginate<T>(all: readonly T[], req: ResolvedPageRequest): Page<T> {
+/** Whether the request named a page size (its own, or its page token's original query's). */
+function sized(req: ResolvedPageRequest): boolean {
+  return typeof req.origReq["page_size"] === "number";
+}
+
+/**
+ * Cuts one page out of the full, filtered result. With `truncateUnpaged` set, a request that named
+ * no page size gets at most that many items and never a next page token, as DataTrails cuts an
+ * unpaged list short without saying so.
+ */
+export function paginate<T>(
+  all: readonly T[],
+  req: ResolvedPageRequest,
+  truncateUnpaged: number | null = null,
+): Page<T> {
+  if (truncateUnpaged !== null && !sized(req)) {
+    const items = all.slice(req.skip, req.skip + Math.min(truncateUnpaged, req.pageSize));
+    return { items, nextPageToken: "", total: all.length, truncated: req.skip + items.length < all.length };
+  }
   const items = all.slice(req.skip, req.skip + req.pageSize);
   const next = req.skip + items.length;
-  return { items, nextPageToken: next < all.length ? encodePageToken(req.origReq, next) : "" };
+  return {
+    items,
+    nextPageToken: next < all.length ? encodePageToken(req.origReq, next) : "",
+    total: all.length,
+    truncated: false,
+  };
+}
+
+/** One query filter of a list: the values it takes (any when left out) and whether an item passes. */
+export interface ListFilter<T> {
+  values?: readonly string[];
+  holds(item: T, value: string): boolean;
+}
+
+/** What a list route filters and orders by. */
+export interface ListSpec<T> {
+  /** Filters by exact query parameter name, e.g. `display_name`. */
+  filters?: Record<string, ListFilter<T>>;
+  /** Filters by a parameter prefix, e.g. `attributes.` for `attributes.<key>=<value>`; given the key. */
+  prefixFilters?: Record<string, (item: T, key: string, value: string) => boolean>;
+  /** The `order_by` values the list takes, each with its comparison (null keeps the stored order). */
+  orders?: Record<string, ((a: T, b: T) => number) | null>;
+  /** The `truncateUnpagedLists` setting. */
+  truncateUnpaged: number | null;
+}
+
+function queryKeys(query: unknown): string[] {
+  return typeof query === "object" && query !== null ? Object.keys(query) : [];
+}
+
+function checkValue(name: string, value: string, values: readonly string[] | undefined): void {
+  if (values !== undefined && !values.includes(value)) {
+    throw invalidArgument(`${name} must be one of ${values.join(", ")}`);
+  }
+}
+
+/**
+ * One page of a list: the query's filters and order (from the page token's original query on later
+ * pages) applied to every item, then the page cut out.
+ */
+export function listPage<T>(query: unknown, all: readonly T[], spec: ListSpec<T>): Page<T> {
+  const filters = spec.filters ?? {};
+  const prefixes = Object.entries(spec.prefixFilters ?? {});
+  const sent: Record<string, string | undefined> = {};
+  for (const name of Object.keys(filters)) sent[name] = queryValue(query, name);
+  for (const key of queryKeys(query)) {
+    if (prefixes.some(([prefix]) => key.startsWith(prefix) && key.length > prefix.length)) {
+      sent[key] = queryValue(query, key);
+    }
+  }
+  if (spec.orders) sent["order_by"] = queryValue(query, "order_by");
+  const page = resolvePageRequest(
+    { page_size: queryValue(query, "page_size"), page_token: queryValue(query, "page_token") },
+    sent,
+  );
+
+  let selected = [...all];
+  for (const [key, value] of Object.entries(page.origReq)) {
+    if (typeof value !== "string" || key === "order_by") continue;
+    const filter = filters[key];
+    if (filter) {
+      checkValue(key, value, filter.values);
+      selected = selected.filter((item) => filter.holds(item, value));
+      continue;
+    }
+    const prefixed = prefixes.find(([prefix]) => key.startsWith(prefix));
+    if (prefixed) {
+      const [prefix, holds] = prefixed;
+      selected = selected.filter((item) => holds(item, key.slice(prefix.length), value));
+    }
+  }
+  const order = filterOf(page.origReq, "order_by");
+  if (spec.orders && order !== undefined) {
+    checkValue("order_by", order, Object.keys(spec.orders));
+    const compare = spec.orders[order];
+    if (compare) selected.sort(compare);
+  }
+  return paginate(selected, page, spec.truncateUnpaged);
 }
 
 /** A string filter out of the original request, if it has one. */
@@ -101,22 +202,9 @@ export function filterOf(origReq: OriginalRequest, name: string): string | undef
   return typeof v === "string" ? v : undefined;
 }
 
-/**
- * One page of a list that takes `page_size`, `page_token` and an exact `display_name` filter, as the
- * applications and access-policies lists do; the filter comes from the page token's original query.
- */
-export function pageByDisplayName<T>(
-  query: unknown,
-  all: readonly T[],
-  displayNameOf: (item: T) => string,
-): Page<T> {
-  const page = resolvePageRequest(
-    { page_size: queryValue(query, "page_size"), page_token: queryValue(query, "page_token") },
-    { display_name: queryValue(query, "display_name") },
-  );
-  const displayName = filterOf(page.origReq, "display_name");
-  return paginate(
-    displayName === undefined ? all : all.filter((item) => displayNameOf(item) === displayName),
-    page,
-  );
+/** Whether a list request asks for the total count (`X-Request-Total-Count: true`). */
+export function wantsTotalCount(headers: Record<string, string | string[] | undefined>): boolean {
+  const value = headers["x-request-total-count"];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first?.trim().toLowerCase() === "true";
 }

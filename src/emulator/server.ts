@@ -12,8 +12,21 @@ import { AzureDirectory } from "./azure-directory.ts";
 import { offsetClock } from "./clock.ts";
 import type { EmulatorContext } from "./context.ts";
 import { createControl, type EmulatorControl } from "./control.ts";
-import { ApiError, errorBody, grpcCodeForStatus, invalidArgument, rateLimited } from "./errors.ts";
-import { Faults, FixedWindowLimiter, type EmulatorSettings, type RateLimitSetting } from "./faults.ts";
+import {
+  ApiError,
+  errorBody,
+  grpcCodeForStatus,
+  invalidArgument,
+  paymentRequired,
+  rateLimited,
+} from "./errors.ts";
+import {
+  Faults,
+  FixedWindowLimiter,
+  type EmulatorSettings,
+  type IgnoreUpdates,
+  type RateLimitSetting,
+} from "./faults.ts";
 import { FederatedDirectory, type FederatedSettings } from "./federated-directory.ts";
 import { toOAuthError } from "./oauth-errors.ts";
 import { RequestCounters, routeFamily, unlimitedRoutes } from "./route-names.ts";
@@ -46,6 +59,12 @@ export interface EmulatorOptions {
   rateLimit?: RateLimitSetting | null;
   /** The tenant's tier, the tokens' `jit_tier` (default FREE). */
   tier?: TenantTier;
+  /** Cut lists requested without `page_size` to this many items, with no next page token (default: off). */
+  truncateUnpagedLists?: number | null;
+  /** Answer access policies normalised, as a real server may store them (default: as sent). */
+  normalisePolicies?: boolean;
+  /** PATCHes that answer 200 with the stored object unchanged (default: none). */
+  ignoreUpdates?: Partial<IgnoreUpdates>;
   /** Seed a few assets (traffic lights and others) at start and on reset. */
   seedAssets?: boolean;
   /** The seeded OWNER integration's credentials (default: a random client id and secret). */
@@ -102,6 +121,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     accessPolicyQuota: options.accessPolicyQuota ?? null,
     rateLimit: options.rateLimit ?? null,
     tier: options.tier ?? "FREE",
+    truncateUnpagedLists: options.truncateUnpagedLists ?? null,
+    normalisePolicies: options.normalisePolicies ?? false,
+    ignoreUpdates: {
+      accessPolicies: options.ignoreUpdates?.accessPolicies ?? false,
+      applications: options.ignoreUpdates?.applications ?? false,
+    },
   };
   const ctx: EmulatorContext = {
     state: new EmulatorState({
@@ -163,7 +188,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const fail = ctx.faults.takeFail(route);
     if (fail) {
       if (fail.status === 429) throw rateLimited(fail.retryAfterSeconds ?? 1);
-      throw new ApiError(fail.status, fail.message ?? `injected fault: HTTP ${fail.status}`);
+      const text = fail.status === 402 ? `HTTP 402 ${paymentRequired}` : `HTTP ${fail.status}`;
+      throw new ApiError(fail.status, fail.message ?? `injected fault: ${text}`);
     }
   });
 

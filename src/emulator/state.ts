@@ -9,8 +9,14 @@ import { plusOneYear, rfc3339Seconds } from "./clock.ts";
 /** The role that makes an application an administrator of the tenant. */
 export const ownerRole = "OWNER";
 
+/** The roles an application may be given: the enum's zero value, and OWNER. */
+export const applicationRoles = ["ROLE_UNSPECIFIED", ownerRole] as const;
+
+/** The tiers a tenant may be on. */
+export const tenantTiers = ["FREE", "PREMIUM", "READONLY"] as const;
+
 /** The tier a tenant is on; it is the token's `jit_tier` claim. */
-export type TenantTier = "FREE" | "PREMIUM";
+export type TenantTier = (typeof tenantTiers)[number];
 
 /** An application as the emulator keeps it (no secret, only its hash). */
 export interface StoredApplication {
@@ -55,6 +61,25 @@ export interface AccessPermission {
   event_arc_display_type_read: string[];
   event_arc_display_type_write: string[];
   user_attributes: { or: string[] }[];
+}
+
+/** An asset's `tracked` values (the list filter also takes TRACKED_STATUS_UNSPECIFIED and ANY). */
+export const assetTrackedStatuses = ["TRACKED", "NOT_TRACKED"] as const;
+
+/** An asset's `confirmation_status` values, as the assets swagger lists them. */
+export const assetConfirmationStatuses = [
+  "PENDING",
+  "CONFIRMED",
+  "FAILED",
+  "STORED",
+  "COMMITTED",
+  "UNEQUIVOCAL",
+] as const;
+
+/** How an asset stands: tracked or not, and how far it is committed. */
+export interface AssetStatus {
+  tracked?: (typeof assetTrackedStatuses)[number];
+  confirmationStatus?: (typeof assetConfirmationStatuses)[number];
 }
 
 /** An asset in the (trimmed) DataTrails v2 JSON shape. */
@@ -301,14 +326,18 @@ export class EmulatorState {
     return this.policies.delete(identity);
   }
 
-  /** Adds an asset with these attributes. */
-  addAsset(attributes: Record<string, unknown>, behaviours: string[] = ["RecordEvidence"]): Asset {
+  /** Adds an asset with these attributes (tracked and committed unless told otherwise). */
+  addAsset(
+    attributes: Record<string, unknown>,
+    behaviours: string[] = ["RecordEvidence"],
+    status: AssetStatus = {},
+  ): Asset {
     const asset: Asset = {
       identity: `assets/${randomUUID()}`,
       behaviours: [...behaviours],
       attributes: structuredClone(attributes),
-      confirmation_status: "COMMITTED",
-      tracked: "TRACKED",
+      confirmation_status: status.confirmationStatus ?? "COMMITTED",
+      tracked: status.tracked ?? "TRACKED",
       owner: "",
       at_time: rfc3339Seconds(this.now()),
       storage_integrity: "TENANT_STORAGE",

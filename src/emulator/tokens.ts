@@ -25,6 +25,13 @@ export const audiencePath = "/archivist";
 export const tokenPath = "/archivist/iam/v1/appidp/token";
 /** The discovery document path. */
 export const discoveryPath = `${issuerPath}/.well-known/openid-configuration`;
+/**
+ * The discovery path as a script gets it by appending `/.well-known/...` to an issuer that ends in
+ * `/` (Azure v1's do; a base URL written with one does too): the same document is served there.
+ */
+export function doubledSlashPath(path: string): string {
+  return path.replace("/.well-known/", "//.well-known/");
+}
 /** The JWKS path. */
 export const jwksPath = `${issuerPath}/.well-known/jwks.json`;
 

@@ -18,12 +18,22 @@ export const customClaimsSchema = z
     }
   });
 
-/** Parses a JSON body (absent reads as `{}`), or throws 400 with the first problem found. */
+/**
+ * Parses a JSON body (absent reads as `{}`), or throws 400 with the first problem found. Schemas
+ * are strict objects: a field the request message does not have is refused, as grpc-gateway's
+ * JSON decoder refuses it (`unknown field "x"`), rather than silently dropped.
+ */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const result = schema.safeParse(body ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = issue?.path.map(String).join(".") ?? "";
-  const message = issue?.message ?? "invalid request body";
+  const message =
+    issue?.code === "unrecognized_keys"
+      ? issue.keys.map((k) => `unknown field ${JSON.stringify(k)}`).join(", ")
+      : (issue?.message ?? "invalid request body");
   throw invalidArgument(path && !message.includes(path) ? `${path}: ${message}` : message);
 }
+
+/** A request body with no fields at all: absent, or `{}`. */
+export const emptyBodySchema = z.strictObject({});

@@ -4,8 +4,11 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
 import { ClientCredentialsIssuer } from "../../src/tokens/client-credentials.ts";
@@ -203,13 +206,161 @@ describe("check-token", () => {
       const { code, out } = await run([
         "--token",
         await oidcToken(),
-        "--datatrails-url",
-        emulator.url,
+        "--discovery-url",
+        `${emulator.url}/appidpv1/.well-known/openid-configuration`,
         "--issuer",
         oidc.issuer,
       ]);
       expect(out).toMatch(/✗ no key with kid .* matches|✗ the signature does not verify/);
       expect(code).toBe(1);
     });
+  });
+});
+
+describe("check-token finds the keys through the token's own iss", () => {
+  /** A server that answers 404 to everything: a DataTrails that publishes no discovery document. */
+  let nothing: Server;
+  let nothingUrl: string;
+  /** An emulator whose tokens name that server as their issuer, as real DataTrails tokens do. */
+  let undiscoverable: RunningEmulator;
+  /** An emulator whose tokens name a port nobody listens on. */
+  let unreachable: RunningEmulator;
+
+  beforeAll(async () => {
+    nothing = createServer((_request, response) => {
+      response.writeHead(404, { "content-type": "application/json" }).end('{"code":5,"message":"Not Found"}');
+    });
+    await new Promise<void>((done) => nothing.listen(0, "127.0.0.1", done));
+    nothingUrl = `http://127.0.0.1:${(nothing.address() as AddressInfo).port}`;
+    undiscoverable = await startEmulator({ publicUrl: nothingUrl });
+    unreachable = await startEmulator({ publicUrl: "http://127.0.0.1:9" });
+  });
+  afterAll(async () => {
+    await undiscoverable?.close();
+    await unreachable?.close();
+    await new Promise((done) => nothing?.close(done));
+  });
+
+  async function tokenOf(e: RunningEmulator): Promise<string> {
+    const issuer = new ClientCredentialsIssuer({
+      tokenUrl: `${e.url}/archivist/iam/v1/appidp/token`,
+      clientId: e.admin.clientId,
+      clientSecret: e.admin.clientSecret,
+    });
+    return (await issuer.issue()).accessToken;
+  }
+
+  it("verifies an appidp token given nothing but the token", async () => {
+    const { code, out } = await run(["--token", await adminToken()]);
+    expect(out).toContain(
+      `keys: discovery from the token's iss (${emulator.url}/appidpv1/.well-known/openid-configuration)`,
+    );
+    expect(out).toContain(`✓ iss ${emulator.url}/appidpv1`);
+    expect(out.trim().endsWith("valid")).toBe(true);
+    expect(code).toBe(0);
+  });
+
+  it("verifies an Azure v1 token, whose iss ends in /, stripping that one slash", async () => {
+    const client = emulator.control.azure.addClient({ roles: { "https://app.datatrails.ai": ["guest"] } });
+    const issuer = new ClientCredentialsIssuer({
+      tokenUrl: client.endpoints.tokenUrlV1,
+      clientId: client.clientId,
+      clientSecret: client.clientSecret,
+      resource: "https://app.datatrails.ai",
+    });
+    const token = (await issuer.issue()).accessToken;
+    const iss = client.endpoints.issuerV1;
+    expect(iss.endsWith("/")).toBe(true);
+    const { code, out } = await run([
+      "--token",
+      token,
+      "--audience",
+      "https://app.datatrails.ai",
+      "--role",
+      "guest",
+    ]);
+    expect(out).toContain(`keys: discovery from the token's iss (${iss}.well-known/openid-configuration)`);
+    expect(out).toContain(`✓ iss ${iss}`);
+    expect(code).toBe(0);
+  });
+
+  it("verifies with the given --jwks-url instead, never asking the iss", async () => {
+    const { code, out } = await run([
+      "--token",
+      await tokenOf(undiscoverable),
+      "--jwks-url",
+      `${undiscoverable.url}/appidpv1/.well-known/jwks.json`,
+    ]);
+    expect(out).not.toContain("discovery from the token's iss");
+    expect(out.trim().endsWith("valid")).toBe(true);
+    expect(code).toBe(0);
+  });
+
+  it.each([
+    {
+      name: "publishes no discovery document (404), as DataTrails does not",
+      emulatorOf: () => undiscoverable,
+      problem: /✗ discovery document at 127\.0\.0\.1:\d+ answered 404/,
+    },
+    {
+      name: "cannot be reached",
+      emulatorOf: () => unreachable,
+      problem: /✗ discovery document at 127\.0\.0\.1:9 could not be read/,
+    },
+  ])(
+    "exits 3, saying verification needs --jwks-url, when the token's issuer $name",
+    async ({ emulatorOf, problem }) => {
+      const { code, out } = await run(["--token", await tokenOf(emulatorOf())]);
+      expect(out).toMatch(problem);
+      expect(out).toMatch(/✗ cannot verify: .*verification needs --jwks-url/);
+      expect(code).toBe(3);
+    },
+  );
+
+  it("says the same in --json, as a hint beside the error", async () => {
+    const { code, out } = await run(["--token", await tokenOf(undiscoverable), "--json"]);
+    const report = JSON.parse(out) as { valid: boolean; error: { code: string; hint: string } };
+    expect([report.valid, report.error.code, code]).toEqual([false, "Unavailable", 3]);
+    expect(report.error.hint).toMatch(/verification needs --jwks-url$/);
+  });
+
+  it("exits 3 for an iss that is not a URL, without a request anywhere", async () => {
+    const { privateKey } = await generateKeyPair("RS256");
+    const token = await new SignJWT({ sub: "x" })
+      .setProtectedHeader({ alg: "RS256" })
+      .setIssuer("appidpv1")
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(privateKey);
+    const { code, out } = await run(["--token", token]);
+    expect(out).toContain(
+      "✗ cannot verify: the token's iss is not an http(s) URL; verification needs --jwks-url",
+    );
+    expect(code).toBe(3);
+  });
+
+  it.each([
+    {
+      name: "with no flags: a usage error (exit 2)",
+      flags: () => [],
+      code: 2,
+      text: /the token has no iss: give --discovery-url or --jwks-url/,
+    },
+    {
+      name: "with --datatrails-url: its discovery document, whose keys did not sign it (exit 1)",
+      flags: () => ["--datatrails-url", emulator.url],
+      code: 1,
+      text: /✗ no key .*matches the token's signature|✗ the signature does not verify/,
+    },
+  ])("handles a token without iss $name", async ({ flags, code, text }) => {
+    const { privateKey } = await generateKeyPair("RS256");
+    const token = await new SignJWT({ sub: "x" })
+      .setProtectedHeader({ alg: "RS256", kid: "k" })
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(privateKey);
+    const result = await run(["--token", token, ...flags()]);
+    expect(`${result.out}${result.err}`).toMatch(text);
+    expect(result.code).toBe(code);
   });
 });

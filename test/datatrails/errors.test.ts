@@ -69,9 +69,11 @@ describe("HTTP error statuses", () => {
     expect(emulator.control.count("applications.list")).toBe(0);
   });
 
-  it("402 → QuotaExceeded", async () => {
+  it("402 → QuotaExceeded, keeping the gRPC code 12 DataTrails sends with it", async () => {
     emulator.control.setApplicationQuota(1);
-    expect((await failure(api.createApplication({ displayName: "a" }))).code).toBe("QuotaExceeded");
+    const error = await failure(api.createApplication({ displayName: "a" }));
+    expect([error.code, error.status, error.grpcCode]).toEqual(["QuotaExceeded", 402, 12]);
+    expect(error.message).toMatch(/Payment Required$/);
   });
 
   it("403 → PermissionDenied for an integration that is not an OWNER", async () => {

@@ -89,6 +89,18 @@ describe("fault switches over HTTP", () => {
     ]).toEqual([429, "7", "7"]);
   });
 
+  it("answers an injected 402 as a quota answer: gRPC code 12, Payment Required", async () => {
+    await send(emulator, "POST", "/_emulator/faults/fail", {
+      json: { route: "applications.create", status: 402 },
+    });
+    const response = await send(emulator, "POST", "/archivist/iam/v1/applications", {
+      token: admin,
+      json: { display_name: "x" },
+    });
+    expect([response.status, (response.body as { code: number }).code]).toEqual([402, 12]);
+    expect((response.body as { message: string }).message).toMatch(/Payment Required$/);
+  });
+
   it("drops the connection without a response", async () => {
     await send(emulator, "POST", "/_emulator/faults/drop", { json: { route: "applications.list" } });
     await expect(fetch(`${emulator.url}${list}`)).rejects.toThrow();

@@ -61,7 +61,7 @@ describe("creating applications", () => {
       "registered JWT claim",
     ],
     ["a non-string claim", { display_name: "a", custom_claims: { n: 1 } }, "must be strings"],
-    ["an unknown role", { display_name: "a", roles: ["ADMIN"] }, "the only role is OWNER"],
+    ["an unknown role", { display_name: "a", roles: ["ADMIN"] }, "roles are ROLE_UNSPECIFIED or OWNER"],
   ])("refuses %s with 400 INVALID_ARGUMENT", async (_name, body, message) => {
     const response = await send(emulator, "POST", base, { token, json: body });
     expect(response.status).toBe(400);
@@ -69,12 +69,32 @@ describe("creating applications", () => {
     expect((response.body as { message: string }).message).toContain(message);
   });
 
-  it("answers 402 once the quota is used up", async () => {
+  it.each([
+    { name: "OWNER", roles: ["OWNER"] },
+    { name: "ROLE_UNSPECIFIED", roles: ["ROLE_UNSPECIFIED"] },
+    { name: "no role", roles: [] },
+  ])("takes roles $name and keeps them", async ({ roles }) => {
+    const created = await send(emulator, "POST", base, { token, json: { display_name: "r", roles } });
+    expect([created.status, (created.body as WireApp).roles]).toEqual([200, roles]);
+    const path = `/archivist/iam/v1/${(created.body as WireApp).identity}`;
+    expect(((await send(emulator, "GET", path, { token })).body as WireApp).roles).toEqual(roles);
+  });
+
+  it("makes a ROLE_UNSPECIFIED application no administrator", async () => {
+    const app = await createApp(emulator, token, { display_name: "r", roles: ["ROLE_UNSPECIFIED"] });
+    const appToken = (await tokenFor(emulator, app.client_id, app.credentials[0]?.secret ?? "")).body as {
+      access_token: string;
+    };
+    expect((await send(emulator, "GET", base, { token: appToken.access_token })).status).toBe(403);
+  });
+
+  it("answers 402 with gRPC code 12 and Payment Required once the quota is used up", async () => {
     emulator.control.setApplicationQuota(2);
     expect((await send(emulator, "POST", base, { token, json: { display_name: "one" } })).status).toBe(200);
     const response = await send(emulator, "POST", base, { token, json: { display_name: "two" } });
     expect(response.status).toBe(402);
-    expect(response.body).toMatchObject({ code: 8, details: [] });
+    expect(response.body).toMatchObject({ code: 12, details: [] });
+    expect((response.body as { message: string }).message).toMatch(/Payment Required$/);
   });
 });
 

@@ -82,6 +82,35 @@ describe("assets", () => {
     ]);
   });
 
+  it.each([
+    {
+      name: "!= a value",
+      filter: "attributes.arc_display_type!=Traffic Light",
+      seen: ["Camera", "Shipping Container"],
+    },
+    { name: "=* (present)", filter: "attributes.serial_number=*", seen: ["Traffic Light", "Traffic Light"] },
+    { name: "!=* (absent)", filter: "attributes.serial_number!=*", seen: ["Camera", "Shipping Container"] },
+  ])("selects assets with a filter term $name", async ({ filter, seen }) => {
+    const { clientId, token } = await integration();
+    const created = await send(emulator, "POST", policies, {
+      token: admin,
+      json: { ...trafficLightPolicy(`subject=${clientId}`), filters: [{ or: [filter] }] },
+    });
+    expect(created.status).toBe(200);
+    const types = (await assets(token)).assets.map((a) => a.attributes["arc_display_type"]);
+    expect(types.sort()).toEqual(seen);
+  });
+
+  it("accepts a group: user attribute, which an appidp token (carrying no groups) never matches", async () => {
+    const { token } = await integration();
+    const created = await send(emulator, "POST", policies, {
+      token: admin,
+      json: trafficLightPolicy("group:traffic-ops"),
+    });
+    expect(created.status).toBe(200);
+    expect(await assets(token)).toEqual({ assets: [], next_page_token: "" });
+  });
+
   it("cuts attributes down to those the policy lets it read", async () => {
     const { clientId, token } = await integration();
     await send(emulator, "POST", policies, {
@@ -151,9 +180,10 @@ describe("access policies", () => {
     const { token } = await integration();
     expect((await send(emulator, "GET", policies, { token })).status).toBe(403);
     emulator.control.setAccessPolicyQuota(0);
-    expect(
-      (await send(emulator, "POST", policies, { token: admin, json: trafficLightPolicy("subject=x") }))
-        .status,
-    ).toBe(402);
+    const refused = await send(emulator, "POST", policies, {
+      token: admin,
+      json: trafficLightPolicy("subject=x"),
+    });
+    expect([refused.status, (refused.body as { code: number }).code]).toEqual([402, 12]);
   });
 });

@@ -82,6 +82,21 @@ describe("issued tokens", () => {
     expect(keys.keys.map((k) => k.kid)).toEqual([protectedHeader.kid]);
   });
 
+  it.each([
+    { name: "the control handle", set: () => Promise.resolve(emulator.control.setTier("READONLY")) },
+    {
+      name: "the admin API",
+      set: async () => {
+        const response = await send(emulator, "PATCH", "/_emulator/settings", { json: { tier: "READONLY" } });
+        expect(response.body).toMatchObject({ tier: "READONLY" });
+      },
+    },
+  ])("issues jit_tier READONLY once set through $name", async ({ set }) => {
+    await set();
+    const { token } = await appWithToken();
+    expect(jwtPayload(token)["jit_tier"]).toBe("READONLY");
+  });
+
   it("issues the TTL set at runtime", async () => {
     emulator.control.setTokenTtlSeconds(5);
     const { token } = await appWithToken();

@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { EmulatorControl } from "../control.ts";
 import { routeNames } from "../route-names.ts";
+import { assetConfirmationStatuses, assetTrackedStatuses, tenantTiers } from "../state.ts";
 import { parseBody } from "../validation.ts";
 
 /** The prefix of every admin route. */
@@ -16,17 +17,17 @@ const route = z.enum(routeNames).optional();
 const count = z.number().int().positive().optional();
 const nonNegativeInt = z.number().int().nonnegative();
 
-const latencySchema = z.object({ ms: nonNegativeInt, route });
-const failSchema = z.object({
+const latencySchema = z.strictObject({ ms: nonNegativeInt, route });
+const failSchema = z.strictObject({
   route,
   status: z.number().int().min(400).max(599),
   count,
   message: z.string().optional(),
   retryAfterSeconds: z.number().int().positive().optional(),
 });
-const countSchema = z.object({ route, count });
-const dropSchema = z.object({ route, count, afterHandling: z.boolean().optional() });
-const settingsSchema = z.object({
+const countSchema = z.strictObject({ route, count });
+const dropSchema = z.strictObject({ route, count, afterHandling: z.boolean().optional() });
+const settingsSchema = z.strictObject({
   tokenTtlSeconds: z.number().int().positive().optional(),
   applicationQuota: nonNegativeInt.nullable().optional(),
   accessPolicyQuota: nonNegativeInt.nullable().optional(),
@@ -34,13 +35,20 @@ const settingsSchema = z.object({
     .object({ limit: z.number().int().positive(), windowSeconds: z.number().positive() })
     .nullable()
     .optional(),
-  tier: z.enum(["FREE", "PREMIUM"]).optional(),
+  tier: z.enum(tenantTiers).optional(),
+  truncateUnpagedLists: z.number().int().positive().nullable().optional(),
+  normalisePolicies: z.boolean().optional(),
+  ignoreUpdates: z
+    .strictObject({ accessPolicies: z.boolean().optional(), applications: z.boolean().optional() })
+    .optional(),
 });
-const clockSchema = z.object({ offsetMs: z.number().int() });
-const advanceSchema = z.object({ ms: z.number().int() });
-const assetSchema = z.object({
+const clockSchema = z.strictObject({ offsetMs: z.number().int() });
+const advanceSchema = z.strictObject({ ms: z.number().int() });
+const assetSchema = z.strictObject({
   attributes: z.record(z.string(), z.unknown()),
   behaviours: z.array(z.string()).optional(),
+  tracked: z.enum(assetTrackedStatuses).optional(),
+  confirmation_status: z.enum(assetConfirmationStatuses).optional(),
 });
 
 /** Registers the admin routes over the control handle. */
@@ -91,6 +99,15 @@ export function registerAdminRoutes(app: FastifyInstance, control: EmulatorContr
     if (body.accessPolicyQuota !== undefined) control.setAccessPolicyQuota(body.accessPolicyQuota);
     if (body.rateLimit !== undefined) control.setRateLimit(body.rateLimit);
     if (body.tier !== undefined) control.setTier(body.tier);
+    if (body.truncateUnpagedLists !== undefined) control.setTruncateUnpagedLists(body.truncateUnpagedLists);
+    if (body.normalisePolicies !== undefined) control.setNormalisePolicies(body.normalisePolicies);
+    if (body.ignoreUpdates !== undefined) {
+      const { accessPolicies, applications } = body.ignoreUpdates;
+      control.setIgnoreUpdates({
+        ...(accessPolicies === undefined ? {} : { accessPolicies }),
+        ...(applications === undefined ? {} : { applications }),
+      });
+    }
     return control.settings();
   });
   app.put(`${p}/clock`, (request) => {
@@ -103,6 +120,9 @@ export function registerAdminRoutes(app: FastifyInstance, control: EmulatorContr
   });
   app.post(`${p}/assets`, (request) => {
     const body = parseBody(assetSchema, request.body);
-    return control.addAsset(body.attributes, body.behaviours);
+    return control.addAsset(body.attributes, body.behaviours, {
+      ...(body.tracked ? { tracked: body.tracked } : {}),
+      ...(body.confirmation_status ? { confirmationStatus: body.confirmation_status } : {}),
+    });
   });
 }

@@ -8,26 +8,27 @@ import { z } from "zod";
 import { authenticateOwner } from "../auth.ts";
 import type { EmulatorContext } from "../context.ts";
 import { notFound, quotaExceeded } from "../errors.ts";
-import { pageByDisplayName } from "../paging.ts";
-import { ownerRole } from "../state.ts";
-import { customClaimsSchema, parseBody } from "../validation.ts";
+import { listPage } from "../paging.ts";
+import { setTotalCount } from "./list-headers.ts";
+import { applicationRoles } from "../state.ts";
+import { customClaimsSchema, emptyBodySchema, parseBody } from "../validation.ts";
 
 const base = "/archivist/iam/v1/applications";
 const regenerateSuffix = ":regenerate-secret";
 
-const createSchema = z.object({
+const createSchema = z.strictObject({
   display_name: z
     .string({ error: "display_name is required" })
     .refine((s) => s.trim() !== "", "display_name is required"),
   custom_claims: customClaimsSchema.optional(),
   roles: z
-    .array(z.literal(ownerRole, { error: `the only role is ${ownerRole}` }), {
+    .array(z.enum(applicationRoles, { error: `roles are ${applicationRoles.join(" or ")}` }), {
       error: "roles must be a list",
     })
     .optional(),
 });
 
-const patchSchema = z.object({
+const patchSchema = z.strictObject({
   display_name: z
     .string({ error: "display_name must be a string" })
     .refine((s) => s.trim() !== "", "display_name must not be empty")
@@ -59,14 +60,14 @@ export function registerApplicationRoutes(app: FastifyInstance, ctx: EmulatorCon
     return state.toWire(created, secret);
   });
 
-  app.get(base, { config: { route: "applications.list" } }, async (request) => {
+  app.get(base, { config: { route: "applications.list" } }, async (request, reply) => {
     await authenticateOwner(ctx, request);
-    const { items, nextPageToken } = pageByDisplayName(
-      request.query,
-      state.listApplications(),
-      (a) => a.displayName,
-    );
-    return { applications: items.map((a) => state.toWire(a)), next_page_token: nextPageToken };
+    const page = listPage(request.query, state.listApplications(), {
+      filters: { display_name: { holds: (a, name) => a.displayName === name } },
+      truncateUnpaged: settings.truncateUnpagedLists,
+    });
+    setTotalCount(request, reply, page);
+    return { applications: page.items.map((a) => state.toWire(a)), next_page_token: page.nextPageToken };
   });
 
   app.get<{ Params: { uuid: string } }>(
@@ -83,8 +84,10 @@ export function registerApplicationRoutes(app: FastifyInstance, ctx: EmulatorCon
     { config: { route: "applications.update" } },
     async (request) => {
       await authenticateOwner(ctx, request);
-      find(request.params.uuid);
+      const stored = find(request.params.uuid);
       const body = parseBody(patchSchema, request.body);
+      // A server that never takes the correction: valid, answered 200, and dropped.
+      if (settings.ignoreUpdates.applications) return state.toWire(stored);
       const updated = state.updateApplication(request.params.uuid, {
         displayName: body.display_name,
         customClaims: body.custom_claims,
@@ -111,6 +114,7 @@ export function registerApplicationRoutes(app: FastifyInstance, ctx: EmulatorCon
       const segment = request.params.uuid;
       if (!segment.endsWith(regenerateSuffix)) throw notFound("Not Found");
       await authenticateOwner(ctx, request);
+      parseBody(emptyBodySchema, request.body);
       const regenerated = state.regenerateSecret(segment.slice(0, -regenerateSuffix.length));
       if (!regenerated) throw notFound("application not found");
       return state.toWire(regenerated.app, regenerated.secret);

@@ -183,11 +183,15 @@ export function registerAzureRoutes(app: FastifyInstance, ctx: EmulatorContext):
   app.post("/:tenant/oauth2/v2.0/token", { config: { route: "azure.token.v2" } }, (r: TenantRequest) =>
     token(r, "2.0"),
   );
-  app.get(
+  // The v1 issuer ends in `/`, so `<iss>/.well-known/...` has a doubled slash; Azure answers both.
+  for (const path of [
     "/:tenant/.well-known/openid-configuration",
-    { config: { route: "azure.discovery.v1" } },
-    (r: TenantRequest) => discoveryDocument(ctx.baseUrl, knownTenant(r.params.tenant), "1.0"),
-  );
+    "/:tenant//.well-known/openid-configuration",
+  ]) {
+    app.get(path, { config: { route: "azure.discovery.v1" } }, (r: TenantRequest) =>
+      discoveryDocument(ctx.baseUrl, knownTenant(r.params.tenant), "1.0"),
+    );
+  }
   app.get(
     "/:tenant/v2.0/.well-known/openid-configuration",
     { config: { route: "azure.discovery.v2" } },

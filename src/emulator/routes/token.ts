@@ -6,7 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import type { EmulatorContext } from "../context.ts";
 import { invalidArgument, unauthenticated } from "../errors.ts";
-import { discoveryPath, jwksPath, tokenPath } from "../tokens.ts";
+import { discoveryPath, doubledSlashPath, jwksPath, tokenPath } from "../tokens.ts";
 
 function field(body: unknown, name: string): string | undefined {
   if (typeof body !== "object" || body === null) return undefined;
@@ -36,6 +36,8 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: EmulatorContext):
     return { access_token: accessToken, token_type: "Bearer", expires_in: ttlSeconds };
   });
 
-  app.get(discoveryPath, { config: { route: "discovery" } }, () => ctx.tokens.discovery(ctx.baseUrl));
+  for (const path of [discoveryPath, doubledSlashPath(discoveryPath)]) {
+    app.get(path, { config: { route: "discovery" } }, () => ctx.tokens.discovery(ctx.baseUrl));
+  }
   app.get(jwksPath, { config: { route: "jwks" } }, () => ctx.tokens.jwks());
 }
