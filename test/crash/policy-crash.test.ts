@@ -7,6 +7,7 @@
  * Each case has a namespace and an emulator of its own, so the request counters are the case's own.
  */
 import { describe, expect, it } from "vitest";
+import { HttpDataTrailsApi } from "../../src/datatrails/http-api.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { crashHarness, type CrashCase } from "./harness.ts";
 import { uniqueName, waitForCondition } from "./support.ts";
@@ -84,6 +85,44 @@ describe("SIGKILL during an access-policy create", () => {
     },
     120_000,
   );
+});
+
+describe("a server that cuts unpaged lists short", () => {
+  it("still finds the policy a crash left behind, past the first page, and creates no second", async () => {
+    const c = await newCase("crash-policy-truncate");
+    // Other policies of the tenant come first in the list; an unpaged list would show only one.
+    const admin = new HttpDataTrailsApi({ baseUrl: c.emulator.url, credentials: c.emulator.admin });
+    for (let i = 0; i < 5; i++)
+      await admin.createAccessPolicy({
+        displayName: `aaa-someone-else-${i}`,
+        description: "not the operator's",
+        filters: [["attributes.arc_display_type=Camera"]],
+        permissions: [
+          {
+            subjects: [],
+            behaviours: [],
+            includeAttributes: [],
+            assetAttributesRead: ["*"],
+            assetAttributesWrite: [],
+            eventTypesRead: [],
+            eventTypesWrite: [],
+            userAttributes: [["subject=someone-else"]],
+          },
+        ],
+      });
+    await admin.close();
+    c.emulator.control.setTruncateUnpagedLists(1);
+    const name = uniqueName("truncated");
+    await crashAt(c, "after:CreateAccessPolicy", () =>
+      kubectlOk(["apply", "-f", "-"], reader(c.namespace, name)),
+    );
+    expect(c.emulator.control.count("accessPolicies.create")).toBe(6);
+
+    await operator(c);
+    await waitForCondition(c.namespace, [name], "Ready");
+    await expectOnePolicy(c, name);
+    expect(c.emulator.control.count("accessPolicies.create"), "never a second create").toBe(6);
+  }, 120_000);
 });
 
 describe("an access-policy create whose answer is lost", () => {
