@@ -163,13 +163,25 @@ const issuerName = fc.constantFrom<keyof typeof issuers>(
   "oauth2ClientCredentials",
   "jwtBearer",
 );
-const validBearerToken = fc.tuple(dnsLabel, issuerName, fc.boolean()).chain(([secretName, issuer, verify]) =>
-  fc.record({
-    secretName: fc.constant(secretName),
-    [issuer]: issuers[issuer],
-    ...(verify ? { verify: fc.record({ jwksUrl: url }) } : {}),
-  }),
-);
+/** The Secret a BearerToken spec reads its issuer's inputs from. */
+function inputSecretOf(spec: Record<string, unknown>): string | undefined {
+  const issuer = (spec["dataTrails"] ?? spec["oauth2ClientCredentials"] ?? spec["jwtBearer"]) as
+    | { credentialsSecretRef?: { name: string }; privateKeySecretRef?: { name: string } }
+    | undefined;
+  return (issuer?.credentialsSecretRef ?? issuer?.privateKeySecretRef)?.name;
+}
+
+const validBearerToken = fc
+  .tuple(dnsLabel, issuerName, fc.boolean())
+  .chain(([secretName, issuer, verify]) =>
+    fc.record({
+      secretName: fc.constant(secretName),
+      [issuer]: issuers[issuer],
+      ...(verify ? { verify: fc.record({ jwksUrl: url }) } : {}),
+    }),
+  )
+  // A token written into its own input Secret is a defect (below), not a valid spec.
+  .filter((spec) => inputSecretOf(spec) !== spec["secretName"]);
 
 const bearerTokenDefects: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constant<Mutation>([
@@ -177,6 +189,14 @@ const bearerTokenDefects: fc.Arbitrary<Mutation> = fc.oneof(
     "issuer",
     (s) => {
       for (const k of Object.keys(issuers)) delete s[k];
+    },
+  ]),
+  fc.constant<Mutation>([
+    "secretName is its own input Secret",
+    "spec.secretName",
+    (s) => {
+      const input = inputSecretOf(s);
+      if (input) s["secretName"] = input;
     },
   ]),
   fc.constant<Mutation>([
