@@ -22,6 +22,7 @@ interface Live {
   metadata: { generation: number };
   status?: {
     observedGeneration?: number;
+    credentialsSecretVersion?: string;
     conditions?: {
       type: string;
       status: string;
@@ -149,6 +150,11 @@ describe("DataTrailsConnection status", () => {
     expect(await messageOf("datatrailsconnection", "good", ns)).toBe(
       `Connected to ${env.emulator.url} as an OWNER (client ID ${env.emulator.admin.clientId}).`,
     );
+    const [adminVersion, recorded] = await Promise.all([
+      kubectlOk(["get", "secret", "good-admin", "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}"]),
+      live("datatrailsconnection", "good", ns),
+    ]);
+    expect(recorded.status?.credentialsSecretVersion).toBe(adminVersion);
     const table = await kubectlOk(["get", "datatrailsconnection", "good", "-n", ns]);
     const [header = "", row = ""] = table.trim().split("\n");
     expect(header.split(/\s+/)).toEqual(["NAME", "READY", "REASON", "URL", "AGE"]);
@@ -349,7 +355,7 @@ describe("ClusterDataTrailsConnection status", () => {
   });
 });
 
-describe("an operator restart", () => {
+describe("with the default (ten-minute) resync interval", () => {
   const restartNs = `connection-restart-${suffix}`;
   let quiet: TestEnv;
 
@@ -373,5 +379,26 @@ describe("an operator restart", () => {
     expect(calls).toEqual([]);
     const after = await live("datatrailsconnection", "datatrails", restartNs);
     expect(after.status).toEqual(before.status);
+  });
+
+  it("checks a Ready connection at once when its admin Secret changes (the Secret watch, not the resync)", async () => {
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      [
+        secret(restartNs, "watched-admin", quiet.emulator.admin.clientId, quiet.emulator.admin.clientSecret),
+        {
+          ...connection("watched", "watched-admin", quiet.emulator.url),
+          metadata: { name: "watched", namespace: restartNs },
+        },
+      ],
+    );
+    await untilReady("datatrailsconnection", "watched", "True/Ready", restartNs);
+    const s = quiet.emulator.admin.clientSecret;
+    const wrong = `${s.slice(0, -1)}${s.endsWith("0") ? "1" : "0"}`;
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      secret(restartNs, "watched-admin", quiet.emulator.admin.clientId, wrong),
+    );
+    await untilReady("datatrailsconnection", "watched", "False/CredentialsRejected", restartNs);
   });
 });

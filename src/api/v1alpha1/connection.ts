@@ -38,6 +38,12 @@ export const connectionStatus = z
       .int()
       .optional()
       .describe("The generation the last check of the admin credentials was made for."),
+    credentialsSecretVersion: z
+      .string()
+      .optional()
+      .describe(
+        "resourceVersion of the admin Secret the last check read: a Secret changed since is checked at once.",
+      ),
     conditions,
   })
   .describe(

@@ -2,12 +2,14 @@
  * The connection controllers (one per kind): gather (admin Secret, token endpoint, one OWNER-only
  * call) → decide (pure) → apply (status when changed, an Event per transition). Each declares, beside
  * its reconcile, how a Secret maps to the connections that name it (`keysFor`), for the composition
- * root to register against a Secrets informer.
+ * root to register against its Secret watches. A wake-up that changes nothing for a settled
+ * connection (a replayed Secret event, a restart) costs one Secret read and no DataTrails call.
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
 import {
   clusterConnectionSpec,
   group,
+  Reason,
   version,
   type ClusterDataTrailsConnection,
   type ConnectionStatus,
@@ -21,15 +23,11 @@ import type { WorkResult } from "../../k8s/work-queue.ts";
 import { objectLogger, type Logger } from "../../observability/logger.ts";
 import { splitKey } from "../controller.ts";
 import { applyConnectionPlan, type ConnectionApplyDeps } from "./apply.ts";
-import {
-  connectionIsSettled,
-  decideConnection,
-  firstCheckDelayMs,
-  type ConnectionDecideOptions,
-} from "./decide.ts";
+import { checkTiming, decideConnection, type ConnectionDecideOptions } from "./decide.ts";
 import {
   adminSecretKey,
-  gatherConnection,
+  probeConnection,
+  readAdminSecret,
   type ConnectionGatherDeps,
   type ConnectionKind,
   type ConnectionObject,
@@ -110,8 +108,8 @@ function controllerFor(kind: ConnectionKind, deps: ConnectionControllerDeps): Co
   const informer = (namespaced ? deps.connections : deps.clusterConnections) as ResilientInformer<
     ConnectionObject & KubernetesObject
   >;
-  // Keys looked at since this process started: the first look at a settled connection waits.
-  const seen = new Set<string>();
+  // When this process will next check each settled connection (absent: not looked at yet).
+  const due = new Map<string, number>();
   // The status this process last wrote, by UID: the cache may not show our own write yet, and a
   // retry comparing against a stale copy would write it again and repeat the transition's Event.
   const written = new Map<string, ConnectionStatus>();
@@ -128,7 +126,7 @@ function controllerFor(kind: ConnectionKind, deps: ConnectionControllerDeps): Co
     const { namespace, name: objectName } = splitKey(key);
     const cached = namespaced ? informer.get(objectName, namespace) : informer.get(objectName);
     if (!cached || cached.metadata.deletionTimestamp) {
-      seen.delete(key);
+      due.delete(key);
       for (const [uid] of written)
         if (!informer.list().some((c) => c.metadata.uid === uid)) written.delete(uid);
       return;
@@ -145,12 +143,17 @@ function controllerFor(kind: ConnectionKind, deps: ConnectionControllerDeps): Co
       log.debug("allows none of the watched namespaces: not checked");
       return { requeueAfterMs: options.resyncIntervalMs };
     }
-    if (!seen.has(key)) {
-      seen.add(key);
-      // A restart asks DataTrails nothing for a connection its last check found good.
-      if (connectionIsSettled(obj)) return { requeueAfterMs: firstCheckDelayMs(obj, options) };
+    const read = await readAdminSecret(kind, obj, deps);
+    const secretVersion = read.state === "ready" ? read.secretVersion : undefined;
+    const nowMs = deps.clock.now();
+    const timing = checkTiming(obj, secretVersion, due.get(key), nowMs, options);
+    if (!timing.check) {
+      // Settled, nothing changed, not due: a restart or a replayed Secret event asks DataTrails nothing.
+      due.set(key, nowMs + timing.afterMs);
+      return { requeueAfterMs: timing.afterMs };
     }
-    const observed = await gatherConnection(kind, obj, deps);
+    const check = read.state === "ready" ? await probeConnection(read.target, deps) : read.check;
+    const observed = { kind, object: obj, check, ...(secretVersion !== undefined ? { secretVersion } : {}) };
     const plan = decideConnection(observed, new Date(deps.clock.now()), options);
     await applyConnectionPlan(kind, obj, plan, {
       events: deps.events,
@@ -161,6 +164,9 @@ function controllerFor(kind: ConnectionKind, deps: ConnectionControllerDeps): Co
     });
     if (plan.event) log.info({ reason: plan.reason, message: plan.message }, "Ready changed");
     else log.debug({ reason: plan.reason }, "checked");
+    if ("afterMs" in plan.next && plan.reason === Reason.Ready)
+      due.set(key, deps.clock.now() + plan.next.afterMs);
+    else due.delete(key);
     if ("afterMs" in plan.next) return { requeueAfterMs: plan.next.afterMs };
     if ("never" in plan.next) return;
     throw new ConnectionCheckFailure(plan.reason, plan.message);

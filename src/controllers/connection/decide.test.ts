@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Condition, ConnectionStatus, DataTrailsConnection } from "../../api/v1alpha1/index.ts";
 import {
+  checkTiming,
   connectionIsSettled,
   decideConnection,
   firstCheckDelayMs,
@@ -247,6 +248,24 @@ describe("decideConnection", () => {
     expect(nextOf(plan)).toBe(c.next);
   });
 
+  it.each([
+    { name: "records the admin Secret's version it read", version: "42", expected: "42" },
+    { name: "drops the version when there is no Secret", version: undefined, expected: undefined },
+  ])("$name", ({ version, expected }) => {
+    const object = connection({ ...wasReady, credentialsSecretVersion: "41" });
+    const plan = decideConnection(
+      {
+        kind: "DataTrailsConnection",
+        object,
+        check: connected,
+        ...(version ? { secretVersion: version } : {}),
+      },
+      t1,
+      options,
+    );
+    expect(plan.status.credentialsSecretVersion).toBe(expected);
+  });
+
   it("moves lastTransitionTime only when Ready flips", () => {
     const same = decideConnection(
       { kind: "DataTrailsConnection", object: connection(wasReady), check: connected },
@@ -292,6 +311,61 @@ describe("connectionIsSettled", () => {
     { name: "Ready=False", status: wasRejected, generation: 3, settled: false },
   ])("$name → $settled", ({ status, generation, settled }) => {
     expect(connectionIsSettled(connection(status, generation))).toBe(settled);
+  });
+});
+
+describe("checkTiming", () => {
+  const settled: ConnectionStatus = { ...wasReady, credentialsSecretVersion: "41" };
+  const nowMs = t1.getTime();
+  it.each([
+    { name: "never checked", status: undefined, version: "41", dueAtMs: undefined, check: true },
+    {
+      name: "the last check failed",
+      status: { ...wasRejected, credentialsSecretVersion: "41" },
+      version: "41",
+      dueAtMs: nowMs + 60_000,
+      check: true,
+    },
+    {
+      name: "the admin Secret changed since the last check",
+      status: settled,
+      version: "42",
+      dueAtMs: nowMs + 60_000,
+      check: true,
+    },
+    {
+      name: "the admin Secret is gone",
+      status: settled,
+      version: undefined,
+      dueAtMs: nowMs + 60_000,
+      check: true,
+    },
+    {
+      name: "Ready before the Secret version was recorded",
+      status: wasReady,
+      version: "41",
+      dueAtMs: nowMs + 60_000,
+      check: true,
+    },
+    { name: "settled and due", status: settled, version: "41", dueAtMs: nowMs, check: true },
+    {
+      name: "settled, due in a minute",
+      status: settled,
+      version: "41",
+      dueAtMs: nowMs + 60_000,
+      check: false,
+      afterMs: 60_000,
+    },
+  ])("$name → check $check", ({ status, version, dueAtMs, check, afterMs }) => {
+    const timing = checkTiming(connection(status), version, dueAtMs, nowMs, options);
+    expect(timing.check).toBe(check);
+    if (!timing.check && afterMs !== undefined) expect(timing.afterMs).toBe(afterMs);
+  });
+
+  it("waits 10–100 % of the resync interval on the first look at a settled connection (a restart)", () => {
+    const obj = connection({ ...wasReady, credentialsSecretVersion: "41" });
+    const timing = checkTiming(obj, "41", undefined, nowMs, options);
+    expect(timing).toEqual({ check: false, afterMs: firstCheckDelayMs(obj, options) });
   });
 });
 

@@ -90,6 +90,30 @@ export function firstCheckDelayMs(obj: ConnectionObject, options: ConnectionDeci
   return settledCheckDelayMs(jitterOf(obj), options.resyncIntervalMs);
 }
 
+/** Whether to try the credentials now, or how long to wait. */
+export type CheckTiming = { check: true } | { check: false; afterMs: number };
+
+/**
+ * When a connection is next checked against DataTrails. At once when it is not settled (no check
+ * yet for this generation, or the last one failed) or its admin Secret changed since the last
+ * check; otherwise at `dueAtMs`, the time this process scheduled, or, on the first look since the
+ * process started (a restart, or an event that woke the object), after {@link firstCheckDelayMs}.
+ * So Secret events that change nothing (a watch replaying every Secret) cost no DataTrails call.
+ */
+export function checkTiming(
+  obj: ConnectionObject,
+  secretVersion: string | undefined,
+  dueAtMs: number | undefined,
+  nowMs: number,
+  options: ConnectionDecideOptions,
+): CheckTiming {
+  const secretUnchanged =
+    secretVersion !== undefined && obj.status?.credentialsSecretVersion === secretVersion;
+  if (!connectionIsSettled(obj) || !secretUnchanged) return { check: true };
+  const due = dueAtMs ?? nowMs + firstCheckDelayMs(obj, options);
+  return due <= nowMs ? { check: true } : { check: false, afterMs: due - nowMs };
+}
+
 interface Verdict {
   ready: boolean;
   reason: ReasonName;
@@ -189,9 +213,11 @@ export function decideConnection(
     now,
   );
   const before = findCondition(obj.status?.conditions, ConditionType.Ready);
+  const { credentialsSecretVersion: _previousVersion, ...previous } = obj.status ?? {};
   const status: ConnectionStatus = {
-    ...(obj.status ?? {}),
+    ...previous,
     observedGeneration: generation,
+    ...(observed.secretVersion !== undefined ? { credentialsSecretVersion: observed.secretVersion } : {}),
     conditions,
   };
   const plan: ConnectionPlan = {

@@ -30,6 +30,7 @@ const cluster: ClusterDataTrailsConnection = {
 } as unknown as ClusterDataTrailsConnection;
 
 const secret = (data: Record<string, string>): V1Secret => ({
+  metadata: { resourceVersion: "41" },
   data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
 });
 const good = secret({ client_id: "cid", client_secret: "s3cr3t" });
@@ -182,6 +183,11 @@ describe("gatherConnection", () => {
     expect(asked.calls).toEqual(c.calls);
     // What is observed is logged and turned into status: never the secret.
     expect(JSON.stringify(observed.check)).not.toContain("s3cr3t");
+  });
+
+  it("records the admin Secret's resourceVersion", async () => {
+    const { deps } = fakes({});
+    expect((await gatherConnection("DataTrailsConnection", namespaced, deps)).secretVersion).toBe("41");
   });
 
   it("asks for the client of the connection's URL (without a trailing slash) and rate", async () => {

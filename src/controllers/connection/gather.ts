@@ -68,7 +68,17 @@ export interface ConnectionObserved {
   kind: ConnectionKind;
   object: ConnectionObject;
   check: ConnectionCheck;
+  /** resourceVersion of the admin Secret read, when there is one. */
+  secretVersion?: string;
 }
+
+/**
+ * The admin Secret, read: what to try (kept out of the observed state, which is logged), or the
+ * check's outcome already (an invalid spec, a missing Secret or key).
+ */
+export type AdminSecretRead =
+  | { state: "failed"; check: ConnectionCheck }
+  | { state: "ready"; secretVersion: string; target: ResolvedConnection };
 
 /**
  * The parsed spec. A namespaced connection's Secret is always in its own namespace (tenancy); a
@@ -129,15 +139,15 @@ function failed(
   };
 }
 
-/** Reads the admin Secret and tries the credentials against DataTrails. */
-export async function gatherConnection(
+/** Reads the admin Secret a connection names (never in another namespace than the spec says). */
+export async function readAdminSecret(
   kind: ConnectionKind,
   object: ConnectionObject,
-  deps: ConnectionGatherDeps,
-): Promise<ConnectionObserved> {
-  const observed = (check: ConnectionCheck): ConnectionObserved => ({ kind, object, check });
+  deps: Pick<ConnectionGatherDeps, "lookupSecret">,
+): Promise<AdminSecretRead> {
+  const failedWith = (check: ConnectionCheck): AdminSecretRead => ({ state: "failed", check });
   const parsed = parseConnection(kind, object);
-  if (!parsed.valid) return observed({ state: "invalidSpec", message: parsed.message });
+  if (!parsed.valid) return failedWith({ state: "invalidSpec", message: parsed.message });
   const ref = parsed.secret;
   const secretName = `${ref.namespace}/${ref.name}`;
   let secret: V1Secret | undefined;
@@ -145,31 +155,53 @@ export async function gatherConnection(
     secret = await deps.lookupSecret(ref.namespace, ref.name);
   } catch (err) {
     if (err instanceof KubeError && err.code === "Forbidden") {
-      return observed({ state: "secretMissing", secret: secretName, missingKeys: [], unreadable: true });
+      return failedWith({ state: "secretMissing", secret: secretName, missingKeys: [], unreadable: true });
     }
     throw err;
   }
-  if (!secret) return observed({ state: "secretMissing", secret: secretName, missingKeys: [] });
+  if (!secret) return failedWith({ state: "secretMissing", secret: secretName, missingKeys: [] });
   const data = decodeSecretData(secret);
   const clientId = data[ref.clientIdKey];
   const clientSecret = data[ref.clientSecretKey];
   if (!clientId || !clientSecret) {
     const missingKeys = [ref.clientIdKey, ref.clientSecretKey].filter((k) => !data[k]);
-    return observed({ state: "secretMissing", secret: secretName, missingKeys });
+    return failedWith({ state: "secretMissing", secret: secretName, missingKeys });
   }
-  const { url, requestsPerSecond } = parsed;
-  const api = deps.apiFor({ url, clientId, clientSecret, requestsPerSecond });
+  return {
+    state: "ready",
+    secretVersion: secret.metadata?.resourceVersion ?? "",
+    target: { url: parsed.url, clientId, clientSecret, requestsPerSecond: parsed.requestsPerSecond },
+  };
+}
+
+/** Tries the admin credentials: the token endpoint, then the cheapest call only an OWNER may make. */
+export async function probeConnection(
+  target: ResolvedConnection,
+  deps: Pick<ConnectionGatherDeps, "apiFor">,
+): Promise<ConnectionCheck> {
+  const { url, clientId, clientSecret } = target;
+  const api = deps.apiFor(target);
   // The token endpoint itself, every check: a cached admin token would hide a secret rotated away.
   try {
     await api.getToken({ clientId, clientSecret });
   } catch (err) {
-    return observed(failed("token", url, clientId, err));
+    return failed("token", url, clientId, err);
   }
-  // The cheapest call only an OWNER may make.
   try {
     await api.listApplicationsPage({ pageSize: 1 });
   } catch (err) {
-    return observed(failed("owner", url, clientId, err));
+    return failed("owner", url, clientId, err);
   }
-  return observed({ state: "connected", url, clientId });
+  return { state: "connected", url, clientId };
+}
+
+/** Reads the admin Secret and tries the credentials against DataTrails. */
+export async function gatherConnection(
+  kind: ConnectionKind,
+  object: ConnectionObject,
+  deps: ConnectionGatherDeps,
+): Promise<ConnectionObserved> {
+  const read = await readAdminSecret(kind, object, deps);
+  if (read.state === "failed") return { kind, object, check: read.check };
+  return { kind, object, check: await probeConnection(read.target, deps), secretVersion: read.secretVersion };
 }
