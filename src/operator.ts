@@ -33,6 +33,7 @@ import { informerOwnership } from "./controllers/ownership.ts";
 import { indexInformer, ReferenceIndex } from "./controllers/reference-index.ts";
 import { startSecretFeed, type SecretFeed } from "./k8s/secret-feed.ts";
 import { tokenReconciler } from "./controllers/token/controller.ts";
+import { connectionControllers } from "./controllers/connection/controller.ts";
 import { inputSecretRef } from "./controllers/token/gather.ts";
 import { createRealClock, type Clock } from "./k8s/clock.ts";
 import { KubeCustomObjects, type ResourceRef } from "./k8s/custom-objects.ts";
@@ -363,6 +364,38 @@ export async function startOperator(given: OperatorDeps): Promise<Operator> {
         }),
       }),
     );
+    // Connections: Ready when the admin credentials work and carry OWNER (src/controllers/connection).
+    const connectionWatchers: { keysFor: (s: KubernetesObject) => string[]; controller: Controller }[] = [];
+    for (const c of connectionControllers({
+      connections,
+      clusterConnections,
+      lookupSecret,
+      apiFor,
+      events,
+      clock,
+      logger,
+      writeStatus: async (ref, obj, previous, status) => {
+        const { namespace, name } = obj.metadata;
+        const at = namespace ? { namespace, name } : { name };
+        await patchStatus({ kubeConfig, ...ref, ...at, status, previous: previous ?? {} });
+      },
+      namespaceLabels: async (name) => (await core.readNamespace({ name })).metadata?.labels ?? {},
+      watchNamespaces: config.watchNamespaces,
+      options: { resyncIntervalMs: config.resyncIntervalMs },
+    })) {
+      const controller = startController({
+        name: c.name,
+        primary: c.primary,
+        accepts: (key) => c.kind === "ClusterDataTrailsConnection" || accepts(key),
+        queue: queue(c.name, 2),
+        logger,
+        metrics,
+        watches: [{ informer: secrets, keysFor: c.keysFor }],
+        reconcile: c.reconcile,
+      });
+      controllers.push(controller);
+      connectionWatchers.push({ keysFor: c.keysFor, controller });
+    }
     // Secrets the operator does not write (no managed-by label): inputs named by BearerTokens, and
     // output names that someone else's Secret occupies. Our own Secrets come through the informer.
     const [integrationController, tokenController] = controllers;
@@ -383,6 +416,8 @@ export async function startOperator(given: OperatorDeps): Promise<Operator> {
         (w.kind === "BearerToken" ? tokenController : integrationController)?.enqueue(
           `${namespace}/${w.name}`,
         );
+      for (const w of connectionWatchers)
+        for (const key of w.keysFor({ metadata: { namespace, name } })) w.controller.enqueue(key);
     };
     const namespaces = config.watchNamespaces.length > 0 ? config.watchNamespaces : [undefined];
     feeds.push(

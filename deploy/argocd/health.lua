@@ -1,5 +1,6 @@
--- Argo CD health check for the datatrails.ai kinds that carry a Ready condition:
--- DataTrailsIntegration and BearerToken (docs/argocd.md shows where it goes in argocd-cm).
+-- Argo CD health check for the datatrails.ai kinds, which all carry a Ready condition:
+-- DataTrailsIntegration, BearerToken, DataTrailsConnection and ClusterDataTrailsConnection
+-- (docs/argocd.md shows where it goes in argocd-cm).
 --
 -- Argo CD runs this with the live object in the global `obj` and reads the returned table's
 -- `status` (Healthy, Progressing, Degraded) and `message`. Lua 5.1 (gopher-lua), no libraries needed.

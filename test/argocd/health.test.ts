@@ -1,13 +1,19 @@
 /**
  * The Argo CD health check (deploy/argocd/health.lua) in a real Lua 5.1 interpreter, on fixture
- * objects of both kinds. Each fixture is also checked against the kind's zod schemas, so the
+ * objects of every kind. Each fixture is also checked against the kind's zod schemas, so the
  * fixtures stay objects the operator could really have written.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import type { ZodType } from "zod";
 import { bearerTokenSpec, bearerTokenStatus } from "../../src/api/v1alpha1/bearer-token.ts";
+import {
+  clusterConnectionSpec,
+  connectionSpec,
+  connectionStatus,
+} from "../../src/api/v1alpha1/connection.ts";
 import { integrationSpec, integrationStatus } from "../../src/api/v1alpha1/integration.ts";
 import { healthScript, luaString, runHealthCheck, toLua } from "./lua.ts";
 
@@ -70,26 +76,69 @@ const cases: { fixture: string; status: string; message: string }[] = [
     status: "Progressing",
     message: "Waiting for the operator to report status",
   },
+  {
+    fixture: "connection-ready.yaml",
+    status: "Healthy",
+    message:
+      "Connected to https://app.datatrails.ai as an OWNER (client ID d1fb6c87-faa9-4d56-b2fd-a5b70a9af065).",
+  },
+  {
+    fixture: "connection-not-owner.yaml",
+    status: "Degraded",
+    message:
+      "https://app.datatrails.ai issued a token for the admin credentials (client ID " +
+      "d1fb6c87-faa9-4d56-b2fd-a5b70a9af065) but refused it an OWNER-only call (HTTP 403): the " +
+      "integration is not an administrator; use one with the OWNER role.",
+  },
+  {
+    fixture: "connection-stale.yaml",
+    status: "Progressing",
+    message: "Waiting for the operator to observe generation 2",
+  },
+  {
+    fixture: "clusterconnection-ready.yaml",
+    status: "Healthy",
+    message:
+      "Connected to https://app.datatrails.ai as an OWNER (client ID d1fb6c87-faa9-4d56-b2fd-a5b70a9af065).",
+  },
+  {
+    fixture: "clusterconnection-rejected.yaml",
+    status: "Degraded",
+    message:
+      "The token endpoint of https://app.datatrails.ai refused the admin credentials (client ID " +
+      "d1fb6c87-faa9-4d56-b2fd-a5b70a9af065): unknown client or wrong secret (HTTP 401).",
+  },
+  {
+    fixture: "clusterconnection-no-status.yaml",
+    status: "Progressing",
+    message: "Waiting for the operator to report status",
+  },
 ];
+
+/** Every kind the script is installed for, with the schemas its fixtures must satisfy. */
+const schemas: Record<string, [ZodType, ZodType]> = {
+  DataTrailsIntegration: [integrationSpec, integrationStatus],
+  BearerToken: [bearerTokenSpec, bearerTokenStatus],
+  DataTrailsConnection: [connectionSpec, connectionStatus],
+  ClusterDataTrailsConnection: [clusterConnectionSpec, connectionStatus],
+};
 
 describe("Argo CD health check (deploy/argocd/health.lua, Lua 5.1)", () => {
   it.each(cases)("$fixture → $status", async ({ fixture, status, message }) => {
     expect(await runHealthCheck(load(fixture))).toEqual({ status, message });
   });
 
-  it("has a case for every fixture, and fixtures of both kinds", () => {
+  it("has a case for every fixture, and fixtures of every kind", () => {
     const files = readdirSync(fixtureDir).filter((f) => f.endsWith(".yaml"));
     expect(cases.map((c) => c.fixture).sort()).toEqual(files.sort());
     const kinds = new Set(files.map((f) => load(f)["kind"]));
-    expect([...kinds].sort()).toEqual(["BearerToken", "DataTrailsIntegration"]);
+    expect([...kinds].sort()).toEqual(Object.keys(schemas).sort());
   });
 
   it.each(cases.map((c) => c.fixture))("%s is an object the schemas accept", (fixture) => {
     const obj = load(fixture);
-    const [spec, status] =
-      obj["kind"] === "BearerToken"
-        ? [bearerTokenSpec, bearerTokenStatus]
-        : [integrationSpec, integrationStatus];
+    const [spec, status] = schemas[String(obj["kind"])] ?? [];
+    if (!spec || !status) throw new Error(`${fixture}: no schemas for kind ${String(obj["kind"])}`);
     expect(spec.safeParse(obj["spec"]).error).toBeUndefined();
     if (obj["status"] !== undefined) expect(status.safeParse(obj["status"]).error).toBeUndefined();
   });
@@ -102,17 +151,18 @@ describe("Argo CD health check (deploy/argocd/health.lua, Lua 5.1)", () => {
     expect((await runHealthCheck(obj)).status).toBe("Progressing");
   });
 
-  it("is the script docs/argocd.md puts in argocd-cm, for both kinds", () => {
+  it("is the script docs/argocd.md puts in argocd-cm, for every kind", () => {
     const doc = readFileSync(join(import.meta.dirname, "..", "..", "docs", "argocd.md"), "utf8");
     const block = /```yaml\n(kind: ConfigMap[\s\S]*?|apiVersion: v1\nkind: ConfigMap[\s\S]*?)```/.exec(
       doc,
     )?.[1];
     const configMap = parse(block ?? "") as { data: Record<string, string> };
     const script = readFileSync(healthScript, "utf8");
-    expect(configMap.data).toEqual({
-      "resource.customizations.health.datatrails.ai_DataTrailsIntegration": script,
-      "resource.customizations.health.datatrails.ai_BearerToken": script,
-    });
+    expect(configMap.data).toEqual(
+      Object.fromEntries(
+        Object.keys(schemas).map((kind) => [`resource.customizations.health.datatrails.ai_${kind}`, script]),
+      ),
+    );
   });
 
   it("passes strings to Lua byte for byte", () => {

@@ -154,6 +154,10 @@ const needed: [string, string[]][] = [
   ["patch token status", ["patch", "bearertokens.datatrails.ai/x", "--subresource=status", "-n", "ns"]],
   ["list connections", ["list", "datatrailsconnections.datatrails.ai", "-n", "ns"]],
   ["watch connections", ["watch", "datatrailsconnections.datatrails.ai", "-n", "ns"]],
+  [
+    "patch connection status",
+    ["patch", "datatrailsconnections.datatrails.ai/x", "--subresource=status", "-n", "ns"],
+  ],
   ["get a Secret", ["get", "secrets/x", "-n", "ns"]],
   ["list Secrets", ["list", "secrets", "-n", "ns"]],
   ["watch Secrets", ["watch", "secrets", "-n", "ns"]],
@@ -163,6 +167,10 @@ const needed: [string, string[]][] = [
   ["patch an Event", ["patch", "events.events.k8s.io/x", "-n", "ns"]],
   ["list cluster connections", ["list", "clusterdatatrailsconnections.datatrails.ai"]],
   ["watch cluster connections", ["watch", "clusterdatatrailsconnections.datatrails.ai"]],
+  [
+    "patch cluster connection status",
+    ["patch", "clusterdatatrailsconnections.datatrails.ai/x", "--subresource=status"],
+  ],
   ["get a namespace", ["get", "namespaces/x"]],
 ];
 const forbidden: [string, string[]][] = [
@@ -185,6 +193,14 @@ const forbidden: [string, string[]][] = [
   ["delete an integration", ["delete", "datatrailsintegrations.datatrails.ai/x", "-n", "ns"]],
   ["patch a connection", ["patch", "datatrailsconnections.datatrails.ai/x", "-n", "ns"]],
   ["patch a cluster connection", ["patch", "clusterdatatrailsconnections.datatrails.ai/x"]],
+  [
+    "update connection status",
+    ["update", "datatrailsconnections.datatrails.ai/x", "--subresource=status", "-n", "ns"],
+  ],
+  [
+    "update cluster connection status",
+    ["update", "clusterdatatrailsconnections.datatrails.ai/x", "--subresource=status"],
+  ],
   ["list namespaces", ["list", "namespaces"]],
   ["create a CRD", ["create", "customresourcedefinitions.apiextensions.k8s.io"]],
 ];

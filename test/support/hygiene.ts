@@ -16,7 +16,7 @@ export interface Leak {
   what: string;
 }
 
-/** Texts the operator produced in `namespaces`: Events, statuses of its kinds. */
+/** Texts the operator produced in `namespaces`: Events, statuses of its kinds (and of cluster connections). */
 async function producedTexts(kubeConfig: KubeConfig, namespaces: string[]): Promise<[string, string][]> {
   const events = kubeConfig.makeApiClient(EventsV1Api);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -38,6 +38,15 @@ async function producedTexts(kubeConfig: KubeConfig, namespaces: string[]): Prom
         texts.push([`${plural}/${o.metadata.name} status`, JSON.stringify(o.status ?? {})]);
     }
   }
+  // Cluster connections are no namespace's: their status is searched with any operator run's.
+  if (namespaces.length === 0) return texts;
+  const clusterConnections = (await custom.listClusterCustomObject({
+    group: "datatrails.ai",
+    version: "v1alpha1",
+    plural: "clusterdatatrailsconnections",
+  })) as { items: { metadata: { name: string }; status?: unknown }[] };
+  for (const o of clusterConnections.items)
+    texts.push([`clusterdatatrailsconnections/${o.metadata.name} status`, JSON.stringify(o.status ?? {})]);
   return texts;
 }
 

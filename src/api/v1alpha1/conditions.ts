@@ -54,8 +54,13 @@ export const Reason = {
   TokenExpired: "TokenExpired",
   /** A token was obtained but failed verification and was not published; the message says why. */
   VerificationFailed: "VerificationFailed",
-  /** The issuer rejected the client's credentials. */
+  /**
+   * The issuer rejected the client's credentials. For a connection: the token endpoint answered 401
+   * to the admin credentials, which DataTrails says alike for an unknown client and a wrong secret.
+   */
   CredentialsRejected: "CredentialsRejected",
+  /** The admin credentials work, but DataTrails refused them an OWNER-only call (403): not an administrator. */
+  NotOwner: "NotOwner",
   /** Token issuance is turned off for this integration (spec.token.enabled=false). */
   TokenDisabled: "TokenDisabled",
   /**

@@ -33,10 +33,23 @@ export const connectionSpec = z
 /** Status of either connection kind. */
 export const connectionStatus = z
   .object({
-    observedGeneration: z.number().int().optional().describe("The generation last reconciled."),
+    observedGeneration: z
+      .number()
+      .int()
+      .optional()
+      .describe("The generation the last check of the admin credentials was made for."),
+    credentialsSecretVersion: z
+      .string()
+      .optional()
+      .describe(
+        "resourceVersion of the admin Secret the last check read: a Secret changed since is checked at once.",
+      ),
     conditions,
   })
-  .describe("Observed state of the connection.");
+  .describe(
+    "Observed state of the connection: Ready says whether the admin credentials work at the token " +
+      "endpoint and carry the OWNER role (see docs/conditions.md).",
+  );
 
 /** Spec of a ClusterDataTrailsConnection. */
 export const clusterConnectionSpec = z

@@ -55,6 +55,15 @@ const ageColumn: PrinterColumn = {
   description: "Time since creation.",
 };
 
+// A connection's Reason says at a glance what is wrong with it (CredentialsRejected, NotOwner), so it
+// is shown without -o wide.
+const connectionColumns: PrinterColumn[] = [
+  readyColumn,
+  { name: "Reason", type: "string", jsonPath: reasonColumn.jsonPath, description: reasonColumn.description },
+  { name: "URL", type: "string", jsonPath: ".spec.url", description: "DataTrails base URL." },
+  ageColumn,
+];
+
 /** The kinds the operator serves. */
 export const kinds: KindDefinition[] = [
   {
@@ -67,10 +76,7 @@ export const kinds: KindDefinition[] = [
       "Where DataTrails is and which Secret in this namespace holds the admin integration's credentials.",
     spec: connectionSpec,
     status: connectionStatus,
-    printerColumns: [
-      { name: "URL", type: "string", jsonPath: ".spec.url", description: "DataTrails base URL." },
-      ageColumn,
-    ],
+    printerColumns: connectionColumns,
   },
   {
     kind: "ClusterDataTrailsConnection",
@@ -81,10 +87,7 @@ export const kinds: KindDefinition[] = [
     description: "A DataTrails connection that the namespaces it allows may use.",
     spec: clusterConnectionSpec,
     status: connectionStatus,
-    printerColumns: [
-      { name: "URL", type: "string", jsonPath: ".spec.url", description: "DataTrails base URL." },
-      ageColumn,
-    ],
+    printerColumns: connectionColumns,
   },
   {
     kind: "DataTrailsIntegration",
