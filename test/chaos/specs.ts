@@ -166,8 +166,7 @@ const issuerName = fc.constantFrom<keyof typeof issuers>(
 /** The Secret a BearerToken spec reads its issuer's inputs from. */
 function inputSecretOf(spec: Record<string, unknown>): string | undefined {
   const issuer = (spec["dataTrails"] ?? spec["oauth2ClientCredentials"] ?? spec["jwtBearer"]) as
-    | { credentialsSecretRef?: { name: string }; privateKeySecretRef?: { name: string } }
-    | undefined;
+    { credentialsSecretRef?: { name: string }; privateKeySecretRef?: { name: string } } | undefined;
   return (issuer?.credentialsSecretRef ?? issuer?.privateKeySecretRef)?.name;
 }
 
