@@ -5,6 +5,14 @@
  * validation are shared.
  */
 
+/** An admin connection to DataTrails as a controller resolved it: where, as whom, how fast. */
+export interface ResolvedConnection {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+  requestsPerSecond: number;
+}
+
 /** An OAuth2 client-credentials pair (an integration's client_id and secret). */
 export interface ClientCredentials {
   clientId: string;

@@ -12,6 +12,14 @@ export const version = "v1alpha1";
 /** apiVersion of every kind: `datatrails.ai/v1alpha1`. */
 export const apiVersion = `${group}/${version}`;
 
+/** The REST coordinates (group, version, plural) of every kind. */
+export const resources = {
+  integrations: { group, version, plural: "datatrailsintegrations" },
+  bearerTokens: { group, version, plural: "bearertokens" },
+  connections: { group, version, plural: "datatrailsconnections" },
+  clusterConnections: { group, version, plural: "clusterdatatrailsconnections" },
+} as const;
+
 /** A Kubernetes object name (DNS subdomain, RFC 1123), e.g. a Secret's name. */
 export const objectName = z
   .string()

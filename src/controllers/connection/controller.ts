@@ -8,9 +8,8 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import {
   clusterConnectionSpec,
-  group,
+  resources,
   Reason,
-  version,
   type ClusterDataTrailsConnection,
   type ConnectionStatus,
   type DataTrailsConnection,
@@ -73,9 +72,9 @@ export class ConnectionCheckFailure extends Error {
   }
 }
 
-const resources: Record<ConnectionKind, ResourceRef> = {
-  DataTrailsConnection: { group, version, plural: "datatrailsconnections" },
-  ClusterDataTrailsConnection: { group, version, plural: "clusterdatatrailsconnections" },
+const kindResources: Record<ConnectionKind, ResourceRef> = {
+  DataTrailsConnection: resources.connections,
+  ClusterDataTrailsConnection: resources.clusterConnections,
 };
 
 /**
@@ -103,7 +102,7 @@ async function servesWatchedNamespace(
 
 function controllerFor(kind: ConnectionKind, deps: ConnectionControllerDeps): ConnectionController {
   const name = kind.toLowerCase();
-  const resource = resources[kind];
+  const resource = kindResources[kind];
   const namespaced = kind === "DataTrailsConnection";
   const informer = (namespaced ? deps.connections : deps.clusterConnections) as ResilientInformer<
     ConnectionObject & KubernetesObject

@@ -9,11 +9,10 @@ import {
   applicationFinalizer,
   credentialsKeys,
   fieldManager,
-  group,
   managedByLabel,
   managedByValue,
   ownerLabel,
-  version,
+  resources,
   type DataTrailsIntegration,
   type IntegrationStatus,
 } from "../../api/v1alpha1/index.ts";
@@ -29,9 +28,8 @@ import type { Action, Plan } from "./model.ts";
 import type { IntegrationSpec } from "../../api/v1alpha1/integration.ts";
 import type { V1Secret } from "@kubernetes/client-node";
 
-/** The kinds' REST coordinates. */
-export const integrationResource = { group, version, plural: "datatrailsintegrations" } as const;
-export const bearerTokenResource = { group, version, plural: "bearertokens" } as const;
+const integrationResource = resources.integrations;
+const bearerTokenResource = resources.bearerTokens;
 
 /** What apply writes through. */
 export interface ApplyDeps {

@@ -16,7 +16,7 @@ import {
   type DataTrailsIntegration,
   type IntegrationSpec,
 } from "../../api/v1alpha1/index.ts";
-import type { Application, DataTrailsApi } from "../../datatrails/api.ts";
+import type { Application, DataTrailsApi, ResolvedConnection } from "../../datatrails/api.ts";
 import { isDataTrailsError } from "../../datatrails/errors.ts";
 import { decodeSecretData } from "../../k8s/secrets.ts";
 import { selectorMatches } from "../../k8s/selector.ts";
@@ -48,13 +48,7 @@ import type {
 } from "./model.ts";
 import { needsPolicySearch, policyFailure, policyIsOwned, policyPrefix } from "./policies.ts";
 
-/** The admin connection to DataTrails, resolved for one integration. */
-export interface ResolvedConnection {
-  url: string;
-  clientId: string;
-  clientSecret: string;
-  requestsPerSecond: number;
-}
+export type { ResolvedConnection } from "../../datatrails/api.ts";
 
 /** What gather reads through. */
 export interface GatherDeps {
