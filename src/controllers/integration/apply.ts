@@ -22,7 +22,7 @@ import type { CustomObjects } from "../../k8s/custom-objects.ts";
 import type { EventRecorder } from "../../k8s/events.ts";
 import { decodeSecretData, type SecretStore } from "../../k8s/secrets.ts";
 import { credentialsSecretName } from "./decide.ts";
-import { integrationWriter } from "./gather.ts";
+import { integrationWriter } from "./ownership-checks.ts";
 import { mayWrite, ownershipOf, type SecretClaim } from "../secret-claim.ts";
 import type { Action, Plan } from "./model.ts";
 import type { IntegrationSpec } from "../../api/v1alpha1/integration.ts";

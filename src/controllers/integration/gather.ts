@@ -4,11 +4,8 @@
  */
 import type { V1Secret } from "@kubernetes/client-node";
 import {
-  clusterConnectionSpec,
-  connectionSpec,
   credentialsKeys,
   integrationSpec,
-  ownerClaimName,
   Reason,
   type BearerToken,
   type ClusterDataTrailsConnection,
@@ -19,10 +16,8 @@ import {
 import type { Application, DataTrailsApi, ResolvedConnection } from "../../datatrails/api.ts";
 import { isDataTrailsError } from "../../datatrails/errors.ts";
 import { decodeSecretData } from "../../k8s/secrets.ts";
-import { selectorMatches } from "../../k8s/selector.ts";
-import { dataTrailsTokenUrl } from "../../tokens/factory.ts";
 import type { Ownership } from "../ownership.ts";
-import { claimOf, goesFirst, mayWrite, type SecretClaim, type SecretWriter } from "../secret-claim.ts";
+import { mayWrite } from "../secret-claim.ts";
 import {
   credentialsSecretName,
   identityCandidate,
@@ -31,15 +26,13 @@ import {
   ownedBy,
   secretIsPresent,
   tokenSecretName,
-} from "./decide.ts";
+} from "./predicates.ts";
 import type {
   ApplicationLookup,
   ApplicationView,
   ChildTokenView,
   CredentialsSecretView,
   Failure,
-  ForeignApplication,
-  IdentitySource,
   IntegrationObserved,
   PoliciesObserved,
   PolicyLookup,
@@ -47,6 +40,8 @@ import type {
   SecretCheck,
 } from "./model.ts";
 import { needsPolicySearch, policyFailure, policyIsOwned, policyPrefix } from "./policies.ts";
+import { resolveConnection } from "./connection.ts";
+import { credentialsClaim, foreignApplication } from "./ownership-checks.ts";
 
 export type { ResolvedConnection } from "../../datatrails/api.ts";
 
@@ -59,66 +54,6 @@ export interface GatherDeps {
   getBearerToken(namespace: string, name: string): BearerToken | undefined;
   apiFor(connection: ResolvedConnection): DataTrailsApi;
   ownership: Ownership;
-}
-
-/** The integration as a writer of its credentials Secret. */
-export function integrationWriter(obj: DataTrailsIntegration): SecretWriter {
-  return {
-    kind: "DataTrailsIntegration",
-    namespace: obj.metadata.namespace ?? "",
-    name: obj.metadata.name,
-    uid: obj.metadata.uid,
-    creationTimestamp: obj.metadata.creationTimestamp,
-  };
-}
-
-/** Whether this integration may write its credentials Secret (secret-claim.ts). */
-export function credentialsClaim(
-  obj: DataTrailsIntegration,
-  spec: IntegrationSpec | undefined,
-  secret: V1Secret | undefined,
-  ownership: Ownership,
-): SecretClaim {
-  const namespace = obj.metadata.namespace ?? "";
-  return claimOf(secret, {
-    me: integrationWriter(obj),
-    policy: spec?.credentialsSecret?.existingSecretPolicy ?? "Refuse",
-    rivals: ownership.secretWriters(namespace, credentialsSecretName(obj, spec)),
-    holderExists: (holder) => ownership.holderExists(namespace, holder),
-  });
-}
-
-/**
- * Whether the application found is another integration's, so that this one must not change,
- * rotate or delete it. Its ownership claim decides: this object's UID is ours; another UID belongs
- * to that integration, unless spec.adopt names the application and that integration is gone (the
- * way to take over an orphaned application). Without a claim, an application is ours only when
- * status recorded it or spec.adopt names it; one found through the credentials Secret alone is not.
- * Two integrations adopting one application: the older goes first.
- */
-export function foreignApplication(
-  obj: DataTrailsIntegration,
-  app: ApplicationView,
-  source: IdentitySource | undefined,
-  ownership: Ownership,
-): ForeignApplication | undefined {
-  const claim = app.customClaims[ownerClaimName];
-  const uid = obj.metadata.uid;
-  if (claim === uid || source === "search") return undefined;
-  if (source === "adopt") {
-    const me = integrationWriter(obj);
-    const first = ownership.adopters(app.identity).find((a) => a.uid !== uid && goesFirst(a, me));
-    if (first)
-      return { identity: app.identity, holder: `${first.namespace}/${first.name}`, why: "adoptedFirst" };
-  }
-  if (claim === undefined) {
-    return source === "status" || source === "adopt"
-      ? undefined
-      : { identity: app.identity, why: "notClaimed" };
-  }
-  const holder = ownership.integrationWithUid(claim);
-  if (source === "adopt" && holder === undefined) return undefined;
-  return { identity: app.identity, ...(holder ? { holder } : {}), why: "claimed" };
 }
 
 /** Maps a DataTrails failure to a condition reason. */
@@ -191,89 +126,6 @@ export function applicationView(app: Application): ApplicationView {
     customClaims: app.customClaims,
     ...(validFrom ? { validFrom } : {}),
     ...(validUntil ? { validUntil } : {}),
-  };
-}
-
-type ConnectionResult =
-  { state: "ready"; url: string; tokenUrl: string; api: DataTrailsApi } | ({ state: "failed" } & Failure);
-
-async function resolveConnection(
-  obj: DataTrailsIntegration,
-  spec: IntegrationSpec,
-  deps: GatherDeps,
-): Promise<ConnectionResult> {
-  const namespace = obj.metadata.namespace ?? "";
-  const ref = spec.connectionRef;
-  let url: string;
-  let requestsPerSecond: number;
-  let secretRef: { namespace: string; name: string; clientIdKey: string; clientSecretKey: string };
-  if (ref.kind === "ClusterDataTrailsConnection") {
-    const conn = deps.getClusterConnection(ref.name);
-    if (!conn)
-      return {
-        state: "failed",
-        reason: Reason.ConnectionNotFound,
-        message: `ClusterDataTrailsConnection ${ref.name} not found.`,
-      };
-    const parsed = clusterConnectionSpec.safeParse(conn.spec);
-    if (!parsed.success)
-      return {
-        state: "failed",
-        reason: Reason.InvalidSpec,
-        message: `ClusterDataTrailsConnection ${ref.name} is invalid.`,
-      };
-    const allowed = parsed.data.allowedNamespaces;
-    let ok = allowed?.names?.includes(namespace) ?? false;
-    if (!ok && allowed?.selector) {
-      const labels = await deps.namespaceLabels(namespace);
-      ok = labels !== undefined && selectorMatches(allowed.selector, labels);
-    }
-    if (!ok) {
-      return {
-        state: "failed",
-        reason: Reason.ConnectionNotAllowed,
-        message: `ClusterDataTrailsConnection ${ref.name} does not allow namespace ${namespace}.`,
-      };
-    }
-    url = parsed.data.url;
-    requestsPerSecond = parsed.data.requestsPerSecond;
-    secretRef = parsed.data.credentialsSecretRef;
-  } else {
-    const conn = deps.getConnection(namespace, ref.name);
-    if (!conn)
-      return {
-        state: "failed",
-        reason: Reason.ConnectionNotFound,
-        message: `DataTrailsConnection ${ref.name} not found.`,
-      };
-    const parsed = connectionSpec.safeParse(conn.spec);
-    if (!parsed.success)
-      return {
-        state: "failed",
-        reason: Reason.InvalidSpec,
-        message: `DataTrailsConnection ${ref.name} is invalid.`,
-      };
-    url = parsed.data.url;
-    requestsPerSecond = parsed.data.requestsPerSecond;
-    // A namespaced connection reads its Secret in its own namespace, never elsewhere.
-    secretRef = { ...parsed.data.credentialsSecretRef, namespace };
-  }
-  const data = decodeSecretData(await deps.lookupSecret(secretRef.namespace, secretRef.name));
-  const clientId = data[secretRef.clientIdKey];
-  const clientSecret = data[secretRef.clientSecretKey];
-  if (!clientId || !clientSecret) {
-    return {
-      state: "failed",
-      reason: Reason.SecretNotFound,
-      message: `Secret ${secretRef.namespace}/${secretRef.name} with keys ${secretRef.clientIdKey} and ${secretRef.clientSecretKey} not found.`,
-    };
-  }
-  url = url.replace(/\/+$/, "");
-  return {
-    state: "ready",
-    url,
-    tokenUrl: dataTrailsTokenUrl(url),
-    api: deps.apiFor({ url, clientId, clientSecret, requestsPerSecond }),
   };
 }
 
