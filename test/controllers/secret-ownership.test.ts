@@ -223,6 +223,7 @@ describe("output Secrets that are not the operator's", () => {
 });
 
 describe("admission refuses what it can", () => {
+  // Each row is refused by the API server before the operator sees it.
   it.each([
     {
       name: "a BearerToken writing into its own input Secret",
@@ -241,6 +242,19 @@ describe("admission refuses what it can", () => {
         token: { secretName: "same" },
       }),
       message: "spec.token.secretName must differ from spec.credentialsSecret.name",
+    },
+    {
+      name: "an access policy whose permission grants nothing",
+      manifest: integrationManifest(ns, "grants-nothing", {
+        accessPolicies: [
+          {
+            name: "empty",
+            filters: [["attributes.arc_display_type=Traffic Light"]],
+            permissions: { behaviours: ["RecordEvidence"] },
+          },
+        ],
+      }),
+      message: "permissions must grant something",
     },
   ])("$name", async ({ manifest, message }) => {
     const out = await kubectl(["apply", "-f", "-"], manifest);

@@ -97,7 +97,29 @@ export const accessPolicySpec = z
         behaviours: attributeNames("Behaviours the integration may use, e.g. RecordEvidence, Attachments"),
         includeAttributes: attributeNames("Attributes always returned with the assets"),
       })
-      .describe("What the integration may do on the assets the filters select."),
+      .describe("What the integration may do on the assets the filters select.")
+      .meta({
+        "x-kubernetes-validations": [
+          {
+            rule:
+              "[" +
+              [
+                "assetAttributesRead",
+                "assetAttributesWrite",
+                "eventTypesRead",
+                "eventTypesWrite",
+                "includeAttributes",
+              ]
+                .map((f) => `has(self.${f}) && size(self.${f}) > 0`)
+                .join(", ") +
+              "].exists(x, x)",
+            message:
+              "permissions must grant something: set at least one of assetAttributesRead, assetAttributesWrite, " +
+              "eventTypesRead, eventTypesWrite or includeAttributes (DataTrails refuses a permission without one)",
+            reason: "FieldValueRequired",
+          },
+        ],
+      }),
   })
   .describe("An access policy in DataTrails whose only subject is this integration's client_id.");
 
