@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DataTrailsError, type DataTrailsErrorCode } from "./errors.ts";
-import { backoffDelayMs, defaultRetryPolicy, retryAfterFromHeaders, retryDelayMs } from "./retry.ts";
+import { backoffDelayMs, defaultRetryPolicy, retryDelayMs } from "./retry.ts";
 
 const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, maxRetryAfterMs: 10_000 };
-const now = Date.parse("2024-01-01T00:00:00Z");
 
 function error(code: DataTrailsErrorCode, retryAfterMs?: number) {
   return new DataTrailsError(code, "x", { operation: "op", retryAfterMs });
@@ -22,20 +21,6 @@ describe("backoff", () => {
 
   it("defaults to four attempts", () => {
     expect(defaultRetryPolicy.maxAttempts).toBe(4);
-  });
-});
-
-describe("server-requested waits", () => {
-  it.each([
-    ["Retry-After seconds", { "retry-after": "3" }, 3_000],
-    ["Archivist-Rate-Limit-Reset seconds", { "archivist-rate-limit-reset": "7" }, 7_000],
-    ["the longer of both", { "retry-after": "2", "archivist-rate-limit-reset": "5" }, 5_000],
-    ["an HTTP date", { "retry-after": "Mon, 01 Jan 2024 00:00:04 GMT" }, 4_000],
-    ["an epoch reset", { "archivist-rate-limit-reset": String(now / 1000 + 9) }, 9_000],
-    ["nothing", {}, undefined],
-    ["garbage", { "retry-after": "soon" }, undefined],
-  ])("reads %s", (_name, headers, expected) => {
-    expect(retryAfterFromHeaders(headers, now)).toBe(expected);
   });
 });
 

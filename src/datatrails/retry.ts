@@ -32,35 +32,6 @@ export function backoffDelayMs(attempt: number, policy: RetryPolicy, random: () 
   return Math.round(step / 2 + random() * (step / 2));
 }
 
-function parseSeconds(value: string, nowMs: number): number | undefined {
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) {
-    const n = Number(trimmed);
-    // A value this large is an epoch timestamp, not a delay.
-    return n > 1e9 ? Math.max(0, n * 1000 - nowMs) : n * 1000;
-  }
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
-
-/**
- * The wait a 429 asks for, from `Retry-After` (seconds or an HTTP date) and
- * `Archivist-Rate-Limit-Reset` (seconds, or an epoch time), whichever is longer.
- */
-export function retryAfterFromHeaders(
-  headers: Record<string, string | string[] | undefined>,
-  nowMs: number,
-): number | undefined {
-  const waits: number[] = [];
-  for (const name of ["retry-after", "archivist-rate-limit-reset"]) {
-    const raw = headers[name];
-    const value = Array.isArray(raw) ? raw[0] : raw;
-    const ms = value === undefined ? undefined : parseSeconds(value, nowMs);
-    if (ms !== undefined) waits.push(ms);
-  }
-  return waits.length > 0 ? Math.max(...waits) : undefined;
-}
-
 /**
  * How long to wait before attempt `attempt + 1` of an idempotent call that failed with `error`, or
  * undefined when it must not be retried.

@@ -6,6 +6,7 @@
  * code; a unit test keeps that page and {@link kubeErrorCodes} in step.
  */
 import { ApiException } from "@kubernetes/client-node";
+import { serverWaitMs } from "../http/retry-after.ts";
 import { redactSecrets } from "../observability/logger.ts";
 
 /** Every code, whether retrying the same call can succeed, and what it means (the docs repeat this). */
@@ -187,16 +188,6 @@ function statusFields(body: unknown): StatusFields {
   return out;
 }
 
-function headerRetryAfterMs(headers: unknown): number | undefined {
-  if (headers === null || typeof headers !== "object") return undefined;
-  const value = (headers as Record<string, unknown>)["retry-after"];
-  if (typeof value !== "string") return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const dateMs = Date.parse(value);
-  return Number.isNaN(dateMs) ? undefined : Math.max(0, dateMs - Date.now());
-}
-
 function errorCodeOf(err: unknown): string | undefined {
   for (let current: unknown = err, depth = 0; current && depth < 4; depth++) {
     const code = (current as { code?: unknown }).code;
@@ -231,7 +222,8 @@ export function toKubeError(err: unknown, operation: string): KubeError {
     const fields = statusFields(body);
     const headers = err instanceof ApiException ? err.headers : undefined;
     const retryAfterMs =
-      headerRetryAfterMs(headers) ?? (fields.retryAfterSeconds ? fields.retryAfterSeconds * 1000 : undefined);
+      serverWaitMs(headers, Date.now()) ??
+      (fields.retryAfterSeconds ? fields.retryAfterSeconds * 1000 : undefined);
     return new KubeError({
       code: codeForStatus(httpStatus, fields.reason),
       operation,

@@ -3,7 +3,6 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientCredentialsIssuer } from "./client-credentials.ts";
 import { TokenError } from "./errors.ts";
-import { parseRetryAfter } from "./http.ts";
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
@@ -137,19 +136,5 @@ describe("ClientCredentialsIssuer", () => {
   it("reports a dropped connection", async () => {
     handler = (req) => req.socket.destroy();
     await expect(issuer().issue()).rejects.toMatchObject({ code: "ConnectionFailed", retryable: true });
-  });
-});
-
-describe("parseRetryAfter", () => {
-  const now = new Date("2026-01-01T00:00:00Z");
-  it.each([
-    ["seconds", "12", 12_000],
-    ["fractional seconds", "1.5", 1500],
-    ["an HTTP date", "Thu, 01 Jan 2026 00:00:30 GMT", 30_000],
-    ["a past date", "Wed, 31 Dec 2025 23:00:00 GMT", 0],
-    ["garbage", "soon", undefined],
-    ["nothing", undefined, undefined],
-  ])("reads %s", (_name, value, expected) => {
-    expect(parseRetryAfter(value, now)).toBe(expected);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { errors as undiciErrors, request, type Dispatcher } from "undici";
 import { z } from "zod";
+import { serverWaitMs } from "../http/retry-after.ts";
 import { TokenError, TokenErrorCode } from "./errors.ts";
 import type { IssuedToken } from "./issuer.ts";
 
@@ -25,16 +26,6 @@ const tokenResponse = z.object({
 });
 
 const oauthError = z.object({ error: z.string().max(100) }).passthrough();
-
-/** Seconds or an HTTP date, as Retry-After (and DataTrails' Archivist-Rate-Limit-Reset) carry it. */
-export function parseRetryAfter(value: string | string[] | undefined, now: Date): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now.getTime());
-}
 
 /** Posts a grant to `tokenUrl` and returns the token. Throws TokenError. */
 export async function postGrant(
@@ -74,9 +65,7 @@ export async function postGrant(
     });
   }
   if (status === 429) {
-    const retryAfterMs =
-      parseRetryAfter(response.headers["retry-after"], now()) ??
-      parseRetryAfter(response.headers["archivist-rate-limit-reset"], now());
+    const retryAfterMs = serverWaitMs(response.headers, now().getTime());
     throw new TokenError(TokenErrorCode.RateLimited, `token endpoint ${host} answered 429`, {
       status,
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
