@@ -3,6 +3,7 @@
  * health checks may match on; each is documented here and in docs/conditions.md (a test keeps the
  * two in step).
  */
+import { rfc3339 } from "./meta.ts";
 
 /** Condition types. */
 export const ConditionType = {
@@ -132,9 +133,7 @@ export function setCondition<C extends StoredCondition>(
   const at = list.findIndex((c) => c.type === next.type);
   const previous = at >= 0 ? list[at] : undefined;
   const lastTransitionTime =
-    previous && previous.status === next.status
-      ? previous.lastTransitionTime
-      : now.toISOString().replace(/\.\d{3}Z$/, "Z");
+    previous && previous.status === next.status ? previous.lastTransitionTime : rfc3339(now);
   const condition: StoredCondition = { ...next, lastTransitionTime };
   if (at >= 0) list[at] = condition;
   else list.push(condition);

@@ -20,6 +20,16 @@ export const resources = {
   clusterConnections: { group, version, plural: "clusterdatatrailsconnections" },
 } as const;
 
+/** A time as the API's status fields and annotations carry it: RFC 3339 in UTC, whole seconds. */
+export function rfc3339(t: Date | number): string {
+  return (typeof t === "number" ? new Date(t) : t).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Why a spec failed to parse, naming each field (`spec.<path>: <problem>`), never a value. */
+export function specProblems(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues.map((i) => `spec.${i.path.map(String).join(".")}: ${i.message}`).join("; ");
+}
+
 /** A Kubernetes object name (DNS subdomain, RFC 1123), e.g. a Secret's name. */
 export const objectName = z
   .string()

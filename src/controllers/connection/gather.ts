@@ -10,6 +10,7 @@ import {
   connectionSpec,
   type ClusterDataTrailsConnection,
   type DataTrailsConnection,
+  specProblems,
 } from "../../api/v1alpha1/index.ts";
 import type { DataTrailsApi } from "../../datatrails/api.ts";
 import { isDataTrailsError, type DataTrailsErrorCode } from "../../datatrails/errors.ts";
@@ -110,7 +111,7 @@ function specProblem(
   obj: ConnectionObject,
   issues: readonly { path: PropertyKey[]; message: string }[],
 ): string {
-  const detail = issues.map((i) => `spec.${i.path.map(String).join(".")}: ${i.message}`).join("; ");
+  const detail = specProblems(issues);
   return `${kind} ${obj.metadata.name} is invalid: ${detail}`;
 }
 

@@ -15,6 +15,7 @@ import {
   resources,
   type DataTrailsIntegration,
   type IntegrationStatus,
+  rfc3339,
 } from "../../api/v1alpha1/index.ts";
 import type { DataTrailsApi, IssuedApplication } from "../../datatrails/api.ts";
 import { isDataTrailsError, type DataTrailsError } from "../../datatrails/errors.ts";
@@ -66,10 +67,6 @@ interface Results {
   rotatedAt?: string;
   credentialsVersion?: string;
   status: IntegrationStatus | undefined;
-}
-
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 function ownerRef(obj: DataTrailsIntegration): V1OwnerReference {

@@ -13,6 +13,7 @@
  * changes (a new generation) or {@link correctionPauseMs} later. A target that needs no correction
  * any more drops its record: the correction stuck.
  */
+import { rfc3339 } from "../../api/v1alpha1/index.ts";
 import { createHash } from "node:crypto";
 
 /** How many times in a row the same correction is made before the operator stops. */
@@ -37,10 +38,6 @@ export interface CorrectionGuard {
   records(): CorrectionRecord[];
   /** The targets whose correction was held back, with when it may be tried again. */
   stopped(): { target: string; attempts: number; retryAt: string }[];
-}
-
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** A short digest of a payload (JSON with sorted keys, so that key order does not count). */

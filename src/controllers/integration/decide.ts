@@ -13,6 +13,7 @@ import {
   ConditionType,
   Reason,
   type IntegrationSpec,
+  rfc3339,
 } from "../../api/v1alpha1/index.ts";
 import type {
   Action,
@@ -60,10 +61,6 @@ export interface DecideOptions {
   resyncIntervalMs: number;
   /** How long to wait before looking again for an adopt target that does not exist. */
   missingTargetRetryMs: number;
-}
-
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 function claimsEqual(a: Record<string, string>, b: Record<string, string>): boolean {

@@ -12,6 +12,7 @@ import {
   type DataTrailsConnection,
   type DataTrailsIntegration,
   type IntegrationSpec,
+  specProblems,
 } from "../../api/v1alpha1/index.ts";
 import type { Application, DataTrailsApi, ResolvedConnection } from "../../datatrails/api.ts";
 import { isDataTrailsError } from "../../datatrails/errors.ts";
@@ -198,8 +199,7 @@ export async function gatherIntegration(
     policies: { lookups: {}, search: { state: "none" } },
   };
   if (!spec) {
-    const specError =
-      parsed.error?.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; ") ?? "invalid";
+    const specError = parsed.error ? specProblems(parsed.error.issues) : "invalid";
     return { observed: { ...base, specError }, api: undefined, credentialsSecret: secret };
   }
   const identity = identityCandidate(obj, spec, credentials);

@@ -9,6 +9,7 @@ import {
   setCondition,
   type BearerTokenStatus,
   type ReasonName,
+  rfc3339,
 } from "../../api/v1alpha1/index.ts";
 import {
   delayUntilRefresh,
@@ -19,10 +20,6 @@ import {
   type RetryPolicy,
 } from "../../tokens/schedule.ts";
 import type { RefreshCause, RefreshOutcome, RefreshPlan, TokenObserved } from "./model.ts";
-
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
 /** The per-object key that fixes the refresh point and the jitter: the object's UID. */
 export function scheduleKey(o: TokenObserved): string {

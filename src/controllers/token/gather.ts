@@ -3,7 +3,12 @@
  * (client credentials or a private key), all in the object's own namespace.
  */
 import type { V1Secret } from "@kubernetes/client-node";
-import { bearerTokenSpec, type BearerToken, type BearerTokenSpec } from "../../api/v1alpha1/index.ts";
+import {
+  bearerTokenSpec,
+  type BearerToken,
+  type BearerTokenSpec,
+  specProblems,
+} from "../../api/v1alpha1/index.ts";
 import { decodeSecretData } from "../../k8s/secrets.ts";
 import type { IssuerInputs } from "../../tokens/factory.ts";
 import type { Ownership } from "../ownership.ts";
@@ -69,7 +74,7 @@ export async function gatherToken(
   // A Secret that is not ours says nothing about our schedule.
   const secret = mayWrite(secretClaim) ? readTokenSecret(raw) : undefined;
   const specError = !parsed.success
-    ? parsed.error.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; ")
+    ? specProblems(parsed.error.issues)
     : inputSecretRef(parsed.data).name === parsed.data.secretName
       ? "spec.secretName: must differ from the Secret the issuer reads; a token cannot be written into its own input"
       : undefined;

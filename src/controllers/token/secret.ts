@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
-import { expiresAtAnnotation, tokenKeys } from "../../api/v1alpha1/index.ts";
+import { expiresAtAnnotation, tokenKeys, rfc3339 } from "../../api/v1alpha1/index.ts";
 import type { TokenSecretView } from "./model.ts";
 
 /** Annotation: when the token was obtained (RFC 3339). */
@@ -16,10 +16,6 @@ export const inputsVersionAnnotation = "datatrails.ai/inputs-version";
 export const generationAnnotation = "datatrails.ai/generation";
 /** Annotation: a digest of the published file, to notice a hand-edited Secret without keeping the token around. */
 const digestAnnotation = "datatrails.ai/digest";
-
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
 /** Exactly what the DataTrails docs tell users to pass to `curl -H @file`. */
 export function bearerFile(accessToken: string): string {
