@@ -159,26 +159,35 @@ describe.each([
       .toBe(identity);
   });
 
-  it("makes an integration Ready, with its Secrets, its BearerToken and Events", async () => {
+  /** Applies an integration (idempotent) and waits until it and its BearerToken are Ready. */
+  async function readyIntegration(name: string, displayName: string): Promise<void> {
     await kubectlOk(["apply", "-f", "-"], {
       apiVersion: "datatrails.ai/v1alpha1",
       kind: "DataTrailsIntegration",
-      metadata: { name: "traffic-light-101", namespace: appNs },
-      spec: { connectionRef: { name: "datatrails" }, displayName: `TrafficLight101-${scope}-${suffix}` },
+      metadata: { name, namespace: appNs },
+      spec: { connectionRef: { name: "datatrails" }, displayName },
     });
     await kubectlOk([
       "wait",
-      "datatrailsintegration/traffic-light-101",
-      "bearertoken/traffic-light-101",
+      `datatrailsintegration/${name}`,
+      `bearertoken/${name}`,
       "-n",
       appNs,
       "--for=condition=Ready",
       "--timeout=60s",
     ]);
+  }
+
+  it("makes an integration Ready, with its Secrets, its BearerToken and Events", async () => {
+    await readyIntegration("traffic-light-101", `TrafficLight101-${scope}-${suffix}`);
     const core = new KubeConfig();
     core.loadFromFile(inject("kubeconfigPath"));
     const secrets = await core.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: appNs });
-    const names = secrets.items.map((s) => s.metadata?.name).sort();
+    // Other cases of this file make objects of their own in the namespace; these are this one's.
+    const names = secrets.items
+      .map((s) => s.metadata?.name ?? "")
+      .filter((n) => n === "datatrails-admin" || n.startsWith("traffic-light-101"))
+      .sort();
     expect(names).toEqual(["datatrails-admin", "traffic-light-101-credentials", "traffic-light-101-token"]);
     await expect
       .poll(async () => {
@@ -191,6 +200,7 @@ describe.each([
   });
 
   it("is Healthy for Argo CD's health check (deploy/argocd/health.lua) on the live objects", async () => {
+    await readyIntegration("traffic-light-101", `TrafficLight101-${scope}-${suffix}`);
     for (const kind of ["datatrailsintegration", "bearertoken"]) {
       const live = JSON.parse(
         await kubectlOk(["get", kind, "traffic-light-101", "-n", appNs, "-o", "json"]),
@@ -200,21 +210,21 @@ describe.each([
   });
 
   it("deletes the BearerToken when tokens are turned off, and the integration with its finalizer", async () => {
+    const displayName = `TokensOff-${scope}-${suffix}`;
+    await readyIntegration("tokens-off", displayName);
     await kubectlOk([
       "patch",
       "datatrailsintegration",
-      "traffic-light-101",
+      "tokens-off",
       "-n",
       appNs,
       "--type=merge",
       "-p",
       JSON.stringify({ spec: { token: { enabled: false } } }),
     ]);
-    await kubectlOk(["wait", "bearertoken/traffic-light-101", "-n", appNs, "--for=delete", "--timeout=60s"]);
-    await kubectlOk(["delete", "datatrailsintegration", "traffic-light-101", "-n", appNs, "--timeout=60s"]);
-    expect(
-      emulator.control.applications().filter((a) => a.displayName === `TrafficLight101-${scope}-${suffix}`),
-    ).toEqual([]);
+    await kubectlOk(["wait", "bearertoken/tokens-off", "-n", appNs, "--for=delete", "--timeout=60s"]);
+    await kubectlOk(["delete", "datatrailsintegration", "tokens-off", "-n", appNs, "--timeout=60s"]);
+    expect(emulator.control.applications().filter((a) => a.displayName === displayName)).toEqual([]);
   });
 
   it("never met Forbidden, kept the Lease, and leaked no secret", async () => {
