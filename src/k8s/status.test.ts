@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Condition } from "../api/v1alpha1/meta.ts";
-import { findCondition, formatTime, setCondition, statusChanged, statusMergePatch } from "./status.ts";
+import { rfc3339, type Condition } from "../api/v1alpha1/meta.ts";
+import { statusChanged, statusMergePatch } from "./status.ts";
 
 const t0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 const t1 = t0 + 60_000;
@@ -11,81 +11,8 @@ const condition = (over: Partial<Condition> = {}): Condition => ({
   reason: "Ready",
   message: "ok",
   observedGeneration: 1,
-  lastTransitionTime: formatTime(t0),
+  lastTransitionTime: rfc3339(t0),
   ...over,
-});
-
-describe("setCondition", () => {
-  it.each([
-    {
-      name: "adds a new type with lastTransitionTime = now",
-      before: [] as Condition[],
-      update: { type: "Ready", status: "False", reason: "Reconciling", message: "m", observedGeneration: 2 },
-      expected: [
-        condition({
-          status: "False",
-          reason: "Reconciling",
-          message: "m",
-          observedGeneration: 2,
-          lastTransitionTime: formatTime(t1),
-        }),
-      ],
-    },
-    {
-      name: "keeps lastTransitionTime when only reason, message or generation change",
-      before: [condition()],
-      update: { type: "Ready", status: "True", reason: "TokenValid", message: "new", observedGeneration: 3 },
-      expected: [condition({ reason: "TokenValid", message: "new", observedGeneration: 3 })],
-    },
-    {
-      name: "moves lastTransitionTime when the status flips",
-      before: [condition()],
-      update: {
-        type: "Ready",
-        status: "False",
-        reason: "RefreshFailing",
-        message: "x",
-        observedGeneration: 1,
-      },
-      expected: [
-        condition({
-          status: "False",
-          reason: "RefreshFailing",
-          message: "x",
-          lastTransitionTime: formatTime(t1),
-        }),
-      ],
-    },
-    {
-      name: "leaves other types alone and keeps their order",
-      before: [condition({ type: "CredentialsReady" }), condition()],
-      update: { type: "TokenReady", status: "Unknown", reason: "Reconciling", message: "" },
-      expected: [
-        condition({ type: "CredentialsReady" }),
-        condition(),
-        {
-          type: "TokenReady",
-          status: "Unknown",
-          reason: "Reconciling",
-          message: "",
-          lastTransitionTime: formatTime(t1),
-        },
-      ],
-    },
-  ] as const)("$name", ({ before, update, expected }) => {
-    const frozen = Object.freeze([...before]);
-    expect(setCondition(frozen, update, t1)).toEqual(expected);
-    expect(frozen).toEqual(before);
-  });
-
-  it("formats times as metav1.Time does (whole seconds, UTC)", () => {
-    expect(formatTime(t0 + 123)).toBe("2025-01-01T12:00:00Z");
-  });
-
-  it("finds a condition by type", () => {
-    expect(findCondition([condition({ type: "TokenReady" })], "TokenReady")?.type).toBe("TokenReady");
-    expect(findCondition(undefined, "Ready")).toBeUndefined();
-  });
 });
 
 describe("statusChanged", () => {
@@ -101,7 +28,7 @@ describe("statusChanged", () => {
       name: "only lastTransitionTime differs",
       next: {
         ...base,
-        conditions: [condition({ lastTransitionTime: formatTime(t1) }), condition({ type: "TokenReady" })],
+        conditions: [condition({ lastTransitionTime: rfc3339(t1) }), condition({ type: "TokenReady" })],
       },
       changed: false,
     },
@@ -126,7 +53,7 @@ describe("statusChanged", () => {
       next: {
         ...base,
         conditions: [
-          condition({ status: "False", lastTransitionTime: formatTime(t1) }),
+          condition({ status: "False", lastTransitionTime: rfc3339(t1) }),
           condition({ type: "TokenReady" }),
         ],
       },

@@ -1,62 +1,19 @@
 /**
  * Writing `status` of the operator's custom resources. Status is written only when it changes
  * (every write bumps resourceVersion, wakes every watcher and would re-trigger our own reconcile), so
- * {@link statusChanged} compares old and new ignoring a lone `lastTransitionTime` difference, and
- * {@link setCondition} keeps metav1.Condition semantics: `lastTransitionTime` moves only when the
- * status flips.
+ * {@link statusChanged} compares old and new ignoring a lone `lastTransitionTime` difference (the
+ * conditions themselves are set by api/v1alpha1's setCondition, which moves `lastTransitionTime`
+ * only when the status flips).
  *
  * The write is a JSON merge patch of the `/status` subresource, which cannot touch spec or metadata.
  * A merge patch leaves out what it does not mention, so fields present before and absent now are
  * sent as null to remove them.
  */
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
-import type { Condition } from "../api/v1alpha1/meta.ts";
 import { toKubeError } from "./errors.ts";
-
-/** A condition to set; `lastTransitionTime` is worked out by {@link setCondition}. */
-export type ConditionUpdate = Omit<Condition, "lastTransitionTime">;
 
 /** A status object: plain JSON. */
 export type StatusObject = Readonly<Record<string, unknown>>;
-
-/** Formats a time the way metav1.Time serializes: RFC 3339 in UTC, whole seconds. */
-export function formatTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-/**
- * Returns `conditions` with `update` set: an existing condition of that type keeps its
- * lastTransitionTime unless the status changes; a new one gets `nowMs`. Order is kept, new types go last.
- */
-export function setCondition(
-  conditions: readonly Condition[] | undefined,
-  update: ConditionUpdate,
-  nowMs: number,
-): Condition[] {
-  const list = [...(conditions ?? [])];
-  const index = list.findIndex((c) => c.type === update.type);
-  const existing = index >= 0 ? list[index] : undefined;
-  const next: Condition = {
-    type: update.type,
-    status: update.status,
-    reason: update.reason,
-    message: update.message,
-    ...(update.observedGeneration === undefined ? {} : { observedGeneration: update.observedGeneration }),
-    lastTransitionTime:
-      existing && existing.status === update.status ? existing.lastTransitionTime : formatTime(nowMs),
-  };
-  if (existing) list[index] = next;
-  else list.push(next);
-  return list;
-}
-
-/** The condition of `type`, if present. */
-export function findCondition(
-  conditions: readonly Condition[] | undefined,
-  type: string,
-): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
-}
 
 // A canonical form: keys sorted, undefined dropped, conditions sorted by type without lastTransitionTime.
 function canonical(value: unknown, key?: string): unknown {

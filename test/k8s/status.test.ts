@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ApiextensionsV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { KubeError } from "../../src/k8s/errors.ts";
-import { formatTime, patchStatus, setCondition } from "../../src/k8s/status.ts";
+import { rfc3339, setCondition } from "../../src/api/v1alpha1/index.ts";
+import { patchStatus } from "../../src/k8s/status.ts";
 import { createNamespace, sharedKubeConfig, uniqueName } from "./support.ts";
 
 const group = "k8s-status.test.datatrails.ai";
@@ -93,7 +94,7 @@ describe("patchStatus", () => {
   const ready = setCondition(
     [],
     { type: "Ready", status: "True", reason: "Ready", message: "ok", observedGeneration: 1 },
-    now,
+    new Date(now),
   );
 
   it("writes status through the subresource without touching spec or generation", async () => {
@@ -116,7 +117,7 @@ describe("patchStatus", () => {
 
     const sameButLater = {
       observedGeneration: 1,
-      conditions: ready.map((c) => ({ ...c, lastTransitionTime: formatTime(now + 60_000) })),
+      conditions: ready.map((c) => ({ ...c, lastTransitionTime: rfc3339(now + 60_000) })),
     };
     expect(await patchStatus({ ...target("b"), status: sameButLater, previous: before.status ?? {} })).toBe(
       false,

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConditionType, Reason, setCondition } from "./conditions.ts";
+import { ConditionType, findCondition, Reason, setCondition } from "./conditions.ts";
+import { rfc3339, type Condition } from "./meta.ts";
 
 const doc = readFileSync(join(import.meta.dirname, "..", "..", "..", "docs", "conditions.md"), "utf8");
 const [typesSection = "", reasonsSection = ""] = doc.split("## Reasons");
@@ -39,5 +40,97 @@ describe("setCondition", () => {
       t0,
     );
     expect(list.map((c) => c.type)).toEqual(["Ready", "TokenReady"]);
+  });
+});
+
+const t0 = Date.UTC(2025, 0, 1, 12, 0, 0);
+const t1 = t0 + 60_000;
+const condition = (over: Partial<Condition> = {}): Condition => ({
+  type: "Ready",
+  status: "True",
+  reason: "Ready",
+  message: "ok",
+  observedGeneration: 1,
+  lastTransitionTime: rfc3339(t0),
+  ...over,
+});
+
+describe("setCondition, case by case", () => {
+  it.each([
+    {
+      name: "adds a new type with lastTransitionTime = now",
+      before: [] as Condition[],
+      update: { type: "Ready", status: "False", reason: "Reconciling", message: "m", observedGeneration: 2 },
+      expected: [
+        condition({
+          status: "False",
+          reason: "Reconciling",
+          message: "m",
+          observedGeneration: 2,
+          lastTransitionTime: rfc3339(t1),
+        }),
+      ],
+    },
+    {
+      name: "keeps lastTransitionTime when only reason, message or generation change",
+      before: [condition()],
+      update: { type: "Ready", status: "True", reason: "TokenValid", message: "new", observedGeneration: 3 },
+      expected: [condition({ reason: "TokenValid", message: "new", observedGeneration: 3 })],
+    },
+    {
+      name: "moves lastTransitionTime when the status flips",
+      before: [condition()],
+      update: {
+        type: "Ready",
+        status: "False",
+        reason: "RefreshFailing",
+        message: "x",
+        observedGeneration: 1,
+      },
+      expected: [
+        condition({
+          status: "False",
+          reason: "RefreshFailing",
+          message: "x",
+          lastTransitionTime: rfc3339(t1),
+        }),
+      ],
+    },
+    {
+      name: "leaves other types alone and keeps their order",
+      before: [condition({ type: "CredentialsReady" }), condition()],
+      update: {
+        type: "TokenReady",
+        status: "Unknown",
+        reason: "Reconciling",
+        message: "",
+        observedGeneration: 1,
+      },
+      expected: [
+        condition({ type: "CredentialsReady" }),
+        condition(),
+        {
+          type: "TokenReady",
+          status: "Unknown",
+          reason: "Reconciling",
+          message: "",
+          observedGeneration: 1,
+          lastTransitionTime: rfc3339(t1),
+        },
+      ],
+    },
+  ] as const)("$name", ({ before, update, expected }) => {
+    const frozen = Object.freeze([...before]);
+    expect(setCondition(frozen, update, new Date(t1))).toEqual(expected);
+    expect(frozen).toEqual(before);
+  });
+
+  it("formats times as metav1.Time does (whole seconds, UTC)", () => {
+    expect(rfc3339(t0 + 123)).toBe("2025-01-01T12:00:00Z");
+  });
+
+  it("finds a condition by type", () => {
+    expect(findCondition([condition({ type: "TokenReady" })], "TokenReady")?.type).toBe("TokenReady");
+    expect(findCondition(undefined, "Ready")).toBeUndefined();
   });
 });
