@@ -1,24 +1,12 @@
 /**
- * The BearerToken reconcile: gather (spec, token Secret, issuer inputs) → planRefresh (pure) →
- * fetch when due → afterRefresh (pure) → publish the Secret and the status.
+ * The BearerToken reconcile: gather (spec, token Secret, issuer inputs) → beforeFetch (pure: refuse,
+ * wait or fetch) → fetch → afterFetch (pure: publish or keep) → apply.ts writes the Secret, the
+ * Event and the status.
  */
-import type { KubernetesObject } from "@kubernetes/client-node";
-import {
-  ConditionType,
-  findCondition,
-  managedByLabel,
-  managedByValue,
-  ownerLabel,
-  Reason,
-  type BearerToken,
-  type BearerTokenStatus,
-} from "../../api/v1alpha1/index.ts";
+import type { BearerToken, BearerTokenStatus } from "../../api/v1alpha1/index.ts";
 import type { Clock } from "../../k8s/clock.ts";
-import type { EventRecorder } from "../../k8s/events.ts";
-import type { SecretStore } from "../../k8s/secrets.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";
 import { objectLogger, type Logger } from "../../observability/logger.ts";
-import type { Metrics } from "../../observability/metrics.ts";
 import { isTokenError } from "../../tokens/errors.ts";
 import { issuerKind, type IssuerInputs } from "../../tokens/factory.ts";
 import { jwtTimes, type TokenIssuer } from "../../tokens/issuer.ts";
@@ -26,27 +14,23 @@ import { tokenTimes, type RetryPolicy } from "../../tokens/schedule.ts";
 import type { BearerTokenSpec } from "../../api/v1alpha1/bearer-token.ts";
 import { splitKey } from "../controller.ts";
 import type { Ownership } from "../ownership.ts";
-import { claimProblem, mayWrite, ownershipOf } from "../secret-claim.ts";
-import { afterRefresh, planRefresh, refusedStatus, steadyStatus } from "./decide.ts";
-import { gatherToken, tokenWriter, type SecretLookup } from "./gather.ts";
+import { claimProblem } from "../secret-claim.ts";
+import { finishStep, publishToken, type TokenApplyDeps } from "./apply.ts";
+import { afterFetch, beforeFetch } from "./decide.ts";
+import { gatherToken, type SecretLookup } from "./gather.ts";
 import type { RefreshOutcome } from "./model.ts";
-import { tokenSecretContent } from "./secret.ts";
 
 /** What the BearerToken reconcile depends on. */
-export interface TokenControllerDeps {
+export interface TokenControllerDeps extends TokenApplyDeps {
   /** The BearerToken cache. */
   getToken(namespace: string, name: string): BearerToken | undefined;
   lookupSecret: SecretLookup;
   ownership: Ownership;
-  secrets: SecretStore;
-  writeStatus(object: BearerToken, status: BearerTokenStatus): Promise<void>;
-  events: EventRecorder;
   issuerFor(spec: BearerTokenSpec, inputs: IssuerInputs): TokenIssuer;
   /** Verifies a token as spec.verify asks; throws TokenError. */
   verify(token: string, options: NonNullable<BearerTokenSpec["verify"]>): Promise<unknown>;
   clock: Clock;
   logger: Logger;
-  metrics?: Metrics;
   retryPolicy?: RetryPolicy;
 }
 
@@ -84,43 +68,24 @@ async function fetchToken(
   }
 }
 
-/** Builds the reconcile function of the BearerToken controller. */
+/** Builds the reconcile function of the BearerToken controller: gather → decide → apply, twice. */
 export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Promise<WorkResult> {
   return async (key) => {
     const { namespace, name } = splitKey(key);
     const object = deps.getToken(namespace, name);
     if (!object || object.metadata.deletionTimestamp) return; // the token Secret goes with it (ownerReference)
     const log = objectLogger(deps.logger, { controller: "bearertoken", namespace, name });
-    const now = new Date(deps.clock.now());
     const { observed, inputs } = await gatherToken(object, deps.lookupSecret, deps.ownership);
     const problem = claimProblem(object.spec.secretName, observed.secretClaim);
-    if (problem) {
-      const reason = observed.secretClaim.state === "held" ? Reason.SecretInUse : Reason.SecretNotOwned;
-      const before = findCondition(object.status?.conditions, ConditionType.TokenReady);
-      if (before?.reason !== reason || before.message !== problem) {
-        deps.events.record(object as unknown as KubernetesObject, {
-          type: "Warning",
-          reason,
-          action: "Refresh",
-          note: problem,
-        });
-        log.info({ reason }, "token Secret is not ours; nothing written");
-      }
-      await deps.writeStatus(object, refusedStatus(observed, now, reason, problem));
-      // The Secret's events wake it sooner (it is indexed by name); this is the fallback.
-      return { requeueAfterMs: 60_000 };
+    const first = beforeFetch(observed, problem, new Date(deps.clock.now()));
+    if (first.kind === "refuse") {
+      if (first.event) log.info({ reason: first.event.reason }, "token Secret is not ours; nothing written");
+      await finishStep(object, first, deps, undefined);
+      return { requeueAfterMs: first.requeueAfterMs };
     }
-    const plan = planRefresh(observed, now);
-
-    if (!plan.fetch) {
-      await deps.writeStatus(object, steadyStatus(observed, now));
-      if (observed.secret?.expiresAt) {
-        deps.metrics?.tokenExpiryTimestampSeconds.set(
-          { namespace, name },
-          observed.secret.expiresAt.getTime() / 1000,
-        );
-      }
-      return { requeueAfterMs: plan.requeueAfterMs };
+    if (first.kind === "wait") {
+      await finishStep(object, first, deps, observed.secret?.expiresAt);
+      return { requeueAfterMs: first.requeueAfterMs };
     }
 
     const spec = observed.spec;
@@ -132,73 +97,59 @@ export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Pro
           observed.inputs.state === "failed" ? observed.inputs.message : "",
         )
       : { outcome: { ok: false, kind: "invalid", message: observed.specError ?? "invalid spec" } as const };
-    const result = afterRefresh(
+    const step = afterFetch(
       observed,
       fetched.outcome,
       new Date(deps.clock.now()),
+      first.cause,
       deps.retryPolicy,
-      plan.cause,
     );
-    const issuer = spec ? issuerKind(spec) : "unknown";
     deps.metrics?.tokenRefreshTotal.inc({
       namespace,
-      issuer,
-      result: !fetched.outcome.ok ? fetched.outcome.kind : result.publish ? "success" : "discarded",
+      issuer: spec ? issuerKind(spec) : "unknown",
+      result: !fetched.outcome.ok ? fetched.outcome.kind : step.kind === "publish" ? "success" : "discarded",
     });
-
     if (
-      result.publish &&
+      step.kind === "publish" &&
       fetched.outcome.ok &&
       "accessToken" in fetched &&
       spec &&
       observed.inputs.state === "ready"
     ) {
-      const content = tokenSecretContent(
-        fetched.accessToken ?? "",
-        fetched.outcome,
-        observed.inputs.version,
-        object.metadata.generation,
+      await publishToken(
+        object,
+        {
+          spec,
+          claim: observed.secretClaim,
+          accessToken: fetched.accessToken ?? "",
+          times: fetched.outcome,
+          inputsVersion: observed.inputs.version,
+        },
+        deps,
       );
-      const claim = observed.secretClaim;
-      if (!mayWrite(claim)) throw new Error(`token Secret ${spec.secretName} is not ours`);
-      const ownership = ownershipOf(tokenWriter(object), claim, spec.existingSecretPolicy ?? "Refuse");
-      // An absent Secret is created, never applied: one that someone made a moment ago is not taken.
-      const secret = {
-        namespace,
-        name: spec.secretName,
-        labels: { [managedByLabel]: managedByValue, [ownerLabel]: `bearertoken.${name}` },
-        annotations: { ...content.annotations, ...ownership.annotations },
-        ownerReferences: ownership.ownerReferences,
-        keepType: ownership.adopted,
-        data: content.stringData,
-      };
-      await (claim.state === "free" ? deps.secrets.create(secret) : deps.secrets.apply(secret));
-      deps.metrics?.tokenExpiryTimestampSeconds.set(
-        { namespace, name },
-        fetched.outcome.expiresAt.getTime() / 1000,
-      );
-      const wasReady =
-        object.status?.conditions?.find((c) => c.type === "TokenReady")?.reason === "TokenValid";
-      if (plan.cause !== "due" || !wasReady) {
-        deps.events.record(object as unknown as KubernetesObject, {
-          type: "Normal",
-          reason: "TokenRefreshed",
-          action: "Refresh",
-          note: `Published a token valid until ${result.status.tokenExpiresAt ?? "?"} (${plan.cause}).`,
-        });
-      }
-      log.debug({ cause: plan.cause, expiresAt: result.status.tokenExpiresAt }, "token refreshed");
+      await finishStep(object, step, deps, fetched.outcome.expiresAt);
+      log.debug({ cause: first.cause, expiresAt: step.status.tokenExpiresAt }, "token refreshed");
     } else {
-      const failure = result.status.lastFailure ?? "refresh failed";
-      deps.events.record(object as unknown as KubernetesObject, {
-        type: "Warning",
-        reason: "TokenRefreshFailed",
-        action: "Refresh",
-        note: failure,
-      });
-      log.info({ cause: plan.cause, failure, retryInMs: result.requeueAfterMs }, "token refresh failed");
+      await finishStep(
+        object,
+        step.kind === "keep" ? step : { ...step, event: refreshFailed(step.status) },
+        deps,
+        undefined,
+      );
+      log.info(
+        { cause: first.cause, failure: step.status.lastFailure, retryInMs: step.requeueAfterMs },
+        "token refresh failed",
+      );
     }
-    await deps.writeStatus(object, result.status);
-    return { requeueAfterMs: result.requeueAfterMs };
+    return { requeueAfterMs: step.requeueAfterMs };
   };
+}
+
+/** The Warning of a refresh that published nothing. */
+function refreshFailed(status: BearerTokenStatus) {
+  return {
+    type: "Warning",
+    reason: "TokenRefreshFailed",
+    note: status.lastFailure ?? "refresh failed",
+  } as const;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bearerTokenSpec, type BearerToken, type BearerTokenStatus } from "../../api/v1alpha1/index.ts";
-import { afterRefresh, planRefresh, steadyStatus, tokenIsWorse } from "./decide.ts";
+import { afterFetch, afterRefresh, beforeFetch, planRefresh, steadyStatus, tokenIsWorse } from "./decide.ts";
 import type { TokenObserved, TokenSecretView } from "./model.ts";
 
 const t0 = new Date("2026-03-01T00:00:00Z");
@@ -206,5 +206,89 @@ describe("a valid token is never replaced by a worse one", () => {
     const result = afterRefresh(observed(), later, now, undefined, "due");
     expect(result.publish).toBe(true);
     expect(result.status.tokenExpiresAt).toBe("2026-03-01T01:45:00Z");
+  });
+});
+
+describe("beforeFetch", () => {
+  it.each([
+    {
+      name: "a token Secret held by another object is refused, with an Event the first time",
+      o: observed({ secretClaim: { state: "held", holder: { kind: "BearerToken", name: "x", uid: "u" } } }),
+      problem: "Secret tl-token is held by BearerToken x",
+      want: { kind: "refuse", reason: "SecretInUse", event: true },
+    },
+    {
+      name: "a user's token Secret is refused",
+      o: observed({ secretClaim: { state: "foreign" } }),
+      problem: "Secret tl-token exists and was not created by the operator",
+      want: { kind: "refuse", reason: "SecretNotOwned", event: true },
+    },
+    {
+      name: "a refusal already stated records no second Event",
+      o: observed({
+        object: token({
+          conditions: [
+            {
+              type: "TokenReady",
+              status: "False",
+              reason: "SecretNotOwned",
+              message: "same",
+              lastTransitionTime: "2026-03-01T00:00:00Z",
+            },
+          ],
+        }),
+        secretClaim: { state: "foreign" },
+      }),
+      problem: "same",
+      want: { kind: "refuse", reason: "SecretNotOwned", event: false },
+    },
+    { name: "a valid token not due waits", o: observed(), problem: undefined, want: { kind: "wait" } },
+    {
+      name: "no token fetches",
+      o: observed({ secret: undefined }),
+      problem: undefined,
+      want: { kind: "fetch" },
+    },
+  ])("$name", ({ o, problem, want }) => {
+    const step = beforeFetch(o, problem, t0);
+    expect(step.kind).toBe(want.kind);
+    if (step.kind === "refuse") {
+      expect(step.status.conditions?.find((c) => c.type === "TokenReady")?.reason).toBe(want.reason);
+      expect(step.event !== undefined).toBe(want.event);
+    }
+  });
+});
+
+describe("afterFetch", () => {
+  const issued = { ok: true, issuedAt: at(45 * min), expiresAt: at(105 * min) } as const;
+  it.each([
+    {
+      name: "a routine refresh publishes without an Event",
+      cause: "due",
+      fetched: issued,
+      want: ["publish", false],
+    },
+    {
+      name: "a first token publishes with an Event",
+      cause: "missing",
+      fetched: issued,
+      want: ["publish", true],
+    },
+    {
+      name: "a failed refresh keeps the token, with a Warning",
+      cause: "due",
+      fetched: { ok: false, kind: "unavailable", message: "down" },
+      want: ["keep", true],
+    },
+  ] as const)("$name", ({ cause, fetched, want }) => {
+    const o = observed({
+      object: token({
+        conditions: [
+          { type: "TokenReady", status: "True", reason: "TokenValid", message: "", lastTransitionTime: "x" },
+        ],
+      }),
+    });
+    const step = afterFetch(o, fetched, at(46 * min), cause);
+    expect([step.kind, step.event !== undefined]).toEqual(want);
   });
 });

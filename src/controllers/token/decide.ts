@@ -212,3 +212,86 @@ export function refusedStatus(
   status.conditions = conditionsWith(o, status, now, "False", reason, message);
   return status;
 }
+
+/** An Event a token step records. */
+export interface TokenEvent {
+  type: "Normal" | "Warning";
+  reason: string;
+  note: string;
+}
+
+/** What a reconcile does before any fetch: refuse (the Secret is not ours), wait, or fetch. */
+export type BeforeFetch =
+  | { kind: "refuse"; status: BearerTokenStatus; event?: TokenEvent; requeueAfterMs: number }
+  | { kind: "wait"; status: BearerTokenStatus; requeueAfterMs: number }
+  | { kind: "fetch"; cause: RefreshCause };
+
+/** What a reconcile does after a fetch: publish the new token, or keep the published one. */
+export type AfterFetch =
+  | { kind: "publish"; status: BearerTokenStatus; event?: TokenEvent; requeueAfterMs: number }
+  | { kind: "keep"; status: BearerTokenStatus; event: TokenEvent; requeueAfterMs: number };
+
+/**
+ * The first step of a reconcile. `problem` is why the token Secret may not be written (secret-claim.ts),
+ * if it may not: then nothing is fetched, and the refusal's Event is recorded only when it is news.
+ */
+export function beforeFetch(o: TokenObserved, problem: string | undefined, now: Date): BeforeFetch {
+  if (problem) {
+    const reason = o.secretClaim.state === "held" ? Reason.SecretInUse : Reason.SecretNotOwned;
+    const before = findCondition(o.object.status?.conditions, ConditionType.TokenReady);
+    const news = before?.reason !== reason || before.message !== problem;
+    return {
+      kind: "refuse",
+      status: refusedStatus(o, now, reason, problem),
+      ...(news ? { event: { type: "Warning", reason, note: problem } } : {}),
+      // The Secret's events wake it sooner (it is indexed by name); this is the fallback.
+      requeueAfterMs: 60_000,
+    };
+  }
+  const plan = planRefresh(o, now);
+  if (plan.fetch) return { kind: "fetch", cause: plan.cause };
+  return { kind: "wait", status: steadyStatus(o, now), requeueAfterMs: plan.requeueAfterMs };
+}
+
+/**
+ * The step after a fetch ({@link afterRefresh} decides): publish with a TokenRefreshed Event unless
+ * it is a routine refresh of a token that was valid, or keep the published token with a
+ * TokenRefreshFailed Event.
+ */
+export function afterFetch(
+  o: TokenObserved,
+  fetched: RefreshOutcome,
+  now: Date,
+  cause: RefreshCause,
+  policy?: RetryPolicy,
+): AfterFetch {
+  const result = afterRefresh(o, fetched, now, policy, cause);
+  if (result.publish) {
+    const wasReady =
+      findCondition(o.object.status?.conditions, ConditionType.TokenReady)?.reason === Reason.TokenValid;
+    return {
+      kind: "publish",
+      status: result.status,
+      requeueAfterMs: result.requeueAfterMs,
+      ...(cause !== "due" || !wasReady
+        ? {
+            event: {
+              type: "Normal",
+              reason: "TokenRefreshed",
+              note: `Published a token valid until ${result.status.tokenExpiresAt ?? "?"} (${cause}).`,
+            },
+          }
+        : {}),
+    };
+  }
+  return {
+    kind: "keep",
+    status: result.status,
+    requeueAfterMs: result.requeueAfterMs,
+    event: {
+      type: "Warning",
+      reason: "TokenRefreshFailed",
+      note: result.status.lastFailure ?? "refresh failed",
+    },
+  };
+}
