@@ -7,7 +7,7 @@ SHELL := bash
 NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: help deps controlplane helm lua crds build typecheck lint format test test-unit test-integration chaos dev clean \
+.PHONY: help deps controlplane helm lua image crds build typecheck lint format test test-unit test-integration chaos dev clean \
 	bench bench-burst bench-floor bench-latency bench-steady bench-restart bench-memory bench-versus
 
 help: ## List the targets.
@@ -35,6 +35,14 @@ lua: ## Make sure lua5.1 (the Argo CD health check's tests) is installed; apt-ge
 	    exit 1; \
 	  fi; \
 	fi
+
+# The image: the Dockerfile built with podman on a local stand-in for the public Node base image
+# (made once from Debian packages and the npm registry's Node package, cached outside git).
+# IMAGE names the result. Docker users build the same Dockerfile with `docker build .`.
+IMAGE ?= localhost/datatrails-operator:dev
+export IMAGE
+image: ## Build the operator's image with podman (base made locally, once); IMAGE=<name>.
+	@bash hack/image/build.sh >/dev/null
 
 crds: deps ## Regenerate crds/ from the zod schemas in src/api/v1alpha1.
 	node scripts/generate-crds.ts

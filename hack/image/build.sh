@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the operator's image from the Dockerfile with podman (buildah underneath), on the local
+# stand-in for the public base image (hack/image/base.sh), and prints the image's name.
+#
+# IMAGE names the result (default localhost/datatrails-operator:dev). The Dockerfile is the one
+# Docker users build; only the base differs (its NODE_IMAGE build ARG). `npm ci` runs inside the
+# build against the npm registry. Where this machine reaches the registry through a TLS proxy whose
+# CA only the host trusts (NODE_EXTRA_CA_CERTS or npm's cafile), that CA bundle and an npmrc naming
+# it are bind-mounted into the build's RUN steps (podman build -v): they are in no layer of the image.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+image="${IMAGE:-localhost/datatrails-operator:dev}"
+command -v podman >/dev/null || { echo "podman is needed to build the image (Debian: apt-get install -y podman buildah)" >&2; exit 1; }
+
+base="$(bash "$here/base.sh")"
+# Rootful podman in a container: runc cannot raise the default rlimits here ("error setting rlimit type 7").
+args=(--build-arg "NODE_IMAGE=$base" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --layers -t "$image" -f "$root/Dockerfile")
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+ca="${NODE_EXTRA_CA_CERTS:-}"
+if [ -z "$ca" ] && command -v npm >/dev/null; then ca="$(npm config get cafile 2>/dev/null || true)"; fi
+if [ -n "$ca" ] && [ "$ca" != null ] && [ "$ca" != undefined ] && [ -f "$ca" ]; then
+  printf 'cafile=/run/host-ca/ca-certificates.crt\n' >"$tmp/npmrc"
+  args+=(-v "$ca:/run/host-ca/ca-certificates.crt:ro" -v "$tmp/npmrc:/usr/local/etc/npmrc:ro")
+fi
+
+echo "building $image on $base" >&2
+podman build "${args[@]}" "$root" >&2
+echo "$image"
