@@ -7,7 +7,7 @@ SHELL := bash
 NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: help deps controlplane helm lua image crds build typecheck lint format test test-unit test-integration chaos dev clean \
+.PHONY: help deps controlplane helm lua container-tools image test-image crds build typecheck lint format test test-unit test-integration chaos dev clean \
 	bench bench-burst bench-floor bench-latency bench-steady bench-restart bench-memory bench-versus
 
 help: ## List the targets.
@@ -36,13 +36,29 @@ lua: ## Make sure lua5.1 (the Argo CD health check's tests) is installed; apt-ge
 	  fi; \
 	fi
 
+# podman and buildah build and run the image; debootstrap makes its local Node base.
+container-tools: ## Make sure podman, buildah and debootstrap are installed; apt-get installs them as root.
+	@missing=""; for t in podman buildah debootstrap; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing with apt-get" >&2; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman buildah debootstrap >/dev/null; \
+	  else \
+	    echo "missing:$$missing (Debian/Ubuntu: sudo apt-get install podman buildah debootstrap); the image tests skip without podman" >&2; \
+	  fi; \
+	fi
+
 # The image: the Dockerfile built with podman on a local stand-in for the public Node base image
 # (made once from Debian packages and the npm registry's Node package, cached outside git).
 # IMAGE names the result. Docker users build the same Dockerfile with `docker build .`.
 IMAGE ?= localhost/datatrails-operator:dev
 export IMAGE
-image: ## Build the operator's image with podman (base made locally, once); IMAGE=<name>.
+image: container-tools ## Build the operator's image with podman (base made locally, once); IMAGE=<name>.
 	@bash hack/image/build.sh >/dev/null
+
+# For the tests: the image where podman exists; without it test/image/run.test.ts says SKIPPED and why.
+test-image: container-tools
+	@if command -v podman >/dev/null; then bash hack/image/build.sh >/dev/null; fi
 
 crds: deps ## Regenerate crds/ from the zod schemas in src/api/v1alpha1.
 	node scripts/generate-crds.ts
@@ -60,13 +76,13 @@ lint: deps ## ESLint and Prettier, no changes made.
 format: deps ## Rewrite files with Prettier and ESLint fixes.
 	npm run --silent format
 
-test: deps controlplane helm lua typecheck lint ## All tests: unit and integration (real kube-apiserver + etcd, emulator).
+test: deps controlplane helm lua test-image typecheck lint ## All tests: unit and integration (real kube-apiserver + etcd, emulator).
 	npx vitest run
 
 test-unit: deps ## Unit tests only.
 	npx vitest run --project unit
 
-test-integration: deps controlplane helm lua ## Integration tests only.
+test-integration: deps controlplane helm lua test-image ## Integration tests only.
 	npx vitest run --project integration
 
 # Short by default (it also runs in `make test`); CHAOS_SCALE=long for the figures in docs/reliability.md.

@@ -28,5 +28,12 @@ if [ -n "$ca" ] && [ "$ca" != null ] && [ "$ca" != undefined ] && [ -f "$ca" ]; 
 fi
 
 echo "building $image on $base" >&2
-podman build "${args[@]}" "$root" >&2
+# The build's own output only when it fails (or with VERBOSE=1): `make test` stays readable.
+if [ "${VERBOSE:-0}" = 1 ]; then
+  podman build "${args[@]}" "$root" >&2
+elif ! podman build "${args[@]}" "$root" >"$tmp/build.log" 2>&1; then
+  tail -40 "$tmp/build.log" >&2
+  echo "podman build failed (VERBOSE=1 shows all of its output)" >&2
+  exit 1
+fi
 echo "$image"
