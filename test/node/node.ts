@@ -1,0 +1,420 @@
+/**
+ * A real node on this machine for a control plane of the test's own: containerd, runc and the CNI
+ * plugins from Debian; kubelet, kube-proxy, kube-controller-manager and kube-scheduler built from the
+ * same pinned k8s.io/kubernetes as kube-apiserver (hack/node/build.sh); a sandbox image built here
+ * (hack/node/pause-image.sh) and every other image imported with `ctr images import`, no registry.
+ *
+ * Pods get network namespaces of their own on a bridge this harness creates, with a /24 that is not
+ * routed anywhere and no masquerading: no pod traffic leaves the machine. Everything lives under one
+ * temporary directory; stop() deletes the pods through the API (so the kubelet tears their sandboxes
+ * down through CNI), stops every process started here (found by that directory in their command
+ * line, so containerd's shims too), unmounts what is mounted under it and removes the bridge.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { stringify } from "yaml";
+
+const run = promisify(execFile);
+const repoRoot = join(import.meta.dirname, "..", "..");
+
+/** What a node needs from the control plane it joins. */
+export interface NodeOptions {
+  /** An admin kubeconfig of the control plane (system:masters). */
+  kubeconfigPath: string;
+  /** The control plane's certificate directory: ca.crt and the service-account key sa.key. */
+  certDir: string;
+  /** Image archives (docker-archive or OCI) to import into containerd before the kubelet starts. */
+  images?: string[];
+  /** Also run kube-proxy (iptables mode). */
+  kubeProxy?: boolean;
+}
+
+/** A running node. */
+export interface RunningNode {
+  name: string;
+  /** The bridge's address, the node's InternalIP. */
+  nodeIp: string;
+  /** The sandbox image, as the kubelet's pods reference it. */
+  pauseImage: string;
+  /** Where each process logs, for failure messages. */
+  logs: Record<string, string>;
+  /** The last lines of one process's log. */
+  tail(process: string, lines?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** The parts a node needs and what is missing, or undefined when all are there. */
+export function nodeUnavailable(): string | undefined {
+  if (process.platform !== "linux") return `a node needs Linux, not ${process.platform}`;
+  if (process.getuid?.() !== 0) return "a node needs root (containerd, network namespaces, a bridge)";
+  const missing = ["containerd", "ctr", "runc", "ip", "buildah", "podman", "go"].filter(
+    (tool) => !onPath(tool),
+  );
+  if (!existsSync("/usr/lib/cni/bridge")) missing.push("/usr/lib/cni/bridge");
+  if (missing.length > 0)
+    return `${missing.join(", ")} missing (Debian: apt-get install -y containerd runc containernetworking-plugins iproute2 buildah podman)`;
+  return undefined;
+}
+
+function onPath(tool: string): boolean {
+  return (process.env["PATH"] ?? "").split(":").some((dir) => dir !== "" && existsSync(join(dir, tool)));
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+async function script(name: string): Promise<string[]> {
+  const { stdout } = await run("bash", [join(repoRoot, "hack", "node", name)], {
+    timeout: 1_800_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return stdout.trim().split("\n");
+}
+
+/** Builds (once) the node's Kubernetes binaries and returns their directory. */
+export async function nodeBinDir(): Promise<string> {
+  return (await script("build.sh"))[0] ?? "";
+}
+
+/** Waits until `check` is true, or throws with `what` and the log tail after `timeoutMs`. */
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  why: () => Promise<string>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms:\n${await why()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The pids whose command line mentions `dir`: every process of this node, shims included. */
+function pidsMentioning(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(dir)) pids.push(Number(entry));
+    } catch {
+      // gone already
+    }
+  }
+  return pids;
+}
+
+const iptablesTables = ["filter", "nat", "mangle"];
+
+/** The KUBE-* chains in the host's iptables, as `table/chain`. */
+async function kubeChains(): Promise<Set<string>> {
+  const chains = new Set<string>();
+  for (const table of iptablesTables) {
+    const { stdout } = await run("iptables", ["-t", table, "-S"]).catch(() => ({ stdout: "" }));
+    for (const m of stdout.matchAll(/^-N (KUBE-\S+)$/gm)) chains.add(`${table}/${m[1] ?? ""}`);
+  }
+  return chains;
+}
+
+/** Deletes the KUBE-* chains that were not there before, and the rules that jump to them. */
+async function deleteNewKubeChains(before: Set<string>): Promise<void> {
+  const added = [...(await kubeChains())].filter((c) => !before.has(c));
+  for (const entry of added) {
+    const [table = "", chain = ""] = entry.split("/");
+    const { stdout } = await run("iptables", ["-t", table, "-S"]).catch(() => ({ stdout: "" }));
+    for (const rule of stdout.split("\n").filter((r) => r.startsWith("-A ") && r.includes(`-j ${chain}`))) {
+      await run("sh", ["-c", `iptables -t ${table} ${rule.replace(/^-A /, "-D ")}`]).catch(() => undefined);
+    }
+  }
+  for (const entry of added) {
+    const [table = "", chain = ""] = entry.split("/");
+    await run("iptables", ["-t", table, "-F", chain]).catch(() => undefined);
+  }
+  for (const entry of added) {
+    const [table = "", chain = ""] = entry.split("/");
+    await run("iptables", ["-t", table, "-X", chain]).catch(() => undefined);
+  }
+}
+
+function listNetns(): string[] {
+  return existsSync("/run/netns") ? readdirSync("/run/netns") : [];
+}
+
+/** Mount points under `dir`, deepest first. */
+function mountsUnder(dir: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[4] ?? "")
+    .filter((point) => point === dir || point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** Starts containerd, the kubelet, the scheduler, the controller-manager (and kube-proxy) and waits for Ready. */
+export async function startNode(options: NodeOptions): Promise<RunningNode> {
+  const [binDir, [pauseTar = "", pauseImage = ""]] = await Promise.all([
+    nodeBinDir(),
+    script("pause-image.sh"),
+  ]);
+  const dir = await mkdtemp("/var/tmp/datatrails-node-");
+  const suffix = dir
+    .slice(-6)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "0");
+  const name = `node-${suffix}`;
+  const bridge = `dtbr${suffix}`.slice(0, 15);
+  // A /24 in 10.200.0.0/13 chosen at random: local to the bridge, routed nowhere else.
+  const octet2 = 200 + Math.floor(Math.random() * 8);
+  const octet3 = Math.floor(Math.random() * 256);
+  const subnet = `10.${octet2}.${octet3}.0/24`;
+  const nodeIp = `10.${octet2}.${octet3}.1`;
+  const logs: Record<string, string> = {};
+  const children: ChildProcess[] = [];
+  const tail = async (proc: string, lines = 40) => {
+    try {
+      return (await readFile(logs[proc] ?? "", "utf8")).split("\n").slice(-lines).join("\n");
+    } catch {
+      return "";
+    }
+  };
+  const launch = (proc: string, binary: string, args: string[]) => {
+    logs[proc] = join(dir, `${proc}.log`);
+    const fd = openSync(logs[proc], "a");
+    const child = spawn(binary, args, { stdio: ["ignore", fd, fd] });
+    closeSync(fd);
+    children.push(child);
+    return child;
+  };
+
+  // The pods' network namespaces are containerd's (/run/netns/cni-*); those that appear while this
+  // node runs are its own, and go with it.
+  const netnsBefore = new Set(listNetns());
+  // The same for the iptables chains kube-proxy and the kubelet make (KUBE-*).
+  const chainsBefore = await kubeChains();
+  let proxyConfig: string | undefined;
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    for (const child of children.reverse()) if (child.exitCode === null) child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 2_000));
+    for (const pid of pidsMentioning(dir)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    for (const point of mountsUnder(dir)) await run("umount", ["-l", point]).catch(() => undefined);
+    for (const netns of listNetns().filter((n) => !netnsBefore.has(n) && n.startsWith("cni-")))
+      await run("ip", ["netns", "delete", netns]).catch(() => undefined);
+    // kube-proxy's iptables chains (KUBE-*) go too, and whatever else of KUBE-* this node made.
+    if (proxyConfig !== undefined)
+      await run(join(binDir, "kube-proxy"), [`--config=${proxyConfig}`, "--cleanup"]).catch(() => undefined);
+    await deleteNewKubeChains(chainsBefore);
+    await run("ip", ["link", "delete", bridge]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  };
+  process.once("exit", () => {
+    for (const child of children) child.kill("SIGKILL");
+  });
+
+  try {
+    // The bridge first, with the node's address, so the kubelet can report it as the InternalIP.
+    await run("ip", ["link", "add", bridge, "type", "bridge"]);
+    await run("ip", ["addr", "add", `${nodeIp}/24`, "dev", bridge]);
+    await run("ip", ["link", "set", bridge, "up"]);
+
+    const cniConfDir = join(dir, "cni", "net.d");
+    await mkdir(cniConfDir, { recursive: true });
+    await writeFile(
+      join(cniConfDir, "10-datatrails.conflist"),
+      JSON.stringify({
+        cniVersion: "0.4.0",
+        name: "datatrails-test",
+        plugins: [
+          {
+            type: "bridge",
+            bridge,
+            isGateway: true,
+            ipMasq: false,
+            hairpinMode: true,
+            ipam: {
+              type: "host-local",
+              ranges: [[{ subnet, gateway: nodeIp }]],
+              dataDir: join(dir, "cni", "ipam"),
+            },
+          },
+        ],
+      }),
+    );
+
+    const containerdSock = join(dir, "containerd", "containerd.sock");
+    await mkdir(join(dir, "containerd"), { recursive: true });
+    const toml = `version = 2
+root = "${join(dir, "containerd", "root")}"
+state = "${join(dir, "containerd", "state")}"
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+
+[grpc]
+  address = "${containerdSock}"
+
+[ttrpc]
+  address = "${join(dir, "containerd", "containerd.sock.ttrpc")}"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${join(dir, "containerd", "opt")}"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${pauseImage}"
+  # Negative oom_score_adj is refused here; without this runc fails ("can't get final child's PID from pipe: EOF").
+  restrict_oom_score_adj = true
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${cniConfDir}"
+`;
+    await writeFile(join(dir, "containerd", "config.toml"), toml);
+    const containerd = launch("containerd", "containerd", [
+      "--config",
+      join(dir, "containerd", "config.toml"),
+    ]);
+    await until(
+      "containerd's socket",
+      () => existsSync(containerdSock) || containerd.exitCode !== null,
+      30_000,
+      () => tail("containerd"),
+    );
+    if (containerd.exitCode !== null) throw new Error(`containerd exited:\n${await tail("containerd")}`);
+
+    for (const archive of [pauseTar, ...(options.images ?? [])]) {
+      await run("ctr", ["--address", containerdSock, "-n", "k8s.io", "images", "import", archive], {
+        timeout: 300_000,
+        maxBuffer: 16 * 1024 * 1024,
+      });
+    }
+
+    const kubeletDir = join(dir, "kubelet");
+    const manifests = join(dir, "manifests");
+    await mkdir(manifests, { recursive: true });
+    await mkdir(kubeletDir, { recursive: true });
+    const [kubeletPort, kubeletHealthz] = [await freePort(), await freePort()];
+    const kubeletConfig = join(dir, "kubelet-config.yaml");
+    await writeFile(
+      kubeletConfig,
+      stringify({
+        apiVersion: "kubelet.config.k8s.io/v1beta1",
+        kind: "KubeletConfiguration",
+        // This machine has cgroup v1 only.
+        failCgroupV1: false,
+        cgroupDriver: "cgroupfs",
+        containerRuntimeEndpoint: `unix://${containerdSock}`,
+        staticPodPath: manifests,
+        address: nodeIp,
+        port: kubeletPort,
+        readOnlyPort: 0,
+        healthzBindAddress: "127.0.0.1",
+        healthzPort: kubeletHealthz,
+        authentication: {
+          anonymous: { enabled: false },
+          webhook: { enabled: false },
+          x509: { clientCAFile: join(options.certDir, "ca.crt") },
+        },
+        authorization: { mode: "AlwaysAllow" },
+        failSwapOn: false,
+        // The machine's own disk and memory figures are not this test's to enforce.
+        evictionHard: { "memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%" },
+        imageGCHighThresholdPercent: 100,
+        imageGCLowThresholdPercent: 99,
+        localStorageCapacityIsolation: false,
+        resolvConf: "",
+        serializeImagePulls: false,
+        clusterDomain: "cluster.local",
+        clusterDNS: [],
+        enforceNodeAllocatable: [],
+        cgroupsPerQOS: false,
+        // The host's firewall is not the kubelet's to change (KUBE-FIREWALL would drop non-local traffic to 127/8).
+        makeIPTablesUtilChains: false,
+        registerNode: true,
+      }),
+    );
+    launch("kubelet", join(binDir, "kubelet"), [
+      `--config=${kubeletConfig}`,
+      `--kubeconfig=${options.kubeconfigPath}`,
+      `--root-dir=${kubeletDir}`,
+      `--cert-dir=${join(kubeletDir, "pki")}`,
+      `--hostname-override=${name}`,
+      `--node-ip=${nodeIp}`,
+      "--v=2",
+    ]);
+    launch("kube-scheduler", join(binDir, "kube-scheduler"), [
+      `--kubeconfig=${options.kubeconfigPath}`,
+      `--authentication-kubeconfig=${options.kubeconfigPath}`,
+      `--authorization-kubeconfig=${options.kubeconfigPath}`,
+      "--leader-elect=false",
+      "--bind-address=127.0.0.1",
+      `--secure-port=${await freePort()}`,
+    ]);
+    launch("kube-controller-manager", join(binDir, "kube-controller-manager"), [
+      `--kubeconfig=${options.kubeconfigPath}`,
+      `--authentication-kubeconfig=${options.kubeconfigPath}`,
+      `--authorization-kubeconfig=${options.kubeconfigPath}`,
+      "--leader-elect=false",
+      "--bind-address=127.0.0.1",
+      `--secure-port=${await freePort()}`,
+      `--service-account-private-key-file=${join(options.certDir, "sa.key")}`,
+      `--root-ca-file=${join(options.certDir, "ca.crt")}`,
+      "--use-service-account-credentials=false",
+      "--controllers=*",
+    ]);
+    if (options.kubeProxy === true) {
+      proxyConfig = join(dir, "kube-proxy-config.yaml");
+      await writeFile(
+        proxyConfig,
+        stringify({
+          apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
+          kind: "KubeProxyConfiguration",
+          clientConnection: { kubeconfig: options.kubeconfigPath },
+          hostnameOverride: name,
+          mode: "iptables",
+          bindAddress: "127.0.0.1",
+          healthzBindAddress: `127.0.0.1:${await freePort()}`,
+          metricsBindAddress: `127.0.0.1:${await freePort()}`,
+          // The machine's conntrack limits are not this test's to change.
+          conntrack: { maxPerCore: 0 },
+          clusterCIDR: subnet,
+          // NodePorts on the bridge only, and no route_localnet change on the host.
+          nodePortAddresses: [`${nodeIp}/32`],
+          iptables: { localhostNodePorts: false },
+        }),
+      );
+      launch("kube-proxy", join(binDir, "kube-proxy"), [`--config=${proxyConfig}`]);
+    }
+  } catch (err) {
+    const why = `${(err as Error).message}\ncontainerd:\n${await tail("containerd", 15)}\nkubelet:\n${await tail("kubelet", 15)}`;
+    await stop();
+    throw new Error(why, { cause: err });
+  }
+
+  return { name, nodeIp, pauseImage, logs, tail, stop };
+}
