@@ -11,8 +11,9 @@
  * line, so containerd's shims too), unmounts what is mounted under it and removes the bridge.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -21,8 +22,42 @@ import { stringify } from "yaml";
 const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, "..", "..");
 
+/** The node's bridge: a /24 routed nowhere else, the node's address its first host. */
+export interface NodeNetwork {
+  bridge: string;
+  subnet: string;
+  nodeIp: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * Creates a bridge with a random /24 in 10.200.0.0/13 and the node's address on it. A caller that
+ * needs the node's address before the node starts (a control plane advertising it) makes it first.
+ */
+export async function makeNodeNetwork(): Promise<NodeNetwork> {
+  const id = randomBytes(3).toString("hex");
+  const bridge = `dtbr${id}`;
+  const octet2 = 200 + Math.floor(Math.random() * 8);
+  const octet3 = Math.floor(Math.random() * 256);
+  const nodeIp = `10.${octet2}.${octet3}.1`;
+  await run("ip", ["link", "add", bridge, "type", "bridge"]);
+  try {
+    await run("ip", ["addr", "add", `${nodeIp}/24`, "dev", bridge]);
+    await run("ip", ["link", "set", bridge, "up"]);
+  } catch (err) {
+    await run("ip", ["link", "delete", bridge]).catch(() => undefined);
+    throw err;
+  }
+  const remove = async () => {
+    await run("ip", ["link", "delete", bridge]).catch(() => undefined);
+  };
+  return { bridge, subnet: `10.${octet2}.${octet3}.0/24`, nodeIp, remove };
+}
+
 /** What a node needs from the control plane it joins. */
 export interface NodeOptions {
+  /** The bridge to put pods on; by default the node makes one and removes it when it stops. */
+  network?: NodeNetwork;
   /** An admin kubeconfig of the control plane (system:masters). */
   kubeconfigPath: string;
   /** The control plane's certificate directory: ca.crt and the service-account key sa.key. */
@@ -44,6 +79,8 @@ export interface RunningNode {
   logs: Record<string, string>;
   /** The last lines of one process's log. */
   tail(process: string, lines?: number): Promise<string>;
+  /** The last lines of every container's log on this node, for failure messages. */
+  podLogs(lines?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -175,12 +212,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     .toLowerCase()
     .replace(/[^a-z0-9]/g, "0");
   const name = `node-${suffix}`;
-  const bridge = `dtbr${suffix}`.slice(0, 15);
-  // A /24 in 10.200.0.0/13 chosen at random: local to the bridge, routed nowhere else.
-  const octet2 = 200 + Math.floor(Math.random() * 8);
-  const octet3 = Math.floor(Math.random() * 256);
-  const subnet = `10.${octet2}.${octet3}.0/24`;
-  const nodeIp = `10.${octet2}.${octet3}.1`;
+  const network = options.network ?? (await makeNodeNetwork());
+  const { bridge, subnet, nodeIp } = network;
   const logs: Record<string, string> = {};
   const children: ChildProcess[] = [];
   const tail = async (proc: string, lines = 40) => {
@@ -227,7 +260,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     if (proxyConfig !== undefined)
       await run(join(binDir, "kube-proxy"), [`--config=${proxyConfig}`, "--cleanup"]).catch(() => undefined);
     await deleteNewKubeChains(chainsBefore);
-    await run("ip", ["link", "delete", bridge]).catch(() => undefined);
+    if (options.network === undefined) await network.remove();
+    // The kubelet links each container's log into /var/log/containers; the links into dir go.
+    for (const link of existsSync("/var/log/containers") ? readdirSync("/var/log/containers") : []) {
+      const path = join("/var/log/containers", link);
+      const target = await readlink(path).catch(() => "");
+      if (target.startsWith(`${dir}/`)) await rm(path, { force: true });
+    }
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   };
   process.once("exit", () => {
@@ -235,11 +274,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
 
   try {
-    // The bridge first, with the node's address, so the kubelet can report it as the InternalIP.
-    await run("ip", ["link", "add", bridge, "type", "bridge"]);
-    await run("ip", ["addr", "add", `${nodeIp}/24`, "dev", bridge]);
-    await run("ip", ["link", "set", bridge, "up"]);
-
     const cniConfDir = join(dir, "cni", "net.d");
     await mkdir(cniConfDir, { recursive: true });
     await writeFile(
@@ -257,6 +291,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
             ipam: {
               type: "host-local",
               ranges: [[{ subnet, gateway: nodeIp }]],
+              // The Services' range through the node (kube-proxy), and no default route: a pod can
+              // reach the bridge and the Services, nothing beyond this machine.
+              routes: [{ dst: "10.0.0.0/24" }],
               dataDir: join(dir, "cni", "ipam"),
             },
           },
@@ -356,6 +393,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         // The host's firewall is not the kubelet's to change (KUBE-FIREWALL would drop non-local traffic to 127/8).
         makeIPTablesUtilChains: false,
         registerNode: true,
+        podLogsDir: join(dir, "pod-logs"),
       }),
     );
     launch("kubelet", join(binDir, "kubelet"), [
@@ -416,5 +454,17 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     throw new Error(why, { cause: err });
   }
 
-  return { name, nodeIp, pauseImage, logs, tail, stop };
+  const podLogs = async (lines = 10) => {
+    const root = join(dir, "pod-logs");
+    const files = existsSync(root)
+      ? readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+      : [];
+    const parts: string[] = [];
+    for (const f of files) {
+      const text = await readFile(join(f.parentPath, f.name), "utf8").catch(() => "");
+      parts.push(`${join(f.parentPath, f.name)}:\n${text.split("\n").slice(-lines).join("\n")}`);
+    }
+    return parts.join("\n");
+  };
+  return { name, nodeIp, pauseImage, logs, tail, podLogs, stop };
 }
