@@ -1,37 +1,69 @@
 /**
- * A real node: containerd + runc + CNI from Debian, kubelet, kube-scheduler and
- * kube-controller-manager from the pinned Kubernetes module (test/node/node.ts), joined to a
- * control plane of this file's own (the shared one must not start running other files' Deployments).
- * A Deployment of the locally built sandbox image is scheduled, its pod gets an address on the
- * node's bridge, and it runs.
+ * A real node on this machine: containerd + runc + CNI from Debian; kubelet, kube-proxy,
+ * kube-scheduler and kube-controller-manager from the pinned Kubernetes module (test/node/node.ts),
+ * joined to a control plane of this file's own (test/node/cluster.ts: the shared one must not start
+ * running other files' Deployments, and its pods need their ServiceAccount tokens). One node serves
+ * every case here, because kube-proxy's rules live in the machine's own iptables: two nodes at once
+ * would rewrite each other's.
+ *
+ * - A Deployment of the locally built sandbox image is scheduled, its pod gets an address on the
+ *   node's bridge, and it runs; kube-proxy writes the `kubernetes` Service's rules.
+ * - The chart, as users install it: the image `make image` builds, imported into containerd (no
+ *   registry), `helm install --wait` with pullPolicy Never into a namespace that enforces Pod Security
+ *   "restricted". Both replicas run and are Ready (the kubelet probes /readyz over the pod network),
+ *   they reach the API server through the `kubernetes` Service (kube-proxy) with the token the
+ *   kubelet mounts, and one of them holds the Lease.
  *
  * Where a part is missing the tests are skipped and say so: "SKIPPED: <what> because <why>".
  */
 import { execFile } from "node:child_process";
-import { dirname, join } from "node:path";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startControlPlane, type ControlPlane } from "../../src/envtest/control-plane.ts";
-import { warnSkipped } from "../image/podman.ts";
+import { chartDir, helmBinary, valueArgs } from "../chart/helm.ts";
+import { buildImage, imageName, podmanUnavailable, warnSkipped } from "../image/podman.ts";
 import { kubectlOk } from "../support/kubectl.ts";
-import { nodeUnavailable, startNode, type RunningNode } from "./node.ts";
+import { startClusterControlPlane, type ClusterControlPlane } from "./cluster.ts";
+import { makeNodeNetwork, nodeUnavailable, startNode, type NodeNetwork, type RunningNode } from "./node.ts";
 
 const run = promisify(execFile);
 const missing = nodeUnavailable();
 if (missing !== undefined) warnSkipped("the node tests (test/node/node.test.ts)", missing);
+const noPodman = missing === undefined ? await podmanUnavailable() : undefined;
+if (noPodman !== undefined) warnSkipped("the chart on a node (test/node/node.test.ts)", noPodman);
 
-let plane: ControlPlane | undefined;
+const namespace = "datatrails-system";
+let network: NodeNetwork | undefined;
+let plane: ClusterControlPlane | undefined;
 let node: RunningNode | undefined;
+let scratch: string | undefined;
 const kubectl = (args: string[], input?: object) =>
-  kubectlOk(args, input, (plane as ControlPlane).kubeconfigPath);
+  kubectlOk(args, input, (plane as ClusterControlPlane).kubeconfigPath);
 
 beforeAll(async () => {
   if (missing !== undefined) return;
-  plane = await startControlPlane();
+  scratch = await mkdtemp(join(tmpdir(), "node-test-"));
+  const images: string[] = [];
+  if (noPodman === undefined) {
+    const archive = join(scratch, "operator.tar");
+    await run(
+      "podman",
+      ["save", "--quiet", "--format", "docker-archive", "-o", archive, await buildImage()],
+      {
+        timeout: 300_000,
+      },
+    );
+    images.push(archive);
+  }
+  network = await makeNodeNetwork();
+  plane = await startClusterControlPlane(network.nodeIp);
   node = await startNode({
     kubeconfigPath: plane.kubeconfigPath,
-    // startControlPlane keeps its certificates beside the kubeconfig.
-    certDir: join(dirname(plane.kubeconfigPath), "certs"),
+    certDir: plane.certDir,
+    network,
+    images,
     kubeProxy: true,
   });
 }, 1_800_000);
@@ -39,11 +71,20 @@ beforeAll(async () => {
 afterAll(async () => {
   await node?.stop();
   await plane?.stop();
+  await network?.remove();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
 async function failureContext(): Promise<string> {
   const n = node as RunningNode;
   return `kubelet:\n${await n.tail("kubelet")}\ncontainerd:\n${await n.tail("containerd")}`;
+}
+
+async function context(): Promise<string> {
+  const n = node as RunningNode;
+  const pods = await kubectl(["get", "pods", "-A", "-o", "wide"]).catch((e: Error) => e.message);
+  const events = await kubectl(["get", "events", "-n", namespace]).catch((e: Error) => e.message);
+  return `pods:\n${pods}\nevents:\n${events}\ncontainers:\n${(await n.podLogs(5)).slice(-6000)}\nkubelet:\n${await n.tail("kubelet", 15)}`;
 }
 
 describe.skipIf(missing !== undefined)("a node on this machine", () => {
@@ -121,14 +162,97 @@ describe.skipIf(missing !== undefined)("a node on this machine", () => {
 
   it("runs kube-proxy, which writes the Services into iptables", async () => {
     const n = node as RunningNode;
-    // The control plane has no endpoint reconciler, so kube-proxy marks `kubernetes` as having none.
+    // The `kubernetes` Service (10.0.0.1:443), whose endpoint is the address the control plane advertises.
     const rules = async () =>
-      (await run("iptables", ["-t", "filter", "-S", "KUBE-SERVICES"]).catch(() => ({ stdout: "" }))).stdout;
+      (await run("iptables", ["-t", "nat", "-S"]).catch(() => ({ stdout: "" }))).stdout;
     const deadline = Date.now() + 60_000;
-    while (!(await rules()).includes("default/kubernetes:https") && Date.now() < deadline)
+    while (!(await rules()).includes(`${n.nodeIp}:`) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 1_000));
-    expect(await rules(), `kube-proxy wrote no rule:\n${await n.tail("kube-proxy", 30)}`).toContain(
-      "default/kubernetes:https has no endpoints",
+    const nat = await rules();
+    expect(nat, `kube-proxy wrote no rule:\n${await n.tail("kube-proxy", 30)}`).toContain(
+      "default/kubernetes:https cluster IP",
     );
+    expect(nat).toMatch(new RegExp(`--to-destination ${n.nodeIp.replace(/\./g, "\\.")}:\\d+`));
   }, 90_000);
+});
+
+describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a node", () => {
+  it("runs two Ready replicas of the image, one of them the leader", async () => {
+    const p = plane as ClusterControlPlane;
+    const n = node as RunningNode;
+    await expect
+      .poll(
+        async () =>
+          await kubectl([
+            "get",
+            "node",
+            n.name,
+            "-o",
+            'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+          ]).catch(() => ""),
+        { timeout: 120_000, interval: 1_000 },
+      )
+      .toBe("True");
+    await kubectl(["create", "namespace", namespace]);
+    await kubectl(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"]);
+    const [repository, tag] = imageName.split(/:(?=[^:/]+$)/);
+    try {
+      await run(
+        await helmBinary(),
+        [
+          "install",
+          "dt",
+          chartDir,
+          "--namespace",
+          namespace,
+          "--kubeconfig",
+          p.kubeconfigPath,
+          "--wait",
+          "--timeout=4m",
+          ...valueArgs({ "image.repository": repository, "image.tag": tag, "image.pullPolicy": "Never" }),
+        ],
+        { timeout: 300_000, env: { ...process.env, HOME: scratch ?? tmpdir() } },
+      );
+    } catch (err) {
+      throw new Error(`helm install failed: ${(err as Error).message}\n${await context()}`, { cause: err });
+    }
+    const ready = await kubectl([
+      "get",
+      "deployment",
+      "dt-datatrails-operator",
+      "-n",
+      namespace,
+      "-o",
+      "jsonpath={.status.readyReplicas}",
+    ]);
+    expect(ready).toBe("2");
+    const pods = (
+      await kubectl([
+        "get",
+        "pods",
+        "-n",
+        namespace,
+        "-l",
+        "app.kubernetes.io/instance=dt",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+      ])
+    ).split(" ");
+    expect(pods).toHaveLength(2);
+    await expect
+      .poll(
+        async () =>
+          await kubectl([
+            "get",
+            "lease",
+            "dt-datatrails-operator",
+            "-n",
+            namespace,
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+          ]).catch(() => ""),
+        { timeout: 60_000, interval: 1_000 },
+      )
+      .toMatch(new RegExp(`^(${pods.join("|")})`));
+  }, 600_000);
 });
