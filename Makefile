@@ -40,7 +40,7 @@ lua: ## Make sure lua5.1 (the Argo CD health check's tests) is installed; apt-ge
 # runc, the CNI plugins and iptables make the tests' node (test/node). Debian package names.
 CONTAINER_PACKAGES := podman buildah debootstrap containerd runc containernetworking-plugins iptables iproute2 conntrack
 container-tools: ## Make sure podman, buildah, debootstrap, containerd, runc and the CNI plugins are installed (apt-get, as root).
-	@missing=""; for t in podman buildah debootstrap containerd runc iptables ip; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in podman buildah debootstrap containerd runc iptables ip conntrack; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	[ -x /usr/lib/cni/bridge ] || missing="$$missing cni-plugins"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -7,12 +7,20 @@
 # build against the npm registry. Where this machine reaches the registry through a TLS proxy whose
 # CA only the host trusts (NODE_EXTRA_CA_CERTS or npm's cafile), that CA bundle and an npmrc naming
 # it are bind-mounted into the build's RUN steps (podman build -v): they are in no layer of the image.
+# Without either, the host's system bundle (/etc/ssl/certs/ca-certificates.crt) is mounted the same way.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 image="${IMAGE:-localhost/datatrails-operator:dev}"
 command -v podman >/dev/null || { echo "podman is needed to build the image (Debian: apt-get install -y podman buildah)" >&2; exit 1; }
+
+# One build at a time per machine (test files may ask for the image at once): the second finds the
+# base and the layers made by the first.
+cache_root="${DATATRAILS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/datatrails-operator}"
+mkdir -p "$cache_root/images"
+exec 9>"$cache_root/images/.build.lock"
+flock 9
 
 base="$(bash "$here/base.sh")"
 # Rootful podman in a container: runc cannot raise the default rlimits here ("error setting rlimit type 7").
@@ -22,6 +30,8 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 ca="${NODE_EXTRA_CA_CERTS:-}"
 if [ -z "$ca" ] && command -v npm >/dev/null; then ca="$(npm config get cafile 2>/dev/null || true)"; fi
+# Else the host's system bundle, which holds the public CAs and any the machine added.
+if [ -z "$ca" ] || [ "$ca" = null ] || [ "$ca" = undefined ]; then ca=/etc/ssl/certs/ca-certificates.crt; fi
 if [ -n "$ca" ] && [ "$ca" != null ] && [ "$ca" != undefined ] && [ -f "$ca" ]; then
   printf 'cafile=/run/host-ca/ca-certificates.crt\n' >"$tmp/npmrc"
   args+=(-v "$ca:/run/host-ca/ca-certificates.crt:ro" -v "$tmp/npmrc:/usr/local/etc/npmrc:ro")
