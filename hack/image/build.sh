@@ -19,10 +19,11 @@ command -v podman >/dev/null || { echo "podman is needed to build the image (Deb
 # base and the layers made by the first.
 cache_root="${DATATRAILS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/datatrails-operator}"
 mkdir -p "$cache_root/images"
+# Children get no copy of the lock's descriptor (9>&-), so nothing they leave running can hold it.
 exec 9>"$cache_root/images/.build.lock"
 flock 9
 
-base="$(bash "$here/base.sh")"
+base="$(bash "$here/base.sh" 9>&-)"
 # Rootful podman in a container: runc cannot raise the default rlimits here ("error setting rlimit type 7").
 args=(--build-arg "NODE_IMAGE=$base" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --layers -t "$image" -f "$root/Dockerfile")
 
@@ -40,8 +41,8 @@ fi
 echo "building $image on $base" >&2
 # The build's own output only when it fails (or with VERBOSE=1): `make test` stays readable.
 if [ "${VERBOSE:-0}" = 1 ]; then
-  podman build "${args[@]}" "$root" >&2
-elif ! podman build "${args[@]}" "$root" >"$tmp/build.log" 2>&1; then
+  podman build "${args[@]}" "$root" >&2 9>&-
+elif ! podman build "${args[@]}" "$root" >"$tmp/build.log" 2>&1 9>&-; then
   tail -40 "$tmp/build.log" >&2
   echo "podman build failed (VERBOSE=1 shows all of its output)" >&2
   exit 1
