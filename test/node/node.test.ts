@@ -24,6 +24,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chartDir, helmBinary, valueArgs } from "../chart/helm.ts";
 import { buildImage, imageName, podmanUnavailable, warnSkipped } from "../image/podman.ts";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { createConnection } from "../support/env.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { startClusterControlPlane, type ClusterControlPlane } from "./cluster.ts";
 import { makeNodeNetwork, nodeUnavailable, startNode, type NodeNetwork, type RunningNode } from "./node.ts";
@@ -177,22 +179,24 @@ describe.skipIf(missing !== undefined)("a node on this machine", () => {
 });
 
 describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a node", () => {
-  it("runs two Ready replicas of the image, one of them the leader", async () => {
+  let emulator: RunningEmulator | undefined;
+
+  beforeAll(async () => {
     const p = plane as ClusterControlPlane;
     const n = node as RunningNode;
-    await expect
-      .poll(
-        async () =>
-          await kubectl([
-            "get",
-            "node",
-            n.name,
-            "-o",
-            'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
-          ]).catch(() => ""),
-        { timeout: 120_000, interval: 1_000 },
-      )
-      .toBe("True");
+    await until(
+      async () =>
+        (await kubectl([
+          "get",
+          "node",
+          n.name,
+          "-o",
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        ]).catch(() => "")) === "True",
+      120_000,
+    );
+    // DataTrails for the pods: the emulator on the node's bridge address, which pods reach directly.
+    emulator = await startEmulator({ host: n.nodeIp });
     await kubectl(["create", "namespace", namespace]);
     await kubectl(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"]);
     const [repository, tag] = imageName.split(/:(?=[^:/]+$)/);
@@ -216,6 +220,13 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
     } catch (err) {
       throw new Error(`helm install failed: ${(err as Error).message}\n${await context()}`, { cause: err });
     }
+  }, 600_000);
+
+  afterAll(async () => {
+    await emulator?.close();
+  });
+
+  it("runs two Ready replicas of the image, one of them the leader", async () => {
     const ready = await kubectl([
       "get",
       "deployment",
@@ -254,5 +265,87 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
         { timeout: 60_000, interval: 1_000 },
       )
       .toMatch(new RegExp(`^(${pods.join("|")})`));
-  }, 600_000);
+  }, 120_000);
+
+  it("makes an integration Ready; a workload calls DataTrails with the kubelet-mounted token; deleting it collects its Secrets", async () => {
+    const p = plane as ClusterControlPlane;
+    const n = node as RunningNode;
+    const e = emulator as RunningEmulator;
+    const team = "team-a";
+    await kubectl(["create", "namespace", team]);
+    await createConnection(team, e, p.kubeconfigPath);
+    await kubectl(["apply", "-f", "-"], {
+      apiVersion: "datatrails.ai/v1alpha1",
+      kind: "DataTrailsIntegration",
+      metadata: { name: "traffic-light-101", namespace: team },
+      spec: { connectionRef: { name: "datatrails" }, displayName: "TrafficLight101" },
+    });
+    try {
+      await kubectl([
+        "wait",
+        "--for=condition=Ready",
+        "--timeout=120s",
+        "-n",
+        team,
+        "datatrailsintegration/traffic-light-101",
+      ]);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${await context()}`, { cause: err });
+    }
+
+    // examples/workload.yaml's shape: the token Secret as a volume, read for the call.
+    const call = `const fs = require("node:fs");
+      const header = fs.readFileSync("/var/run/secrets/datatrails/bearer-token.txt", "utf8").trim();
+      fetch(process.env.DATATRAILS_URL + "/archivist/v2/assets", { headers: { authorization: header.replace(/^Authorization: /, "") } })
+        .then((r) => console.log("datatrails answered " + r.status), (err) => console.log("datatrails failed " + err));
+      setInterval(() => {}, 1 << 30);`;
+    await kubectl(["apply", "-f", "-"], {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "reader", namespace: team },
+      spec: {
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } },
+        containers: [
+          {
+            name: "client",
+            image: imageName,
+            imagePullPolicy: "Never",
+            command: ["node", "-e", call],
+            env: [{ name: "DATATRAILS_URL", value: e.url }],
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ["ALL"] },
+            },
+            volumeMounts: [{ name: "token", mountPath: "/var/run/secrets/datatrails", readOnly: true }],
+          },
+        ],
+        volumes: [{ name: "token", secret: { secretName: "traffic-light-101-token" } }],
+      },
+    });
+    await until(async () => (await n.podLogs(20)).includes("datatrails answered"), 90_000);
+    expect(await n.podLogs(20)).toContain("datatrails answered 200");
+
+    // What the integration owns (ownerReferences) goes with it: the controller-manager collects it.
+    await kubectl(["delete", "pod", "reader", "-n", team, "--wait=false"]);
+    await kubectl(["delete", "datatrailsintegration", "traffic-light-101", "-n", team, "--timeout=60s"]);
+    await until(
+      async () =>
+        (await kubectl(["get", "secrets", "-n", team, "-o", "jsonpath={.items[*].metadata.name}"])).includes(
+          "traffic-light-101",
+        ) === false,
+      60_000,
+    );
+    expect(await kubectl(["get", "bearertokens", "-n", team, "-o", "name"])).toBe("");
+  }, 300_000);
 });
+
+/** Polls `check` every second until it holds; throws after `timeoutMs`. */
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms:\n${await context()}`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
