@@ -11,7 +11,7 @@
  * line, so containerd's shims too), unmounts what is mounted under it and removes the bridge.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -235,6 +235,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   // The pods' network namespaces are containerd's (/run/netns/cni-*); those that appear while this
   // node runs are its own, and go with it.
   const netnsBefore = new Set(listNetns());
+  const cniResults = "/var/lib/cni/results";
+  const hostDirs = ["/var/lib/cni", "/var/lib/kubelet", "/run/containerd"].map((path) => ({
+    path,
+    existed: existsSync(path),
+  }));
+  const containerdSock = join(dir, "containerd", "containerd.sock");
   // The same for the iptables chains kube-proxy and the kubelet make (KUBE-*).
   const chainsBefore = await kubeChains();
   let proxyConfig: string | undefined;
@@ -243,6 +249,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // The pods' containers, while containerd still answers: their CNI cache entries go below.
+    const containerIds = await run(
+      "ctr",
+      ["--address", containerdSock, "-n", "k8s.io", "containers", "ls", "-q"],
+      {
+        timeout: 10_000,
+      },
+    ).then(
+      (r) => r.stdout.split("\n").filter(Boolean),
+      () => [] as string[],
+    );
     for (const child of children.reverse()) if (child.exitCode === null) child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 2_000));
     for (const pid of pidsMentioning(dir)) {
@@ -267,6 +284,24 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       const target = await readlink(path).catch(() => "");
       if (target.startsWith(`${dir}/`)) await rm(path, { force: true });
     }
+    // libcni caches each attachment's result in /var/lib/cni/results, the kubelet makes its
+    // device-plugin socket under /var/lib/kubelet and the shims theirs under /run/containerd/s,
+    // whatever the root directories: this node's entries go, and so do those directories when this
+    // node made them and they are empty now.
+    for (const file of existsSync(cniResults) ? readdirSync(cniResults) : []) {
+      if (containerIds.some((id) => file.includes(`-${id}-`)))
+        await rm(join(cniResults, file), { force: true });
+    }
+    await rm("/var/lib/kubelet/device-plugins/kubelet.sock", { force: true });
+    // A shim's socket is named by sha256(<containerd address>/<namespace>/<id>).
+    for (const id of containerIds) {
+      const name = createHash("sha256")
+        .update(join(containerdSock, "k8s.io", id))
+        .digest("hex");
+      await rm(join("/run/containerd/s", name), { force: true });
+    }
+    for (const created of hostDirs.filter((d) => !d.existed).map((d) => d.path))
+      await run("find", [created, "-depth", "-type", "d", "-empty", "-delete"]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   };
   process.once("exit", () => {
@@ -301,7 +336,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       }),
     );
 
-    const containerdSock = join(dir, "containerd", "containerd.sock");
     await mkdir(join(dir, "containerd"), { recursive: true });
     const toml = `version = 2
 root = "${join(dir, "containerd", "root")}"
@@ -327,6 +361,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        # runc's state with the node's, not in /run/containerd/runc.
+        Root = "${join(dir, "runc")}"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "${cniConfDir}"
