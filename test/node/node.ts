@@ -11,48 +11,27 @@
  * line, so containerd's shims too), unmounts what is mounted under it and removes the bridge.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
+import {
+  deleteNewKubeChains,
+  kubeChains,
+  listNetns,
+  makeNodeNetwork,
+  mountsUnder,
+  pidsMentioning,
+  type NodeNetwork,
+} from "./host.ts";
+
+export { makeNodeNetwork, type NodeNetwork } from "./host.ts";
 
 const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, "..", "..");
-
-/** The node's bridge: a /24 routed nowhere else, the node's address its first host. */
-export interface NodeNetwork {
-  bridge: string;
-  subnet: string;
-  nodeIp: string;
-  remove(): Promise<void>;
-}
-
-/**
- * Creates a bridge with a random /24 in 10.200.0.0/13 and the node's address on it. A caller that
- * needs the node's address before the node starts (a control plane advertising it) makes it first.
- */
-export async function makeNodeNetwork(): Promise<NodeNetwork> {
-  const id = randomBytes(3).toString("hex");
-  const bridge = `dtbr${id}`;
-  const octet2 = 200 + Math.floor(Math.random() * 8);
-  const octet3 = Math.floor(Math.random() * 256);
-  const nodeIp = `10.${octet2}.${octet3}.1`;
-  await run("ip", ["link", "add", bridge, "type", "bridge"]);
-  try {
-    await run("ip", ["addr", "add", `${nodeIp}/24`, "dev", bridge]);
-    await run("ip", ["link", "set", bridge, "up"]);
-  } catch (err) {
-    await run("ip", ["link", "delete", bridge]).catch(() => undefined);
-    throw err;
-  }
-  const remove = async () => {
-    await run("ip", ["link", "delete", bridge]).catch(() => undefined);
-  };
-  return { bridge, subnet: `10.${octet2}.${octet3}.0/24`, nodeIp, remove };
-}
 
 /** What a node needs from the control plane it joins. */
 export interface NodeOptions {
@@ -139,65 +118,6 @@ async function until(
     if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms:\n${await why()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** The pids whose command line mentions `dir`: every process of this node, shims included. */
-function pidsMentioning(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(dir)) pids.push(Number(entry));
-    } catch {
-      // gone already
-    }
-  }
-  return pids;
-}
-
-const iptablesTables = ["filter", "nat", "mangle"];
-
-/** The KUBE-* chains in the host's iptables, as `table/chain`. */
-async function kubeChains(): Promise<Set<string>> {
-  const chains = new Set<string>();
-  for (const table of iptablesTables) {
-    const { stdout } = await run("iptables", ["-t", table, "-S"]).catch(() => ({ stdout: "" }));
-    for (const m of stdout.matchAll(/^-N (KUBE-\S+)$/gm)) chains.add(`${table}/${m[1] ?? ""}`);
-  }
-  return chains;
-}
-
-/** Deletes the KUBE-* chains that were not there before, and the rules that jump to them. */
-async function deleteNewKubeChains(before: Set<string>): Promise<void> {
-  const added = [...(await kubeChains())].filter((c) => !before.has(c));
-  for (const entry of added) {
-    const [table = "", chain = ""] = entry.split("/");
-    const { stdout } = await run("iptables", ["-t", table, "-S"]).catch(() => ({ stdout: "" }));
-    for (const rule of stdout.split("\n").filter((r) => r.startsWith("-A ") && r.includes(`-j ${chain}`))) {
-      await run("sh", ["-c", `iptables -t ${table} ${rule.replace(/^-A /, "-D ")}`]).catch(() => undefined);
-    }
-  }
-  for (const entry of added) {
-    const [table = "", chain = ""] = entry.split("/");
-    await run("iptables", ["-t", table, "-F", chain]).catch(() => undefined);
-  }
-  for (const entry of added) {
-    const [table = "", chain = ""] = entry.split("/");
-    await run("iptables", ["-t", table, "-X", chain]).catch(() => undefined);
-  }
-}
-
-function listNetns(): string[] {
-  return existsSync("/run/netns") ? readdirSync("/run/netns") : [];
-}
-
-/** Mount points under `dir`, deepest first. */
-function mountsUnder(dir: string): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((line) => line.split(" ")[4] ?? "")
-    .filter((point) => point === dir || point.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
 }
 
 /** Starts containerd, the kubelet, the scheduler, the controller-manager (and kube-proxy) and waits for Ready. */

@@ -1,0 +1,103 @@
+/**
+ * What a test node changes on the machine outside its own directory, and how each change is found
+ * and undone: its bridge, the pods' network namespaces, the KUBE-* iptables chains, its processes
+ * (containerd's shims included, found by the node's directory in their command line) and mounts.
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/** The node's bridge: a /24 routed nowhere else, the node's address its first host. */
+export interface NodeNetwork {
+  bridge: string;
+  subnet: string;
+  nodeIp: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * Creates a bridge with a random /24 in 10.200.0.0/13 and the node's address on it. A caller that
+ * needs the node's address before the node starts (a control plane advertising it) makes it first.
+ */
+export async function makeNodeNetwork(): Promise<NodeNetwork> {
+  const id = randomBytes(3).toString("hex");
+  const bridge = `dtbr${id}`;
+  const octet2 = 200 + Math.floor(Math.random() * 8);
+  const octet3 = Math.floor(Math.random() * 256);
+  const nodeIp = `10.${octet2}.${octet3}.1`;
+  await run("ip", ["link", "add", bridge, "type", "bridge"]);
+  try {
+    await run("ip", ["addr", "add", `${nodeIp}/24`, "dev", bridge]);
+    await run("ip", ["link", "set", bridge, "up"]);
+  } catch (err) {
+    await run("ip", ["link", "delete", bridge]).catch(() => undefined);
+    throw err;
+  }
+  const remove = async () => {
+    await run("ip", ["link", "delete", bridge]).catch(() => undefined);
+  };
+  return { bridge, subnet: `10.${octet2}.${octet3}.0/24`, nodeIp, remove };
+}
+
+/** The pids whose command line mentions `dir`: every process of this node, shims included. */
+export function pidsMentioning(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(dir)) pids.push(Number(entry));
+    } catch {
+      // gone already
+    }
+  }
+  return pids;
+}
+
+const iptablesTables = ["filter", "nat", "mangle"];
+
+/** The KUBE-* chains in the host's iptables, as `table/chain`. */
+export async function kubeChains(): Promise<Set<string>> {
+  const chains = new Set<string>();
+  for (const table of iptablesTables) {
+    const { stdout } = await run("iptables", ["-t", table, "-S"]).catch(() => ({ stdout: "" }));
+    for (const m of stdout.matchAll(/^-N (KUBE-\S+)$/gm)) chains.add(`${table}/${m[1] ?? ""}`);
+  }
+  return chains;
+}
+
+/** Deletes the KUBE-* chains that were not there before, and the rules that jump to them. */
+export async function deleteNewKubeChains(before: Set<string>): Promise<void> {
+  const added = [...(await kubeChains())].filter((c) => !before.has(c));
+  for (const entry of added) {
+    const [table = "", chain = ""] = entry.split("/");
+    const { stdout } = await run("iptables", ["-t", table, "-S"]).catch(() => ({ stdout: "" }));
+    for (const rule of stdout.split("\n").filter((r) => r.startsWith("-A ") && r.includes(`-j ${chain}`))) {
+      await run("sh", ["-c", `iptables -t ${table} ${rule.replace(/^-A /, "-D ")}`]).catch(() => undefined);
+    }
+  }
+  for (const entry of added) {
+    const [table = "", chain = ""] = entry.split("/");
+    await run("iptables", ["-t", table, "-F", chain]).catch(() => undefined);
+  }
+  for (const entry of added) {
+    const [table = "", chain = ""] = entry.split("/");
+    await run("iptables", ["-t", table, "-X", chain]).catch(() => undefined);
+  }
+}
+
+/** The named network namespaces (/run/netns). */
+export function listNetns(): string[] {
+  return existsSync("/run/netns") ? readdirSync("/run/netns") : [];
+}
+
+/** Mount points under `dir`, deepest first. */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[4] ?? "")
+    .filter((point) => point === dir || point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
