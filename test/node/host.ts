@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -100,4 +100,42 @@ export function mountsUnder(dir: string): string[] {
     .map((line) => line.split(" ")[4] ?? "")
     .filter((point) => point === dir || point.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The kernel settings the kubelet writes once when it starts (protectKernelDefaults: false; with
+ * true it refuses to start unless they already hold its values): vm.overcommit_memory=1,
+ * kernel.panic=10, kernel.panic_on_oops=1 and others. They are the machine's, not the test's.
+ */
+const kubeletSysctls = [
+  "vm/overcommit_memory",
+  "vm/panic_on_oom",
+  "kernel/panic",
+  "kernel/panic_on_oops",
+  "kernel/keys/root_maxkeys",
+  "kernel/keys/root_maxbytes",
+];
+
+/** The current values of the settings the kubelet writes. */
+export function readKubeletSysctls(): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const key of kubeletSysctls) {
+    try {
+      values.set(key, readFileSync(`/proc/sys/${key}`, "utf8").trim());
+    } catch {
+      // not on this kernel
+    }
+  }
+  return values;
+}
+
+/** Writes back settings read by {@link readKubeletSysctls}. */
+export function restoreSysctls(values: Map<string, string>): void {
+  for (const [key, value] of values) {
+    try {
+      if (readFileSync(`/proc/sys/${key}`, "utf8").trim() !== value) writeFileSync(`/proc/sys/${key}`, value);
+    } catch {
+      // read-only here, or gone
+    }
+  }
 }

@@ -25,6 +25,8 @@ import {
   makeNodeNetwork,
   mountsUnder,
   pidsMentioning,
+  readKubeletSysctls,
+  restoreSysctls,
   type NodeNetwork,
 } from "./host.ts";
 
@@ -155,6 +157,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   // The pods' network namespaces are containerd's (/run/netns/cni-*); those that appear while this
   // node runs are its own, and go with it.
   const netnsBefore = new Set(listNetns());
+  const sysctlsBefore = readKubeletSysctls();
   const cniResults = "/var/lib/cni/results";
   const hostDirs = ["/var/lib/cni", "/var/lib/kubelet", "/run/containerd"].map((path) => ({
     path,
@@ -197,6 +200,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     if (proxyConfig !== undefined)
       await run(join(binDir, "kube-proxy"), [`--config=${proxyConfig}`, "--cleanup"]).catch(() => undefined);
     await deleteNewKubeChains(chainsBefore);
+    restoreSysctls(sysctlsBefore);
     if (options.network === undefined) await network.remove();
     // The kubelet links each container's log into /var/log/containers; the links into dir go.
     for (const link of existsSync("/var/log/containers") ? readdirSync("/var/log/containers") : []) {
@@ -362,6 +366,16 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       `--node-ip=${nodeIp}`,
       "--v=2",
     ]);
+    // The kubelet sets a few kernel settings once as it starts; the machine gets its own back.
+    const kubeletWants = { "vm/overcommit_memory": "1", "kernel/panic": "10", "kernel/panic_on_oops": "1" };
+    const deadline = Date.now() + 60_000;
+    while (
+      Date.now() < deadline &&
+      Object.entries(kubeletWants).some(([k, v]) => (readKubeletSysctls().get(k) ?? v) !== v)
+    )
+      await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 1_000));
+    restoreSysctls(sysctlsBefore);
     launch("kube-scheduler", join(binDir, "kube-scheduler"), [
       `--kubeconfig=${options.kubeconfigPath}`,
       `--authentication-kubeconfig=${options.kubeconfigPath}`,
@@ -395,8 +409,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
           bindAddress: "127.0.0.1",
           healthzBindAddress: `127.0.0.1:${await freePort()}`,
           metricsBindAddress: `127.0.0.1:${await freePort()}`,
-          // The machine's conntrack limits are not this test's to change.
-          conntrack: { maxPerCore: 0 },
+          // The machine's conntrack limits and timeouts are not this test's to change (0: leave them).
+          conntrack: { maxPerCore: 0, tcpEstablishedTimeout: "0s", tcpCloseWaitTimeout: "0s" },
           clusterCIDR: subnet,
           // NodePorts on the bridge only, and no route_localnet change on the host.
           nodePortAddresses: [`${nodeIp}/32`],
