@@ -6,6 +6,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -138,4 +139,62 @@ export function restoreSysctls(values: Map<string, string>): void {
       // read-only here, or gone
     }
   }
+}
+
+const cgroupRoot = "/sys/fs/cgroup";
+
+/** containerd's cgroup parent for the k8s.io namespace (pods without QoS cgroups), per hierarchy. */
+function k8sCgroupParents(): string[] {
+  if (!existsSync(cgroupRoot)) return [];
+  const hierarchies = readdirSync(cgroupRoot).map((h) => join(cgroupRoot, h, "k8s.io"));
+  return [join(cgroupRoot, "k8s.io"), ...hierarchies].filter((p) => existsSync(p));
+}
+
+/** Whether containerd's k8s.io cgroup parent exists already (in any hierarchy). */
+export function k8sCgroupsExist(): boolean {
+  return k8sCgroupParents().length > 0;
+}
+
+/**
+ * Kills every process in the containers' cgroups (a shim's death leaves its container running,
+ * reparented) and removes those cgroups, then the k8s.io parent when this node made it.
+ */
+export async function killContainers(ids: string[], parentExisted: boolean): Promise<void> {
+  // When this node made the parent, everything under it is this node's, listed by containerd or not.
+  const groups = k8sCgroupParents().flatMap((parent) =>
+    (parentExisted
+      ? ids
+      : readdirSync(parent, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name)
+    )
+      .map((id) => join(parent, id))
+      .filter((g) => existsSync(g)),
+  );
+  for (let attempt = 0; attempt < 10; attempt++) {
+    let alive = 0;
+    for (const group of groups) {
+      const pids = (() => {
+        try {
+          return readFileSync(join(group, "cgroup.procs"), "utf8").split("\n").filter(Boolean);
+        } catch {
+          return [];
+        }
+      })();
+      for (const pid of pids) {
+        alive++;
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
+    }
+    if (alive === 0) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  // A cgroup directory goes with rmdir once no process is left in it (its files go with it).
+  for (const group of groups) await run("rmdir", [group]).catch(() => undefined);
+  if (!parentExisted)
+    for (const parent of k8sCgroupParents()) await run("rmdir", [parent]).catch(() => undefined);
 }

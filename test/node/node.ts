@@ -24,6 +24,8 @@ import {
   listNetns,
   makeNodeNetwork,
   mountsUnder,
+  k8sCgroupsExist,
+  killContainers,
   pidsMentioning,
   readKubeletSysctls,
   restoreSysctls,
@@ -158,6 +160,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   // node runs are its own, and go with it.
   const netnsBefore = new Set(listNetns());
   const sysctlsBefore = readKubeletSysctls();
+  const cgroupsExisted = k8sCgroupsExist();
   const cniResults = "/var/lib/cni/results";
   const hostDirs = ["/var/lib/cni", "/var/lib/kubelet", "/run/containerd"].map((path) => ({
     path,
@@ -185,6 +188,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     );
     for (const child of children.reverse()) if (child.exitCode === null) child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 2_000));
+    // With the kubelet gone (it would start them again), the containers: they outlive their shims.
+    await killContainers(containerIds, cgroupsExisted);
     for (const pid of pidsMentioning(dir)) {
       try {
         process.kill(pid, "SIGKILL");
