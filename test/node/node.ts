@@ -31,6 +31,7 @@ import {
   restoreSysctls,
   type NodeNetwork,
 } from "./host.ts";
+import { cniConfig, containerdConfig, kubeletConfiguration } from "./configs.ts";
 
 export { makeNodeNetwork, type NodeNetwork } from "./host.ts";
 
@@ -242,61 +243,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     await mkdir(cniConfDir, { recursive: true });
     await writeFile(
       join(cniConfDir, "10-datatrails.conflist"),
-      JSON.stringify({
-        cniVersion: "0.4.0",
-        name: "datatrails-test",
-        plugins: [
-          {
-            type: "bridge",
-            bridge,
-            isGateway: true,
-            ipMasq: false,
-            hairpinMode: true,
-            ipam: {
-              type: "host-local",
-              ranges: [[{ subnet, gateway: nodeIp }]],
-              // The Services' range through the node (kube-proxy), and no default route: a pod can
-              // reach the bridge and the Services, nothing beyond this machine.
-              routes: [{ dst: "10.0.0.0/24" }],
-              dataDir: join(dir, "cni", "ipam"),
-            },
-          },
-        ],
-      }),
+      JSON.stringify(cniConfig({ bridge, subnet, nodeIp, dir })),
     );
 
     await mkdir(join(dir, "containerd"), { recursive: true });
-    const toml = `version = 2
-root = "${join(dir, "containerd", "root")}"
-state = "${join(dir, "containerd", "state")}"
-disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-
-[grpc]
-  address = "${containerdSock}"
-
-[ttrpc]
-  address = "${join(dir, "containerd", "containerd.sock.ttrpc")}"
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "${join(dir, "containerd", "opt")}"
-
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${pauseImage}"
-  # Negative oom_score_adj is refused here; without this runc fails ("can't get final child's PID from pipe: EOF").
-  restrict_oom_score_adj = true
-  enable_selinux = false
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        # runc's state with the node's, not in /run/containerd/runc.
-        Root = "${join(dir, "runc")}"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "${cniConfDir}"
-`;
+    const toml = containerdConfig({ dir, containerdSock, pauseImage, cniConfDir });
     await writeFile(join(dir, "containerd", "config.toml"), toml);
     const containerd = launch("containerd", "containerd", [
       "--config",
@@ -325,42 +276,17 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     const kubeletConfig = join(dir, "kubelet-config.yaml");
     await writeFile(
       kubeletConfig,
-      stringify({
-        apiVersion: "kubelet.config.k8s.io/v1beta1",
-        kind: "KubeletConfiguration",
-        // This machine has cgroup v1 only.
-        failCgroupV1: false,
-        cgroupDriver: "cgroupfs",
-        containerRuntimeEndpoint: `unix://${containerdSock}`,
-        staticPodPath: manifests,
-        address: nodeIp,
-        port: kubeletPort,
-        readOnlyPort: 0,
-        healthzBindAddress: "127.0.0.1",
-        healthzPort: kubeletHealthz,
-        authentication: {
-          anonymous: { enabled: false },
-          webhook: { enabled: false },
-          x509: { clientCAFile: join(options.certDir, "ca.crt") },
-        },
-        authorization: { mode: "AlwaysAllow" },
-        failSwapOn: false,
-        // The machine's own disk and memory figures are not this test's to enforce.
-        evictionHard: { "memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%" },
-        imageGCHighThresholdPercent: 100,
-        imageGCLowThresholdPercent: 99,
-        localStorageCapacityIsolation: false,
-        resolvConf: "",
-        serializeImagePulls: false,
-        clusterDomain: "cluster.local",
-        clusterDNS: [],
-        enforceNodeAllocatable: [],
-        cgroupsPerQOS: false,
-        // The host's firewall is not the kubelet's to change (KUBE-FIREWALL would drop non-local traffic to 127/8).
-        makeIPTablesUtilChains: false,
-        registerNode: true,
-        podLogsDir: join(dir, "pod-logs"),
-      }),
+      stringify(
+        kubeletConfiguration({
+          dir,
+          containerdSock,
+          manifests,
+          nodeIp,
+          port: kubeletPort,
+          healthzPort: kubeletHealthz,
+          caFile: join(options.certDir, "ca.crt"),
+        }),
+      ),
     );
     launch("kubelet", join(binDir, "kubelet"), [
       `--config=${kubeletConfig}`,
