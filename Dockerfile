@@ -2,7 +2,9 @@
 # The operator's image: Node 24 (the version scripts/ensure-node.sh pins), the compiled dist/ and
 # production dependencies only, running as the non-root user 65532 on a read-only root file system.
 # test/image/image.test.ts replays these stages without Docker and fails when a COPY source is
-# missing or excluded by .dockerignore; test/image/k3s.test.ts builds and runs it where Docker exists.
+# missing or excluded by .dockerignore; test/image/run.test.ts builds it with podman (`make image`)
+# and runs it as the chart's pod does; test/node/node.test.ts installs the chart with it on a node.
+# Where no registry is reachable, NODE_IMAGE names a local base with the same layout (hack/image/base.sh).
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 # Compile TypeScript to dist/ with the full (dev) dependency tree.

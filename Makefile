@@ -7,7 +7,7 @@ SHELL := bash
 NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: help deps controlplane helm lua crds build typecheck lint format test test-unit test-integration chaos dev clean \
+.PHONY: help deps controlplane helm lua container-tools image test-image node test-node crds build typecheck lint format test test-unit test-integration chaos dev clean \
 	bench bench-burst bench-floor bench-latency bench-steady bench-restart bench-memory bench-versus
 
 help: ## List the targets.
@@ -36,6 +36,42 @@ lua: ## Make sure lua5.1 (the Argo CD health check's tests) is installed; apt-ge
 	  fi; \
 	fi
 
+# podman and buildah build and run the image; debootstrap makes its local Node base; containerd,
+# runc, the CNI plugins and iptables make the tests' node (test/node). Debian package names.
+CONTAINER_PACKAGES := podman buildah debootstrap containerd runc containernetworking-plugins iptables iproute2 conntrack
+container-tools: ## Make sure podman, buildah, debootstrap, containerd, runc and the CNI plugins are installed (apt-get, as root).
+	@missing=""; for t in podman buildah debootstrap containerd runc iptables ip conntrack; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	[ -x /usr/lib/cni/bridge ] || missing="$$missing cni-plugins"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing with apt-get" >&2; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CONTAINER_PACKAGES) >/dev/null; \
+	  else \
+	    echo "missing:$$missing (Debian/Ubuntu: sudo apt-get install $(CONTAINER_PACKAGES)); the image and node tests say SKIPPED without them" >&2; \
+	  fi; \
+	fi
+
+node: ## Build (once) kubelet, kube-proxy, kube-controller-manager and kube-scheduler for the tests' node.
+	@bash hack/node/build.sh >/dev/null
+	@bash hack/node/pause-image.sh >/dev/null
+
+# The image: the Dockerfile built with podman on a local stand-in for the public Node base image
+# (made once from Debian packages and the npm registry's Node package, cached outside git).
+# IMAGE names the result. Docker users build the same Dockerfile with `docker build .`.
+IMAGE ?= localhost/datatrails-operator:dev
+export IMAGE
+image: container-tools ## Build the operator's image with podman (base made locally, once); IMAGE=<name>.
+	@bash hack/image/build.sh >/dev/null
+
+# For the tests: the image and the node's parts where podman and go exist; without them the image
+# and node tests say SKIPPED and why.
+test-image: container-tools
+	@if command -v podman >/dev/null; then bash hack/image/build.sh >/dev/null; fi
+
+test-node: container-tools controlplane
+	@if command -v go >/dev/null && command -v buildah >/dev/null; then \
+	  bash hack/node/build.sh >/dev/null && bash hack/node/pause-image.sh >/dev/null; fi
+
 crds: deps ## Regenerate crds/ from the zod schemas in src/api/v1alpha1.
 	node scripts/generate-crds.ts
 	node scripts/generate-reference.ts
@@ -52,13 +88,13 @@ lint: deps ## ESLint and Prettier, no changes made.
 format: deps ## Rewrite files with Prettier and ESLint fixes.
 	npm run --silent format
 
-test: deps controlplane helm lua typecheck lint ## All tests: unit and integration (real kube-apiserver + etcd, emulator).
+test: deps controlplane helm lua test-image test-node typecheck lint ## All tests: unit and integration (real kube-apiserver + etcd, emulator).
 	npx vitest run
 
 test-unit: deps ## Unit tests only.
 	npx vitest run --project unit
 
-test-integration: deps controlplane helm lua ## Integration tests only.
+test-integration: deps controlplane helm lua test-image test-node ## Integration tests only.
 	npx vitest run --project integration
 
 # Short by default (it also runs in `make test`); CHAOS_SCALE=long for the figures in docs/reliability.md.

@@ -1,0 +1,351 @@
+/**
+ * A real node on this machine: containerd + runc + CNI from Debian; kubelet, kube-proxy,
+ * kube-scheduler and kube-controller-manager from the pinned Kubernetes module (test/node/node.ts),
+ * joined to a control plane of this file's own (test/node/cluster.ts: the shared one must not start
+ * running other files' Deployments, and its pods need their ServiceAccount tokens). One node serves
+ * every case here, because kube-proxy's rules live in the machine's own iptables: two nodes at once
+ * would rewrite each other's.
+ *
+ * - A Deployment of the locally built sandbox image is scheduled, its pod gets an address on the
+ *   node's bridge, and it runs; kube-proxy writes the `kubernetes` Service's rules.
+ * - The chart, as users install it: the image `make image` builds, imported into containerd (no
+ *   registry), `helm install --wait` with pullPolicy Never into a namespace that enforces Pod Security
+ *   "restricted". Both replicas run and are Ready (the kubelet probes /readyz over the pod network),
+ *   they reach the API server through the `kubernetes` Service (kube-proxy) with the token the
+ *   kubelet mounts, and one of them holds the Lease.
+ *
+ * Where a part is missing the tests are skipped and say so: "SKIPPED: <what> because <why>".
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chartDir, helmBinary, valueArgs } from "../chart/helm.ts";
+import { buildImage, imageName, podmanUnavailable, warnSkipped } from "../image/podman.ts";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { createConnection } from "../support/env.ts";
+import { kubectlOk } from "../support/kubectl.ts";
+import { startClusterControlPlane, type ClusterControlPlane } from "./cluster.ts";
+import { makeNodeNetwork, nodeUnavailable, startNode, type NodeNetwork, type RunningNode } from "./node.ts";
+
+const run = promisify(execFile);
+const missing = nodeUnavailable();
+if (missing !== undefined) warnSkipped("the node tests (test/node/node.test.ts)", missing);
+const noPodman = missing === undefined ? await podmanUnavailable() : undefined;
+if (noPodman !== undefined) warnSkipped("the chart on a node (test/node/node.test.ts)", noPodman);
+
+const namespace = "datatrails-system";
+let network: NodeNetwork | undefined;
+let plane: ClusterControlPlane | undefined;
+let node: RunningNode | undefined;
+let scratch: string | undefined;
+const kubectl = (args: string[], input?: object) =>
+  kubectlOk(args, input, (plane as ClusterControlPlane).kubeconfigPath);
+
+beforeAll(async () => {
+  if (missing !== undefined) return;
+  scratch = await mkdtemp(join(tmpdir(), "node-test-"));
+  const images: string[] = [];
+  if (noPodman === undefined) {
+    const archive = join(scratch, "operator.tar");
+    await run(
+      "podman",
+      ["save", "--quiet", "--format", "docker-archive", "-o", archive, await buildImage()],
+      {
+        timeout: 300_000,
+      },
+    );
+    images.push(archive);
+  }
+  network = await makeNodeNetwork();
+  plane = await startClusterControlPlane(network.nodeIp);
+  node = await startNode({
+    kubeconfigPath: plane.kubeconfigPath,
+    certDir: plane.certDir,
+    network,
+    images,
+    kubeProxy: true,
+  });
+}, 1_800_000);
+
+afterAll(async () => {
+  await node?.stop();
+  await plane?.stop();
+  await network?.remove();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+async function failureContext(): Promise<string> {
+  const n = node as RunningNode;
+  return `kubelet:\n${await n.tail("kubelet")}\ncontainerd:\n${await n.tail("containerd")}`;
+}
+
+async function context(): Promise<string> {
+  const n = node as RunningNode;
+  const pods = await kubectl(["get", "pods", "-A", "-o", "wide"]).catch((e: Error) => e.message);
+  const events = await kubectl(["get", "events", "-n", namespace]).catch((e: Error) => e.message);
+  return `pods:\n${pods}\nevents:\n${events}\ncontainers:\n${(await n.podLogs(5)).slice(-6000)}\nkubelet:\n${await n.tail("kubelet", 15)}`;
+}
+
+describe.skipIf(missing !== undefined)("a node on this machine", () => {
+  it("registers and becomes Ready", async () => {
+    const n = node as RunningNode;
+    await expect
+      .poll(
+        async () =>
+          await kubectl([
+            "get",
+            "node",
+            n.name,
+            "-o",
+            'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+          ]).catch(() => ""),
+        { timeout: 120_000, interval: 1_000 },
+      )
+      .toBe("True");
+    const ip = await kubectl([
+      "get",
+      "node",
+      n.name,
+      "-o",
+      'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}',
+    ]);
+    expect(ip).toBe(n.nodeIp);
+  }, 180_000);
+
+  it("runs a Deployment's pod on the bridge", async () => {
+    const n = node as RunningNode;
+    await kubectl(["create", "namespace", "node-test"]);
+    await kubectl(["apply", "-f", "-"], {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "sleeper", namespace: "node-test" },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "sleeper" } },
+        template: {
+          metadata: { labels: { app: "sleeper" } },
+          spec: {
+            automountServiceAccountToken: false,
+            containers: [{ name: "sleeper", image: n.pauseImage, imagePullPolicy: "Never" }],
+          },
+        },
+      },
+    });
+    try {
+      await kubectl(["rollout", "status", "deployment/sleeper", "-n", "node-test", "--timeout=120s"]);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${await failureContext()}`, { cause: err });
+    }
+    const pod = JSON.parse(
+      await kubectl(["get", "pods", "-n", "node-test", "-l", "app=sleeper", "-o", "json"]),
+    ) as {
+      items: {
+        spec: { nodeName: string };
+        status: {
+          phase: string;
+          podIP: string;
+          containerStatuses: { containerID: string; ready: boolean; state: { running?: object } }[];
+        };
+      }[];
+    };
+    const container = pod.items[0]?.status.containerStatuses[0];
+    expect(container?.ready).toBe(true);
+    expect(container?.state.running).toBeDefined();
+    expect(container?.containerID).toMatch(/^containerd:\/\//);
+    expect(pod.items).toHaveLength(1);
+    expect(pod.items[0]?.spec.nodeName).toBe(n.name);
+    expect(pod.items[0]?.status.phase).toBe("Running");
+    const prefix = n.nodeIp.replace(/\.1$/, ".");
+    expect(pod.items[0]?.status.podIP.startsWith(prefix), pod.items[0]?.status.podIP).toBe(true);
+  }, 180_000);
+
+  it("runs kube-proxy, which writes the Services into iptables", async () => {
+    const n = node as RunningNode;
+    // The `kubernetes` Service (10.0.0.1:443), whose endpoint is the address the control plane advertises.
+    const rules = async () =>
+      (await run("iptables", ["-t", "nat", "-S"]).catch(() => ({ stdout: "" }))).stdout;
+    const deadline = Date.now() + 60_000;
+    while (!(await rules()).includes(`${n.nodeIp}:`) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 1_000));
+    const nat = await rules();
+    expect(nat, `kube-proxy wrote no rule:\n${await n.tail("kube-proxy", 30)}`).toContain(
+      "default/kubernetes:https cluster IP",
+    );
+    expect(nat).toMatch(new RegExp(`--to-destination ${n.nodeIp.replace(/\./g, "\\.")}:\\d+`));
+  }, 90_000);
+});
+
+describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a node", () => {
+  let emulator: RunningEmulator | undefined;
+
+  beforeAll(async () => {
+    const p = plane as ClusterControlPlane;
+    const n = node as RunningNode;
+    await until(
+      async () =>
+        (await kubectl([
+          "get",
+          "node",
+          n.name,
+          "-o",
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        ]).catch(() => "")) === "True",
+      120_000,
+    );
+    // DataTrails for the pods: the emulator on the node's bridge address, which pods reach directly.
+    emulator = await startEmulator({ host: n.nodeIp });
+    await kubectl(["create", "namespace", namespace]);
+    await kubectl(["label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"]);
+    const [repository, tag] = imageName.split(/:(?=[^:/]+$)/);
+    try {
+      await run(
+        await helmBinary(),
+        [
+          "install",
+          "dt",
+          chartDir,
+          "--namespace",
+          namespace,
+          "--kubeconfig",
+          p.kubeconfigPath,
+          "--wait",
+          "--timeout=4m",
+          ...valueArgs({ "image.repository": repository, "image.tag": tag, "image.pullPolicy": "Never" }),
+        ],
+        { timeout: 300_000, env: { ...process.env, HOME: scratch ?? tmpdir() } },
+      );
+    } catch (err) {
+      throw new Error(`helm install failed: ${(err as Error).message}\n${await context()}`, { cause: err });
+    }
+  }, 600_000);
+
+  afterAll(async () => {
+    await emulator?.close();
+  });
+
+  it("runs two Ready replicas of the image, one of them the leader", async () => {
+    const ready = await kubectl([
+      "get",
+      "deployment",
+      "dt-datatrails-operator",
+      "-n",
+      namespace,
+      "-o",
+      "jsonpath={.status.readyReplicas}",
+    ]);
+    expect(ready).toBe("2");
+    const pods = (
+      await kubectl([
+        "get",
+        "pods",
+        "-n",
+        namespace,
+        "-l",
+        "app.kubernetes.io/instance=dt",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+      ])
+    ).split(" ");
+    expect(pods).toHaveLength(2);
+    await expect
+      .poll(
+        async () =>
+          await kubectl([
+            "get",
+            "lease",
+            "dt-datatrails-operator",
+            "-n",
+            namespace,
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+          ]).catch(() => ""),
+        { timeout: 60_000, interval: 1_000 },
+      )
+      .toMatch(new RegExp(`^(${pods.join("|")})`));
+  }, 120_000);
+
+  it("makes an integration Ready; a workload calls DataTrails with the kubelet-mounted token; deleting it collects its Secrets", async () => {
+    const p = plane as ClusterControlPlane;
+    const n = node as RunningNode;
+    const e = emulator as RunningEmulator;
+    const team = "team-a";
+    await kubectl(["create", "namespace", team]);
+    await createConnection(team, e, p.kubeconfigPath);
+    await kubectl(["apply", "-f", "-"], {
+      apiVersion: "datatrails.ai/v1alpha1",
+      kind: "DataTrailsIntegration",
+      metadata: { name: "traffic-light-101", namespace: team },
+      spec: { connectionRef: { name: "datatrails" }, displayName: "TrafficLight101" },
+    });
+    try {
+      await kubectl([
+        "wait",
+        "--for=condition=Ready",
+        "--timeout=120s",
+        "-n",
+        team,
+        "datatrailsintegration/traffic-light-101",
+      ]);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${await context()}`, { cause: err });
+    }
+
+    // examples/workload.yaml's shape: the token Secret as a volume, read for the call.
+    const call = `const fs = require("node:fs");
+      const header = fs.readFileSync("/var/run/secrets/datatrails/bearer-token.txt", "utf8").trim();
+      fetch(process.env.DATATRAILS_URL + "/archivist/v2/assets", { headers: { authorization: header.replace(/^Authorization: /, "") } })
+        .then((r) => console.log("datatrails answered " + r.status), (err) => console.log("datatrails failed " + err));
+      setInterval(() => {}, 1 << 30);`;
+    await kubectl(["apply", "-f", "-"], {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "reader", namespace: team },
+      spec: {
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } },
+        containers: [
+          {
+            name: "client",
+            image: imageName,
+            imagePullPolicy: "Never",
+            command: ["node", "-e", call],
+            env: [{ name: "DATATRAILS_URL", value: e.url }],
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ["ALL"] },
+            },
+            volumeMounts: [{ name: "token", mountPath: "/var/run/secrets/datatrails", readOnly: true }],
+          },
+        ],
+        volumes: [{ name: "token", secret: { secretName: "traffic-light-101-token" } }],
+      },
+    });
+    await until(async () => (await n.podLogs(20)).includes("datatrails answered"), 90_000);
+    expect(await n.podLogs(20)).toContain("datatrails answered 200");
+
+    // What the integration owns (ownerReferences) goes with it: the controller-manager collects it.
+    await kubectl(["delete", "pod", "reader", "-n", team, "--wait=false"]);
+    await kubectl(["delete", "datatrailsintegration", "traffic-light-101", "-n", team, "--timeout=60s"]);
+    await until(
+      async () =>
+        (await kubectl(["get", "secrets", "-n", team, "-o", "jsonpath={.items[*].metadata.name}"])).includes(
+          "traffic-light-101",
+        ) === false,
+      60_000,
+    );
+    expect(await kubectl(["get", "bearertokens", "-n", team, "-o", "name"])).toBe("");
+  }, 300_000);
+});
+
+/** Polls `check` every second until it holds; throws after `timeoutMs`. */
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms:\n${await context()}`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
