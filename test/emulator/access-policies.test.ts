@@ -3,23 +3,17 @@
  * access_permissions, display_name and description have length limits, and a permission must
  * grant something through one of its read, write or include lists.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { adminToken, send } from "./support.ts";
+import { describe, expect, it } from "vitest";
+import { type RunningEmulator } from "../../src/emulator/index.ts";
+import { send, useEmulator } from "./support.ts";
 
 const policies = "/archivist/iam/v1/access_policies";
 let emulator: RunningEmulator;
 let token: string;
 
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(async () => {
-  emulator.control.reset();
-  token = await adminToken(emulator);
+useEmulator((e, t) => {
+  emulator = e;
+  token = t;
 });
 
 const permission = { user_attributes: [{ or: ["subject=c-1"] }], asset_attributes_read: ["*"] };

@@ -2,23 +2,17 @@
  * The App Registrations API of the emulator over real HTTP, checked against the wire contract in
  * docs (status codes, shapes, paging tokens, PATCH semantics, OWNER-only access, error bodies).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startEmulator, sha256Hex, type RunningEmulator } from "../../src/emulator/index.ts";
-import { adminToken, createApp, send, tokenFor, type WireApp } from "./support.ts";
+import { describe, expect, it } from "vitest";
+import { sha256Hex, type RunningEmulator } from "../../src/emulator/index.ts";
+import { createApp, send, tokenFor, type WireApp, useEmulator } from "./support.ts";
 
 const base = "/archivist/iam/v1/applications";
 let emulator: RunningEmulator;
 let token: string;
 
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(async () => {
-  emulator.control.reset();
-  token = await adminToken(emulator);
+useEmulator((e, t) => {
+  emulator = e;
+  token = t;
 });
 
 describe("creating applications", () => {

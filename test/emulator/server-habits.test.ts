@@ -3,23 +3,17 @@
  * normalised on the way back (normalisePolicies), and PATCHes that answer 200 but never stick
  * (ignoreUpdates), for access policies and applications alike.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { normalisedBehaviours, startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { adminToken, createApp, send, type WireApp } from "./support.ts";
+import { describe, expect, it } from "vitest";
+import { normalisedBehaviours, type RunningEmulator } from "../../src/emulator/index.ts";
+import { createApp, send, type WireApp, useEmulator } from "./support.ts";
 
 const policies = "/archivist/iam/v1/access_policies";
 let emulator: RunningEmulator;
 let token: string;
 
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(async () => {
-  emulator.control.reset();
-  token = await adminToken(emulator);
+useEmulator((e, t) => {
+  emulator = e;
+  token = t;
 });
 
 const sent = {

@@ -1,7 +1,8 @@
 /**
  * Small helpers for driving the emulator over real HTTP with fetch, as any DataTrails client would.
  */
-import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../src/emulator/index.ts";
 
 /** A response with its JSON body (undefined when it is not JSON). */
 export interface JsonResponse {
@@ -97,4 +98,26 @@ export function jwtPayload(token: string): Record<string, unknown> {
     string,
     unknown
   >;
+}
+
+/**
+ * The hooks most emulator test files share: one emulator for the file (closed after it), reset to
+ * its seeded state before each case, and a fresh admin token handed to `ready` before each case.
+ */
+export function useEmulator(
+  ready: (emulator: RunningEmulator, adminToken: string) => void,
+  options: EmulatorOptions = {},
+): void {
+  let emulator: RunningEmulator | undefined;
+  beforeAll(async () => {
+    emulator = await startEmulator(options);
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
+  beforeEach(async () => {
+    if (!emulator) throw new Error("the emulator did not start");
+    emulator.control.reset();
+    ready(emulator, await adminToken(emulator));
+  });
 }

@@ -2,24 +2,18 @@
  * grpc-gateway refuses a JSON field the request message does not have with 400 INVALID_ARGUMENT;
  * the emulator does the same on every JSON route, at any depth, and names the field.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { adminToken, createApp, send } from "./support.ts";
+import { describe, expect, it } from "vitest";
+import { type RunningEmulator } from "../../src/emulator/index.ts";
+import { createApp, send, useEmulator } from "./support.ts";
 
 const applications = "/archivist/iam/v1/applications";
 const policies = "/archivist/iam/v1/access_policies";
 let emulator: RunningEmulator;
 let token: string;
 
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(async () => {
-  emulator.control.reset();
-  token = await adminToken(emulator);
+useEmulator((e, t) => {
+  emulator = e;
+  token = t;
 });
 
 const permission = {
