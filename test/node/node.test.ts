@@ -267,6 +267,70 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
       .toMatch(new RegExp(`^(${pods.join("|")})`));
   }, 120_000);
 
+  it("hands the lease to another pod when the leader's pod is deleted, asking DataTrails for nothing", async () => {
+    const holder = async () =>
+      await kubectl([
+        "get",
+        "lease",
+        "dt-datatrails-operator",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.spec.holderIdentity}",
+      ]).catch(() => "");
+    const pods = async () =>
+      (
+        await kubectl([
+          "get",
+          "pods",
+          "-n",
+          namespace,
+          "-l",
+          "app.kubernetes.io/instance=dt",
+          "-o",
+          "jsonpath={.items[*].metadata.name}",
+        ])
+      )
+        .split(" ")
+        .filter(Boolean);
+    await expect.poll(holder, { timeout: 60_000, interval: 1_000 }).not.toBe("");
+    const before = await holder();
+    const leaderPod = (await pods()).find((pod) => before.startsWith(pod));
+    if (!leaderPod) throw new Error(`no pod holds the lease (holder ${before})`);
+    const e = emulator as RunningEmulator;
+    const tokensBefore = e.control.count("token");
+    const deletedAt = Date.now();
+    await kubectl(["delete", "pod", leaderPod, "-n", namespace, "--wait=false"]);
+    await expect
+      .poll(
+        async () => {
+          const now = await holder();
+          return now !== "" && !now.startsWith(leaderPod);
+        },
+        { timeout: 90_000, interval: 500 },
+      )
+      .toBe(true);
+    console.log(`leader handover on the node: ${Date.now() - deletedAt} ms after the leader pod was deleted`);
+    // A new leader rebuilds its schedule from the Secrets and status: nothing is due, nothing is asked.
+    expect(e.control.count("token") - tokensBefore).toBe(0);
+    // The Deployment replaces the pod, so the cases after this one see two replicas again.
+    await expect
+      .poll(
+        async () =>
+          await kubectl([
+            "get",
+            "deployment",
+            "dt-datatrails-operator",
+            "-n",
+            namespace,
+            "-o",
+            "jsonpath={.status.readyReplicas}",
+          ]),
+        { timeout: 180_000, interval: 1_000 },
+      )
+      .toBe("2");
+  }, 300_000);
+
   it("makes an integration Ready; a workload calls DataTrails with the kubelet-mounted token; deleting it collects its Secrets", async () => {
     const p = plane as ClusterControlPlane;
     const n = node as RunningNode;
