@@ -403,6 +403,54 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
     );
     expect(await kubectl(["get", "bearertokens", "-n", team, "-o", "name"])).toBe("");
   }, 300_000);
+
+  // Last in the file: it takes away what the cases above use.
+  it("helm uninstall leaves none of the chart's objects and no operator pod behind", async () => {
+    const p = plane as ClusterControlPlane;
+    await run(
+      await helmBinary(),
+      [
+        "uninstall",
+        "dt",
+        "--namespace",
+        namespace,
+        "--kubeconfig",
+        p.kubeconfigPath,
+        "--wait",
+        "--timeout=3m",
+      ],
+      {
+        timeout: 240_000,
+        env: { ...process.env, HOME: scratch ?? tmpdir() },
+      },
+    );
+    const left = async (kinds: string, scope: string[]) =>
+      (
+        await kubectl(["get", kinds, ...scope, "-l", "app.kubernetes.io/instance=dt", "-o", "name"]).catch(
+          () => "",
+        )
+      ).trim();
+    await until(async () => (await left("pods", ["-n", namespace])) === "", 120_000);
+    expect(
+      await left("deployments,services,serviceaccounts,poddisruptionbudgets,roles,rolebindings,configmaps", [
+        "-n",
+        namespace,
+      ]),
+    ).toBe("");
+    expect(await left("clusterroles,clusterrolebindings", [])).toBe("");
+    // The Lease is the operator's own, not Helm's, and stays (as controller-runtime's do); say who
+    // it names, for the record: an uninstall stops both replicas at once.
+    const holder = await kubectl([
+      "get",
+      "lease",
+      "dt-datatrails-operator",
+      "-n",
+      namespace,
+      "-o",
+      "jsonpath={.spec.holderIdentity}",
+    ]).catch(() => "");
+    console.log(`after helm uninstall the Lease names ${holder === "" ? "nobody" : "a stopped replica"}`);
+  }, 300_000);
 });
 
 /** Polls `check` every second until it holds; throws after `timeoutMs`. */
