@@ -5,6 +5,7 @@
  * root to register against its Secret watches. A wake-up that changes nothing for a settled
  * connection (a replayed Secret event, a restart) costs one Secret read and no DataTrails call.
  */
+import { indexInformer, ReferenceIndex } from "../reference-index.ts";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import {
   clusterConnectionSpec,
@@ -113,13 +114,14 @@ function controllerFor(kind: ConnectionKind, deps: ConnectionControllerDeps): Co
   // retry comparing against a stale copy would write it again and repeat the transition's Event.
   const written = new Map<string, ConnectionStatus>();
 
-  const keysFor = (secret: KubernetesObject): string[] => {
-    const secretKey = `${secret.metadata?.namespace ?? ""}/${secret.metadata?.name ?? ""}`;
-    return informer
-      .list()
-      .filter((c) => adminSecretKey(kind, c) === secretKey)
-      .map((c) => (namespaced ? `${c.metadata.namespace ?? ""}/${c.metadata.name}` : c.metadata.name));
-  };
+  // Admin Secret → the connections naming it, kept from the informer's events (no scan per Secret event).
+  const byAdminSecret = new ReferenceIndex();
+  indexInformer(informer, byAdminSecret, (c) => {
+    const ref = adminSecretKey(kind, c);
+    return ref ? [ref] : [];
+  });
+  const keysFor = (secret: KubernetesObject): string[] =>
+    byAdminSecret.referrersOf(`${secret.metadata?.namespace ?? ""}/${secret.metadata?.name ?? ""}`);
 
   const reconcile = async (key: string): Promise<WorkResult> => {
     const { namespace, name: objectName } = splitKey(key);

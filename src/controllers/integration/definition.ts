@@ -3,7 +3,7 @@
  * child BearerTokens and its Secrets (their ownerReferences), by the connections it uses (an index
  * from connection to integrations), and by a user's admin Secret that changes while it fails.
  */
-import { clusterConnectionSpec, connectionSpec } from "../../api/v1alpha1/connection.ts";
+import { adminSecretKey } from "../connection/gather.ts";
 import type { DataTrailsIntegration } from "../../api/v1alpha1/integration.ts";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { ControllerContext, ControllerDefinition } from "../context.ts";
@@ -26,12 +26,12 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
   });
   const adminSecrets = new ReferenceIndex();
   indexInformer(connections, adminSecrets, (c) => {
-    const name = connectionSpec.safeParse(c.spec).data?.credentialsSecretRef.name;
-    return name ? [`${c.metadata?.namespace ?? ""}/${name}`] : [];
+    const ref = adminSecretKey("DataTrailsConnection", c);
+    return ref ? [ref] : [];
   });
   indexInformer(clusterConnections, adminSecrets, (c) => {
-    const ref = clusterConnectionSpec.safeParse(c.spec).data?.credentialsSecretRef;
-    return ref ? [`${ref.namespace}/${ref.name}`] : [];
+    const ref = adminSecretKey("ClusterDataTrailsConnection", c);
+    return ref ? [ref] : [];
   });
   const isReady = (key: string) => {
     const { namespace, name } = splitKey(key);
