@@ -54,7 +54,7 @@ export interface Holder {
 export type SecretClaim =
   /** Absent: create it, owned by the object. */
   | { state: "free" }
-  /** The object's own. `owned`: it carries the object's ownerReference (deleted with it). */
+  /** The object's own. `adopted`: it existed before the object took it over (Merge or Adopt), so it is not the operator's to delete. */
   | { state: "mine"; adopted: boolean }
   /** Another of the operator's objects holds it (or goes first); nothing is written. */
   | { state: "held"; holder: Holder }
