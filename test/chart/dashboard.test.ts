@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exportedSeriesNames, metricNamesIn } from "./exported-metrics.ts";
-import { chartDir, helmOk, only, render, valueArgs } from "./helm.ts";
+import { chartDir, helmOk, objectsOf, only, render, valueArgs } from "./helm.ts";
 
 interface Panel {
   id: number;
@@ -44,6 +44,20 @@ describe("the dashboard ConfigMap", () => {
       ...valueArgs({ "grafanaDashboard.enabled": true }),
     ]);
     expect(out).toContain("1 chart(s) linted, 0 chart(s) failed");
+  });
+
+  it("renders with examples/helm/monitoring-values.yaml: the dashboard, the rules, the monitor and the CRDs", async () => {
+    const example = join(chartDir, "..", "..", "examples", "helm", "monitoring-values.yaml");
+    const out = await helmOk(["lint", "--strict", chartDir, "-f", example]);
+    expect(out).toContain("1 chart(s) linted, 0 chart(s) failed");
+    const rendered = await helmOk(["template", "dtg", chartDir, "--namespace", "grafana", "-f", example]);
+    const objects = objectsOf(rendered);
+    for (const kind of ["ConfigMap", "PrometheusRule", "ServiceMonitor"])
+      expect(
+        objects.filter((o) => o.kind === kind),
+        kind,
+      ).toHaveLength(1);
+    expect(objects.filter((o) => o.kind === "CustomResourceDefinition")).toHaveLength(4);
   });
 
   it("is not rendered unless grafanaDashboard.enabled", async () => {
