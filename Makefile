@@ -155,3 +155,7 @@ bench-versus: deps controlplane ## curl + jq + kubectl per refresh versus the op
 
 clean: ## Remove build output and the project-local Node (the control-plane cache stays).
 	rm -rf dist .tools node_modules .dev
+
+.PHONY: promtool
+promtool: ## Build (once) or find promtool (pinned in hack/promtool/go.mod) for the alert tests; honours PROMTOOL_BIN.
+	@bash hack/promtool/build.sh >/dev/null
