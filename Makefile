@@ -7,7 +7,7 @@ SHELL := bash
 NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: help deps controlplane helm lua container-tools image test-image node test-node crds build typecheck lint format test test-unit test-integration chaos dev clean \
+.PHONY: help deps controlplane helm promtool lua container-tools image test-image node test-node crds build typecheck lint format test test-unit test-integration chaos dev clean \
 	bench bench-burst bench-floor bench-latency bench-steady bench-restart bench-memory bench-versus
 
 help: ## List the targets.
@@ -88,13 +88,13 @@ lint: deps ## ESLint and Prettier, no changes made.
 format: deps ## Rewrite files with Prettier and ESLint fixes.
 	npm run --silent format
 
-test: deps controlplane helm lua test-image test-node typecheck lint ## All tests: unit and integration (real kube-apiserver + etcd, emulator).
+test: deps controlplane helm promtool lua test-image test-node typecheck lint ## All tests: unit and integration (real kube-apiserver + etcd, emulator).
 	npx vitest run
 
 test-unit: deps ## Unit tests only.
 	npx vitest run --project unit
 
-test-integration: deps controlplane helm lua test-image test-node ## Integration tests only.
+test-integration: deps controlplane helm promtool lua test-image test-node ## Integration tests only.
 	npx vitest run --project integration
 
 # Short by default (it also runs in `make test`); CHAOS_SCALE=long for the figures in docs/reliability.md.
