@@ -3,9 +3,9 @@
  * the request pipeline (request-pipeline.ts), which does auth, the client-side rate limit, zod
  * validation and retries for idempotent calls only: create and regenerate-secret are sent once.
  */
-import { setTimeout as sleepFor } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
+import { sleep, systemClock, type Clock } from "../k8s/clock.ts";
 import {
   defaultListPageSize,
   type AccessPolicy,
@@ -64,9 +64,9 @@ export interface HttpDataTrailsApiOptions {
   connections?: number;
   /** Larger answers are a MalformedResponse (default 8 MiB). */
   maxResponseBytes?: number;
-  /** The clock, epoch milliseconds (default Date.now). */
-  clock?: () => number;
-  /** How to wait (default: timers/promises setTimeout); must reject when the signal aborts. */
+  /** The clock that times tokens and rate limits and runs the waits (default the system clock). */
+  clock?: Clock;
+  /** How to wait (default: a timer on `clock`); must reject when the signal aborts. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Jitter source in [0, 1) (default Math.random). */
   random?: () => number;
@@ -108,7 +108,8 @@ export class HttpDataTrailsApi implements DataTrailsApi {
     const prefix = url.pathname.replace(/\/+$/, "");
     this.baseUrl = `${url.origin}${prefix}`;
     this.tokenUrl = `${this.baseUrl}${tokenEndpointPath}`;
-    const now = options.clock ?? Date.now;
+    const clock = options.clock ?? systemClock;
+    const now = () => clock.now();
     const rateLimit =
       options.rateLimit === undefined ? { requestsPerSecond: 20, burst: 40 } : options.rateLimit;
     this.transport = new HttpTransport(url.origin, {
@@ -125,7 +126,7 @@ export class HttpDataTrailsApi implements DataTrailsApi {
       retry: { ...defaultRetryPolicy, ...options.retry },
       bucket: rateLimit ? new TokenBucket(rateLimit, now) : undefined,
       now,
-      sleep: options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, signal ? { signal } : {})),
+      sleep: options.sleep ?? ((ms, signal) => sleep(clock, ms, signal)),
       random: options.random ?? Math.random,
       logger: options.logger,
       observer: options.observer,

@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { Pool, type Dispatcher } from "undici";
 import type { z } from "zod";
 import { codeForStatus, DataTrailsError, sanitisedCause, type DataTrailsErrorCode } from "./errors.ts";
-import { serverWaitMs } from "../http/retry-after.ts";
+import { waitRequestedBy } from "../http/retry-after.ts";
 import { errorBodyWire } from "./wire.ts";
 
 /** Connection and response timeouts, in milliseconds. */
@@ -198,7 +198,7 @@ export function readResult<S extends z.ZodType>(
     // Not a grpc-gateway body (a proxy's HTML page, say): the status alone speaks.
   }
   const code: DataTrailsErrorCode = codeForStatus(status);
-  const retryAfterMs = status === 429 || status === 503 ? serverWaitMs(result.headers, nowMs) : undefined;
+  const retryAfterMs = waitRequestedBy(status, result.headers, nowMs);
   const detail = `HTTP ${status}${grpcCode === undefined ? "" : ` (gRPC ${grpcCode})`}${serverMessage ? `: ${serverMessage}` : ""}`;
   throw new DataTrailsError(code, detail, { operation, status, grpcCode, retryAfterMs });
 }
