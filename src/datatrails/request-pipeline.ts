@@ -8,6 +8,7 @@
  */
 import type { Logger } from "pino";
 import type { z } from "zod";
+import { clientCredentialsRequest, type GrantRequest } from "../http/token-endpoint.ts";
 import type { AccessToken, ClientCredentials } from "./api.ts";
 import type { TokenBucket } from "./rate-limiter.ts";
 import { retryDelayMs, type RetryPolicy } from "./retry.ts";
@@ -25,7 +26,8 @@ export interface CallSpec<S extends z.ZodType> {
   path: string;
   query?: Record<string, string | undefined>;
   json?: unknown;
-  form?: URLSearchParams;
+  /** A body other than JSON, with the headers that go with it (content-type included). */
+  raw?: GrantRequest;
   schema: S;
   /** Whether sending it twice has the effect of sending it once. */
   idempotent: boolean;
@@ -74,23 +76,18 @@ export class RequestPipeline {
     );
   }
 
-  /** Exchanges client credentials for a token (idempotent: retried). */
+  /** Exchanges client credentials for a token (idempotent: retried); the grant is the issuers' own. */
   async requestToken(
     credentials: ClientCredentials,
     operation: string,
     signal?: AbortSignal,
   ): Promise<AccessToken> {
-    const form = new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: credentials.clientId,
-      client_secret: credentials.clientSecret,
-    });
     const { value, sentAtMs } = await this.run(
       {
         operation,
         method: "POST",
         path: tokenEndpointPath,
-        form,
+        raw: clientCredentialsRequest(credentials),
         schema: tokenResponseWire,
         idempotent: true,
         admin: false,
@@ -133,9 +130,9 @@ export class RequestPipeline {
     if (spec.json !== undefined) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(spec.json);
-    } else if (spec.form !== undefined) {
-      headers["content-type"] = "application/x-www-form-urlencoded";
-      body = spec.form.toString();
+    } else if (spec.raw !== undefined) {
+      Object.assign(headers, spec.raw.headers);
+      body = spec.raw.body;
     }
 
     let attempt = 0;
