@@ -11,7 +11,7 @@ import type { z } from "zod";
 import { clientCredentialsRequest, type GrantRequest } from "../http/token-endpoint.ts";
 import type { AccessToken, ClientCredentials } from "./api.ts";
 import type { TokenBucket } from "./rate-limiter.ts";
-import { retryDelayMs, type RetryPolicy } from "./retry.ts";
+import { requestRetryDelayMs, type RequestRetryPolicy } from "./request-retry.ts";
 import { SingleFlightToken } from "./token-cache.ts";
 import { readResult, transportError, type HttpTransport } from "./transport.ts";
 import { toAccessToken, tokenResponseWire } from "./wire.ts";
@@ -42,7 +42,7 @@ export interface RequestPipelineParts {
   transport: HttpTransport;
   adminCredentials: ClientCredentials;
   tokenRefreshMarginMs: number;
-  retry: RetryPolicy;
+  retry: RequestRetryPolicy;
   bucket: TokenBucket | undefined;
   now: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -182,7 +182,7 @@ export class RequestPipeline {
           throw error;
         }
         if (!spec.idempotent) throw error;
-        const delay = retryDelayMs(error, attempt, this.parts.retry, this.parts.random);
+        const delay = requestRetryDelayMs(error, attempt, this.parts.retry, this.parts.random);
         if (delay === undefined) throw error;
         this.parts.logger?.debug({ ...log, code: error.code, delayMs: delay }, "datatrails call retried");
         await this.wait(delay, spec.operation, signal);
