@@ -72,9 +72,6 @@ export const tokenEndpointAnswer = z.object({
     .pipe(z.number().int().positive()),
 });
 
-/** A token endpoint's answer after validation. */
-export type TokenEndpointAnswer = z.output<typeof tokenEndpointAnswer>;
-
 const oauthError = z.object({ error: z.string().max(100) }).passthrough();
 
 /**
