@@ -2,6 +2,7 @@
  * HttpDataTrailsApi: the DataTrails port over undici. Each method maps one DataTrails endpoint onto
  * the request pipeline (request-pipeline.ts), which does auth, the client-side rate limit, zod
  * validation and retries for idempotent calls only: create and regenerate-secret are sent once.
+ * Every list pages through one helper (page_size/page_token in, next_page_token out).
  */
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";

@@ -1,7 +1,8 @@
 /**
  * One HTTP exchange with DataTrails over an undici Pool (keep-alive, connect/headers/body timeouts),
- * and the reading of its answer: a validated value for a 2xx, a DataTrailsError for anything else.
- * Retries, auth and the rate limit live in http-api.ts; this module does one attempt.
+ * and the reading of its answer: a validated value for a 2xx, a DataTrailsError for anything else
+ * (with the wait a 429 or 503 asks for, read by src/http/retry-after.ts). Auth, the rate limit and
+ * retries live in request-pipeline.ts; this module does one attempt.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { Pool, type Dispatcher } from "undici";
