@@ -82,7 +82,7 @@ build: deps ## Compile src/ to dist/.
 typecheck: deps ## Type-check everything, tests included.
 	npm run --silent typecheck
 
-lint: deps ## ESLint and Prettier, no changes made.
+lint: deps ## ESLint, Prettier and knip (unused files, dependencies and exports), no changes made.
 	npm run --silent lint
 
 format: deps ## Rewrite files with Prettier and ESLint fixes.

@@ -1,13 +1,15 @@
 /**
  * The operator's configuration: the only module that reads flags and environment variables, once at
- * start. Every setting has a flag (`--metrics-port`) and an environment variable
- * (`DATATRAILS_OPERATOR_METRICS_PORT`); a flag wins over the variable, the variable over the default.
- * Defaults and units live in the zod schema; an invalid value throws a {@link ConfigError} whose message
- * is zod's pretty-printed error naming each bad field, and `main` exits non-zero with it.
+ * start. Every setting is a commander Option with a flag (`--metrics-port`) and an environment
+ * variable (`DATATRAILS_OPERATOR_METRICS_PORT`, declared with `.env()`); commander parses both (a
+ * flag wins over the variable) and the values it found go through the zod schema, which holds the
+ * defaults and units. A bad command line or an invalid value throws a {@link ConfigError} whose
+ * message names each bad field (zod's pretty-printed error), and `run` exits with status 2.
  * docs/configuration.md lists every setting; a unit test keeps it in step with {@link configOptions}.
  */
 import { randomBytes } from "node:crypto";
 import { hostname as osHostname } from "node:os";
+import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
 import { logLevels } from "./observability/logger.ts";
 
@@ -179,40 +181,50 @@ export interface ConfigInput {
   randomSuffix?: string;
 }
 
-const flagKeys = new Map<string, ConfigKey>(
-  Object.entries(configOptions).map(([key, option]) => [option.flag, key as ConfigKey]),
-);
 const booleanKeys = new Set<ConfigKey>(["leaderElection"]);
 
-function parseArgv(argv: readonly string[]): Partial<Record<ConfigKey, string>> {
-  const values: Partial<Record<ConfigKey, string>> = {};
-  const problems: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const match = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
-    if (!match) {
-      problems.push(`unexpected argument ${JSON.stringify(arg)}`);
-      continue;
-    }
-    const [, flag = "", inline] = match;
-    const negated = flag.startsWith("no-") ? flagKeys.get(flag.slice(3)) : undefined;
-    if (negated !== undefined && booleanKeys.has(negated) && inline === undefined) {
-      values[negated] = "false";
-      continue;
-    }
-    const key = flagKeys.get(flag);
-    if (key === undefined) {
-      problems.push(`unknown flag --${flag}`);
-      continue;
-    }
-    if (inline !== undefined) values[key] = inline;
-    else if (booleanKeys.has(key)) values[key] = "true";
-    else if (i + 1 < argv.length) values[key] = argv[++i] ?? "";
-    else problems.push(`flag --${flag} needs a value`);
-  }
-  if (problems.length > 0)
-    throw new ConfigError(`invalid command line:\n${problems.map((p) => `✖ ${p}`).join("\n")}`);
-  return values;
+/**
+ * The commander Options of every setting, each with its environment variable. A switch
+ * (`--leader-election`) takes an optional value (`--leader-election=false`) and has a `--no-` form.
+ */
+function configCommandOptions(): { key: ConfigKey; option: Option }[] {
+  return (Object.keys(configOptions) as ConfigKey[]).flatMap((key) => {
+    const { flag, description } = configOptions[key];
+    if (!booleanKeys.has(key))
+      return [{ key, option: new Option(`--${flag} <value>`, description).env(envName(key)) }];
+    return [
+      { key, option: new Option(`--${flag} [bool]`, description).env(envName(key)) },
+      { key, option: new Option(`--no-${flag}`, `Turn off --${flag}.`) },
+    ];
+  });
+}
+
+/**
+ * Adds every setting's Option to `command` (the `run` subcommand, or the one parseConfig builds):
+ * `--help` then lists them all. Commander's own errors are thrown, not printed, so that
+ * {@link commandLineError} can word them and the caller exit with status 2.
+ */
+export function addConfigOptions(command: Command): Command {
+  for (const { option } of configCommandOptions()) command.addOption(option);
+  return (
+    command
+      // Stray arguments are not commander's to refuse: configFromCommand names them all at once.
+      .allowExcessArguments(true)
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined, outputError: () => undefined })
+  );
+}
+
+/** The ConfigError a commander parse error stands for. */
+export function commandLineError(err: CommanderError): ConfigError {
+  const flag = /'(-[^' ]+)/.exec(err.message)?.[1]?.replace(/=.*$/s, "") ?? "";
+  const problem =
+    err.code === "commander.unknownOption"
+      ? `unknown flag ${flag}`
+      : err.code === "commander.optionMissingArgument"
+        ? `flag ${flag} needs a value`
+        : err.message.replace(/^error: /, "");
+  return new ConfigError(`invalid command line:\n✖ ${problem}`);
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {
@@ -223,19 +235,33 @@ function deepFreeze<T>(value: T): Readonly<T> {
   return value;
 }
 
-/** Parses flags over environment variables over defaults; returns a deep-frozen Config or throws ConfigError. */
-export function parseConfig(input: ConfigInput): Readonly<Config> {
+/**
+ * The Config from a command commander has parsed (see {@link addConfigOptions}): the values it found
+ * on the command line and in the environment, through the zod schema. Throws ConfigError.
+ */
+export function configFromCommand(command: Command, input: Omit<ConfigInput, "argv">): Readonly<Config> {
   const { env } = input;
   const fromEnv = (name: string) => {
     const value = env[name]?.trim();
     return value ? value : undefined;
   };
-  const raw: Record<string, string> = {};
-  for (const key of Object.keys(configOptions) as ConfigKey[]) {
-    const value = fromEnv(envName(key));
-    if (value !== undefined) raw[key] = value;
+  if (command.args.length > 0) {
+    const problems = command.args.map((arg) => `✖ unexpected argument ${JSON.stringify(arg)}`);
+    throw new ConfigError(`invalid command line:\n${problems.join("\n")}`);
   }
-  Object.assign(raw, parseArgv(input.argv));
+  const raw: Record<string, string> = {};
+  // A value is a string, or a boolean for a bare switch or its --no- form.
+  const values = command.opts<Record<string, string | boolean | undefined>>();
+  for (const { key, option } of configCommandOptions()) {
+    const name = option.attributeName();
+    const value = values[name];
+    if (value === undefined) continue;
+    const source = command.getOptionValueSource(name);
+    // An empty variable counts as unset, as it always has; a flag's value is taken as given.
+    const text = source === "env" ? String(value).trim() : String(value);
+    if (source === "env" && text === "") continue;
+    raw[key] = text;
+  }
 
   const base = fromEnv("POD_NAME") ?? input.hostname ?? osHostname();
   const context: ConfigContext = {
@@ -253,4 +279,25 @@ export function parseConfig(input: ConfigInput): Readonly<Config> {
     );
   }
   return deepFreeze(result.data);
+}
+
+/**
+ * Parses `argv` and `env` with the same commander Options as `run`: flags over environment variables
+ * over defaults. Returns a deep-frozen Config or throws ConfigError.
+ */
+export function parseConfig(input: ConfigInput): Readonly<Config> {
+  const command = addConfigOptions(new Command("run"));
+  // The variables come from `input.env`, given to commander as environment values; commander reads
+  // the process environment the same way, so `run` (whose input.env is process.env) sees the same.
+  for (const { option } of configCommandOptions()) {
+    const value = option.envVar === undefined ? undefined : input.env[option.envVar];
+    if (value !== undefined) command.setOptionValueWithSource(option.attributeName(), value, "env");
+  }
+  try {
+    command.parse([...input.argv], { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) throw commandLineError(err);
+    throw err;
+  }
+  return configFromCommand(command, input);
 }

@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { checkTokenCommand } from "./cli/check-token.ts";
 import { devCommand } from "./cli/dev.ts";
 import { emulatorCommand } from "./cli/emulator.ts";
-import { runCommand } from "./cli/run.ts";
+import { exitOnCommandLineError, runCommand } from "./cli/run.ts";
 
 const program = new Command("datatrails-operator")
   .description("Keeps DataTrails integrations and OAuth2 bearer tokens in Kubernetes Secrets, declaratively.")
@@ -17,4 +17,6 @@ const program = new Command("datatrails-operator")
   .addCommand(emulatorCommand())
   .addCommand(checkTokenCommand());
 
-await program.parseAsync(process.argv);
+// Only `run` throws its command-line errors (its flags are the config's, and a bad one exits 2);
+// the other subcommands print theirs and exit as commander does.
+await program.parseAsync(process.argv).catch(exitOnCommandLineError);

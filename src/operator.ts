@@ -112,8 +112,8 @@ function startControllers(
       queue: createWorkQueue<string>({
         name: d.name,
         concurrency: d.concurrency,
-        maxDelayMs: config.maxBackoffMs,
-        jitter: 0.1,
+        requeueMaxDelayMs: config.maxBackoffMs,
+        requeueJitter: 0.1,
         clock,
         metrics,
         logger,

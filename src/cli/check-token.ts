@@ -18,6 +18,7 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { dataTrailsTokenPath } from "../api/v1alpha1/index.ts";
+import { systemClock } from "../k8s/clock.ts";
 import { ClientCredentialsIssuer } from "../tokens/client-credentials.ts";
 import { isTokenError, TokenErrorCode } from "../tokens/errors.ts";
 import { verifyToken } from "../tokens/verify.ts";
@@ -170,7 +171,7 @@ async function check(options: CheckOptions, out: (line: string) => void): Promis
     out("✗ the token is not a JWT");
     return checkTokenExit.invalid;
   }
-  const now = Date.now() / 1000;
+  const now = systemClock.now() / 1000;
   const report: Record<string, unknown> = { header, payload, checks: [] as string[] };
   if (!options.json) {
     out(`header:  ${JSON.stringify(header)}`);

@@ -8,12 +8,12 @@ import { execFileSync } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { copyFile, mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { Command } from "commander";
 import { stringify } from "yaml";
 import { group, version } from "../api/v1alpha1/index.ts";
 import { parseConfig } from "../config.ts";
+import { sleep, systemClock } from "../k8s/clock.ts";
 import { KubeCustomObjects } from "../k8s/custom-objects.ts";
 import { createLogger } from "../observability/logger.ts";
 import { createMetrics } from "../observability/metrics.ts";
@@ -119,7 +119,7 @@ export function devCommand(): Command {
             await stopAll();
             throw new Error("traffic-light-101 did not become Ready in 60 s; see the operator log");
           }
-          await sleep(100);
+          await sleep(systemClock, 100);
         }
         say(
           [

@@ -1,7 +1,8 @@
 /**
- * The DataTrails port: what the operator asks of DataTrails, in its own types. Controllers depend
- * on this interface; HttpDataTrailsApi is the undici implementation. To add an endpoint (access
- * policies, say), add a method here and a few lines in http-api.ts: paging, auth, retries and
+ * The DataTrails port: what the operator asks of DataTrails (applications, their secrets, access
+ * policies, tokens), in its own types. Controllers depend on this interface; HttpDataTrailsApi
+ * (http-api.ts) is the undici implementation. To add an endpoint, add a method here, its wire
+ * schema in wire.ts and a few lines in http-api.ts: paging, auth, the rate limit, retries and
  * validation are shared.
  */
 

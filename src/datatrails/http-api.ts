@@ -2,10 +2,12 @@
  * HttpDataTrailsApi: the DataTrails port over undici. Each method maps one DataTrails endpoint onto
  * the request pipeline (request-pipeline.ts), which does auth, the client-side rate limit, zod
  * validation and retries for idempotent calls only: create and regenerate-secret are sent once.
+ * Every list pages through one helper (page_size/page_token in, next_page_token out).
  */
-import { setTimeout as sleepFor } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
+import type { z } from "zod";
+import { sleep, systemClock, type Clock } from "../k8s/clock.ts";
 import {
   defaultListPageSize,
   type AccessPolicy,
@@ -26,7 +28,7 @@ import {
 import { DataTrailsError } from "./errors.ts";
 import { TokenBucket, type RateLimit } from "./rate-limiter.ts";
 import { RequestPipeline, tokenEndpointPath, type CallObserver } from "./request-pipeline.ts";
-import { defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
+import { defaultRequestRetryPolicy, type RequestRetryPolicy } from "./request-retry.ts";
 import { defaultTimeouts, HttpTransport, type Timeouts } from "./transport.ts";
 import {
   accessPolicyBody,
@@ -42,7 +44,6 @@ import {
   toIssuedApplication,
 } from "./wire.ts";
 
-export { tokenEndpointPath };
 const applicationsPath = "/archivist/iam/v1/applications";
 const accessPoliciesPath = "/archivist/iam/v1/access_policies";
 
@@ -54,8 +55,8 @@ export interface HttpDataTrailsApiOptions {
   credentials: ClientCredentials;
   /** Timeouts; each defaults as in defaultTimeouts. */
   timeouts?: Partial<Timeouts>;
-  /** Retry bounds; each defaults as in defaultRetryPolicy. */
-  retry?: Partial<RetryPolicy>;
+  /** Retry bounds; each defaults as in defaultRequestRetryPolicy. */
+  retry?: Partial<RequestRetryPolicy>;
   /** Client-side rate limit (default 20 requests/s, burst 40); null turns it off. */
   rateLimit?: RateLimit | null;
   /** Refresh the admin token this long before it expires at most (default 300 s; a fifth of its life if less). */
@@ -64,9 +65,9 @@ export interface HttpDataTrailsApiOptions {
   connections?: number;
   /** Larger answers are a MalformedResponse (default 8 MiB). */
   maxResponseBytes?: number;
-  /** The clock, epoch milliseconds (default Date.now). */
-  clock?: () => number;
-  /** How to wait (default: timers/promises setTimeout); must reject when the signal aborts. */
+  /** The clock that times tokens and rate limits and runs the waits (default the system clock). */
+  clock?: Clock;
+  /** How to wait (default: a timer on `clock`); must reject when the signal aborts. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Jitter source in [0, 1) (default Math.random). */
   random?: () => number;
@@ -77,6 +78,31 @@ export interface HttpDataTrailsApiOptions {
   /** Told of every attempt (operation, HTTP status or error code, duration), for metrics. */
   observer?: CallObserver;
 }
+
+/** The query every list takes. */
+type ListQuery = ApplicationQuery | AccessPolicyQuery;
+
+/** A list answer's schema: it carries next_page_token ("" on the last page). */
+type PagedListWire = z.ZodType<{ next_page_token: string }>;
+
+/** A list endpoint: what it is called, where it is, and how its pages read. */
+interface ListSpec<S extends PagedListWire> {
+  operation: string;
+  path: string;
+  schema: S;
+}
+
+const applicationListSpec = {
+  operation: "list applications",
+  path: applicationsPath,
+  schema: applicationListWire,
+} satisfies ListSpec<typeof applicationListWire>;
+
+const accessPolicyListSpec = {
+  operation: "list access policies",
+  path: accessPoliciesPath,
+  schema: accessPolicyListWire,
+} satisfies ListSpec<typeof accessPolicyListWire>;
 
 function applicationPath(identity: string, operation: string, suffix = ""): string {
   const uuid = identity.startsWith("applications/") ? identity.slice("applications/".length) : identity;
@@ -108,7 +134,8 @@ export class HttpDataTrailsApi implements DataTrailsApi {
     const prefix = url.pathname.replace(/\/+$/, "");
     this.baseUrl = `${url.origin}${prefix}`;
     this.tokenUrl = `${this.baseUrl}${tokenEndpointPath}`;
-    const now = options.clock ?? Date.now;
+    const clock = options.clock ?? systemClock;
+    const now = () => clock.now();
     const rateLimit =
       options.rateLimit === undefined ? { requestsPerSecond: 20, burst: 40 } : options.rateLimit;
     this.transport = new HttpTransport(url.origin, {
@@ -122,10 +149,10 @@ export class HttpDataTrailsApi implements DataTrailsApi {
       transport: this.transport,
       adminCredentials: { ...options.credentials },
       tokenRefreshMarginMs: options.tokenRefreshMarginMs ?? 300_000,
-      retry: { ...defaultRetryPolicy, ...options.retry },
+      retry: { ...defaultRequestRetryPolicy, ...options.retry },
       bucket: rateLimit ? new TokenBucket(rateLimit, now) : undefined,
       now,
-      sleep: options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, signal ? { signal } : {})),
+      sleep: options.sleep ?? ((ms, signal) => sleep(clock, ms, signal)),
       random: options.random ?? Math.random,
       logger: options.logger,
       observer: options.observer,
@@ -157,23 +184,8 @@ export class HttpDataTrailsApi implements DataTrailsApi {
     query: ApplicationQuery & { pageToken?: string },
     options: CallOptions = {},
   ): Promise<ApplicationPage> {
-    const params: Record<string, string | undefined> =
-      query.pageToken !== undefined && query.pageToken !== ""
-        ? { page_token: query.pageToken }
-        : { page_size: String(query.pageSize ?? defaultListPageSize), display_name: query.displayName };
-    const wire = await this.pipeline.run(
-      {
-        operation: "list applications",
-        method: "GET",
-        path: applicationsPath,
-        query: params,
-        schema: applicationListWire,
-        idempotent: true,
-        admin: true,
-      },
-      options.signal,
-    );
-    return toApplicationPage(wire.value);
+    const wire = await this.listPage(applicationListSpec, query, query.pageToken ?? "", options.signal);
+    return toApplicationPage(wire);
   }
 
   /** Every application matching the query, page after page. */
@@ -181,19 +193,8 @@ export class HttpDataTrailsApi implements DataTrailsApi {
     query: ApplicationQuery = {},
     options: CallOptions = {},
   ): AsyncIterable<Application> {
-    const seen = new Set<string>();
-    let page = await this.listApplicationsPage(query, options);
-    for (;;) {
-      yield* page.applications;
-      const next = page.nextPageToken;
-      if (next === "") return;
-      if (seen.has(next)) {
-        throw new DataTrailsError("MalformedResponse", "the server repeated a page token", {
-          operation: "list applications",
-        });
-      }
-      seen.add(next);
-      page = await this.listApplicationsPage({ pageToken: next }, options);
+    for await (const page of this.pages(applicationListSpec, query, options.signal)) {
+      yield* page.applications.map(toApplication);
     }
   }
 
@@ -289,42 +290,13 @@ export class HttpDataTrailsApi implements DataTrailsApi {
     return toAccessPolicy(wire.value);
   }
 
-  /**
-   * Every access policy matching the query, page after page: the first request sends page_size
-   * and the display_name filter, later ones the token alone (it carries the query).
-   */
+  /** Every access policy matching the query (all of the tenant's without one), page after page. */
   async *listAccessPolicies(
     query: AccessPolicyQuery = {},
     options: CallOptions = {},
   ): AsyncIterable<AccessPolicy> {
-    const seen = new Set<string>();
-    const first = {
-      page_size: String(query.pageSize ?? defaultListPageSize),
-      display_name: query.displayName,
-    };
-    let pageToken = "";
-    for (;;) {
-      const wire = await this.pipeline.run(
-        {
-          operation: "list access policies",
-          method: "GET",
-          path: accessPoliciesPath,
-          query: pageToken === "" ? first : { page_token: pageToken },
-          schema: accessPolicyListWire,
-          idempotent: true,
-          admin: true,
-        },
-        options.signal,
-      );
-      yield* wire.value.access_policies.map(toAccessPolicy);
-      pageToken = wire.value.next_page_token;
-      if (pageToken === "") return;
-      if (seen.has(pageToken)) {
-        throw new DataTrailsError("MalformedResponse", "the server repeated a page token", {
-          operation: "list access policies",
-        });
-      }
-      seen.add(pageToken);
+    for await (const page of this.pages(accessPolicyListSpec, query, options.signal)) {
+      yield* page.access_policies.map(toAccessPolicy);
     }
   }
 
@@ -381,6 +353,58 @@ export class HttpDataTrailsApi implements DataTrailsApi {
       },
       options.signal,
     );
+  }
+
+  /**
+   * One page of a list. The first request sends page_size (always: an unpaged DataTrails list may
+   * stop at an internal limit with no next_page_token) and the display_name filter; later ones the
+   * page token alone, which carries the query.
+   */
+  private async listPage<S extends PagedListWire>(
+    list: ListSpec<S>,
+    query: ListQuery,
+    pageToken: string,
+    signal: AbortSignal | undefined,
+  ): Promise<z.output<S>> {
+    const params: Record<string, string | undefined> =
+      pageToken !== ""
+        ? { page_token: pageToken }
+        : { page_size: String(query.pageSize ?? defaultListPageSize), display_name: query.displayName };
+    const wire = await this.pipeline.run(
+      {
+        operation: list.operation,
+        method: "GET",
+        path: list.path,
+        query: params,
+        schema: list.schema,
+        idempotent: true,
+        admin: true,
+      },
+      signal,
+    );
+    return wire.value;
+  }
+
+  /** Every page of a list, following next_page_token until it is ""; a repeated token is an error. */
+  private async *pages<S extends PagedListWire>(
+    list: ListSpec<S>,
+    query: ListQuery,
+    signal: AbortSignal | undefined,
+  ): AsyncIterable<z.output<S>> {
+    const seen = new Set<string>();
+    let page = await this.listPage(list, query, "", signal);
+    for (;;) {
+      yield page;
+      const next = page.next_page_token;
+      if (next === "") return;
+      if (seen.has(next)) {
+        throw new DataTrailsError("MalformedResponse", "the server repeated a page token", {
+          operation: list.operation,
+        });
+      }
+      seen.add(next);
+      page = await this.listPage(list, query, next, signal);
+    }
   }
 
   /** A token for any client credentials (not cached: the caller schedules its own refresh). */

@@ -8,9 +8,10 @@
  */
 import type { Logger } from "pino";
 import type { z } from "zod";
+import { clientCredentialsRequest, type GrantRequest } from "../http/token-endpoint.ts";
 import type { AccessToken, ClientCredentials } from "./api.ts";
 import type { TokenBucket } from "./rate-limiter.ts";
-import { retryDelayMs, type RetryPolicy } from "./retry.ts";
+import { requestRetryDelayMs, type RequestRetryPolicy } from "./request-retry.ts";
 import { SingleFlightToken } from "./token-cache.ts";
 import { readResult, transportError, type HttpTransport } from "./transport.ts";
 import { toAccessToken, tokenResponseWire } from "./wire.ts";
@@ -25,7 +26,8 @@ export interface CallSpec<S extends z.ZodType> {
   path: string;
   query?: Record<string, string | undefined>;
   json?: unknown;
-  form?: URLSearchParams;
+  /** A body other than JSON, with the headers that go with it (content-type included). */
+  raw?: GrantRequest;
   schema: S;
   /** Whether sending it twice has the effect of sending it once. */
   idempotent: boolean;
@@ -40,7 +42,7 @@ export interface RequestPipelineParts {
   transport: HttpTransport;
   adminCredentials: ClientCredentials;
   tokenRefreshMarginMs: number;
-  retry: RetryPolicy;
+  retry: RequestRetryPolicy;
   bucket: TokenBucket | undefined;
   now: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -74,23 +76,18 @@ export class RequestPipeline {
     );
   }
 
-  /** Exchanges client credentials for a token (idempotent: retried). */
+  /** Exchanges client credentials for a token (idempotent: retried); the grant is the issuers' own. */
   async requestToken(
     credentials: ClientCredentials,
     operation: string,
     signal?: AbortSignal,
   ): Promise<AccessToken> {
-    const form = new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: credentials.clientId,
-      client_secret: credentials.clientSecret,
-    });
     const { value, sentAtMs } = await this.run(
       {
         operation,
         method: "POST",
         path: tokenEndpointPath,
-        form,
+        raw: clientCredentialsRequest(credentials),
         schema: tokenResponseWire,
         idempotent: true,
         admin: false,
@@ -133,9 +130,9 @@ export class RequestPipeline {
     if (spec.json !== undefined) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(spec.json);
-    } else if (spec.form !== undefined) {
-      headers["content-type"] = "application/x-www-form-urlencoded";
-      body = spec.form.toString();
+    } else if (spec.raw !== undefined) {
+      Object.assign(headers, spec.raw.headers);
+      body = spec.raw.body;
     }
 
     let attempt = 0;
@@ -185,7 +182,7 @@ export class RequestPipeline {
           throw error;
         }
         if (!spec.idempotent) throw error;
-        const delay = retryDelayMs(error, attempt, this.parts.retry, this.parts.random);
+        const delay = requestRetryDelayMs(error, attempt, this.parts.retry, this.parts.random);
         if (delay === undefined) throw error;
         this.parts.logger?.debug({ ...log, code: error.code, delayMs: delay }, "datatrails call retried");
         await this.wait(delay, spec.operation, signal);

@@ -1,13 +1,14 @@
 /**
  * One HTTP exchange with DataTrails over an undici Pool (keep-alive, connect/headers/body timeouts),
- * and the reading of its answer: a validated value for a 2xx, a DataTrailsError for anything else.
- * Retries, auth and the rate limit live in http-api.ts; this module does one attempt.
+ * and the reading of its answer: a validated value for a 2xx, a DataTrailsError for anything else
+ * (with the wait a 429 or 503 asks for, read by src/http/retry-after.ts). Auth, the rate limit and
+ * retries live in request-pipeline.ts; this module does one attempt.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { Pool, type Dispatcher } from "undici";
 import type { z } from "zod";
 import { codeForStatus, DataTrailsError, sanitisedCause, type DataTrailsErrorCode } from "./errors.ts";
-import { serverWaitMs } from "../http/retry-after.ts";
+import { waitRequestedBy } from "../http/retry-after.ts";
 import { errorBodyWire } from "./wire.ts";
 
 /** Connection and response timeouts, in milliseconds. */
@@ -198,7 +199,7 @@ export function readResult<S extends z.ZodType>(
     // Not a grpc-gateway body (a proxy's HTML page, say): the status alone speaks.
   }
   const code: DataTrailsErrorCode = codeForStatus(status);
-  const retryAfterMs = status === 429 || status === 503 ? serverWaitMs(result.headers, nowMs) : undefined;
+  const retryAfterMs = waitRequestedBy(status, result.headers, nowMs);
   const detail = `HTTP ${status}${grpcCode === undefined ? "" : ` (gRPC ${grpcCode})`}${serverMessage ? `: ${serverMessage}` : ""}`;
   throw new DataTrailsError(code, detail, { operation, status, grpcCode, retryAfterMs });
 }

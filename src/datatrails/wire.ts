@@ -4,6 +4,7 @@
  * may arrive as strings, so `expires_in` accepts both.
  */
 import { z } from "zod";
+import { tokenEndpointAnswer } from "../http/token-endpoint.ts";
 import type {
   AccessPermission,
   AccessPolicy,
@@ -76,14 +77,8 @@ export const accessPolicyListWire = z.object({
   next_page_token: z.string().default(""),
 });
 
-/** The token endpoint's answer. */
-export const tokenResponseWire = z.object({
-  access_token: z.string().min(1),
-  token_type: z.string().refine((t) => t.toLowerCase() === "bearer", "token_type is not Bearer"),
-  expires_in: z
-    .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
-    .pipe(z.number().int().positive()),
-});
+/** The token endpoint's answer: the one schema every token endpoint client reads it with. */
+export const tokenResponseWire = tokenEndpointAnswer;
 
 /** An empty object (DELETE answers `{}`); extra fields are ignored. */
 export const emptyWire = z.object({});

@@ -35,11 +35,6 @@ export const routeNames = [
 /** A route's name. */
 export type RouteName = (typeof routeNames)[number];
 
-/** Whether a string names a route. */
-export function isRouteName(value: string): value is RouteName {
-  return (routeNames as readonly string[]).includes(value);
-}
-
 /**
  * Routes the DataTrails rate limit does not count: the public discovery document and keys, and
  * every route of the other issuers, which are other services (fault them with a 429 instead).

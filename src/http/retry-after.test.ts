@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { serverWaitMs, waitFromHeaderValue } from "./retry-after.ts";
+import { serverWaitMs, waitFromHeaderValue, waitRequestedBy } from "./retry-after.ts";
 
 const now = Date.parse("2026-01-01T00:00:00Z");
 
@@ -32,5 +32,16 @@ describe("serverWaitMs", () => {
     { name: "neither header", headers: { "content-type": "application/json" }, want: undefined },
   ])("reads $name", ({ headers, want }) => {
     expect(serverWaitMs(headers, now)).toBe(want);
+  });
+});
+
+describe("waitRequestedBy", () => {
+  it.each([
+    { status: 429, want: 4_000 },
+    { status: 503, want: 4_000 },
+    { status: 500, want: undefined },
+    { status: 200, want: undefined },
+  ])("reads the headers of a $status answer as $want", ({ status, want }) => {
+    expect(waitRequestedBy(status, { "retry-after": "4" }, now)).toBe(want);
   });
 });

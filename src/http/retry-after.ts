@@ -2,7 +2,9 @@
  * How long a server asked the client to wait, with one meaning for every boundary (DataTrails, the
  * token issuers, the Kubernetes API): `Retry-After` holds seconds or an HTTP date; DataTrails'
  * `Archivist-Rate-Limit-Reset` holds seconds or, when larger than 10^9, an epoch time in seconds.
- * When both are sent, the longer wait wins. A value that is none of these is ignored.
+ * When both are sent, the longer wait wins. A value that is none of these is ignored. The headers
+ * are read on 429 and 503 answers only ({@link waitRequestedBy}): the statuses at which they ask the
+ * client to come back later.
  */
 
 /** One header value as a wait in milliseconds, or undefined when it is not a wait. */
@@ -28,4 +30,15 @@ export function serverWaitMs(headers: unknown, nowMs: number): number | undefine
     .map((v) => waitFromHeaderValue(v, nowMs))
     .filter((ms): ms is number => ms !== undefined);
   return waits.length > 0 ? Math.max(...waits) : undefined;
+}
+
+/** The statuses whose wait headers are honoured: Too Many Requests and Service Unavailable. */
+const waitStatuses = new Set([429, 503]);
+
+/**
+ * The wait an answer asks for: its headers read as {@link serverWaitMs} does, on a 429 or 503 only
+ * (on any other status they are ignored). Every HTTP boundary reads server waits through this.
+ */
+export function waitRequestedBy(status: number, headers: unknown, nowMs: number): number | undefined {
+  return waitStatuses.has(status) ? serverWaitMs(headers, nowMs) : undefined;
 }

@@ -46,6 +46,18 @@ describe("fake clock", () => {
     expect(fired).toBe(false);
   });
 
+  it("waits longer than 24.8 days as asked (fake-timers, like Node, would fire such a timer at once)", async () => {
+    const clock = createFakeClock(0);
+    const day = 24 * 3600_000;
+    let firedAt = -1;
+    clock.setTimeout(() => (firedAt = clock.now()), 365 * day);
+    await clock.advance(364 * day);
+    expect(firedAt).toBe(-1);
+    expect(clock.pendingTimers()).toBe(1);
+    await clock.advance(day);
+    expect(firedAt).toBe(365 * day);
+  });
+
   it("sleeps until the time passes, and rejects on abort", async () => {
     const clock = createFakeClock(0);
     let woke = false;

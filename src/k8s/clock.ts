@@ -1,8 +1,10 @@
 /**
- * Time as an injected dependency. Everything that waits or reads the time (work queue, leader
- * election, informer backoff, event de-duplication) takes a `Clock`, so unit tests drive time with
- * {@link createFakeClock} instead of sleeping.
+ * Time as an injected dependency: the one time source of the operator. Everything that waits or
+ * reads the time (work queue, leader election, informer backoff, event de-duplication, the
+ * DataTrails client, the token issuers, error mapping) takes a `Clock`, so unit tests drive time
+ * with {@link createFakeClock} (on @sinonjs/fake-timers) instead of sleeping.
  */
+import { createClock as createFakeTimersClock, type TimerId as FakeTimerId } from "@sinonjs/fake-timers";
 
 /** An opaque handle for a timer made by a {@link Clock}. */
 export interface TimerHandle {
@@ -29,46 +31,69 @@ export interface FakeClock extends Clock {
   pendingTimers(): number;
 }
 
-// Node fires a timer after 1 ms when asked for more than 2^31-1 ms (about 24.8 days), which would turn
-// a "refresh in a year" into a hot loop; longer waits are chained in steps of this size.
+// Node (and @sinonjs/fake-timers, which mimics it) fires a timer after 1 ms when asked for more than
+// 2^31-1 ms (about 24.8 days), which would turn a "refresh in a year" into a hot loop; longer waits
+// are chained in steps of this size.
 const maxNodeDelayMs = 2_147_483_647;
 
-/** The real clock: Date.now and Node timers, safe for delays longer than 24.8 days. */
-export function createRealClock(): Clock {
-  const timers = new Map<number, NodeJS.Timeout>();
+/** The timer primitives a {@link Clock} is built on: Node's globals, or a fake-timers clock. */
+interface TimerPrimitives<T> {
+  now(): number;
+  setTimeout(callback: () => void, delayMs: number): T;
+  clearTimeout(timer: T): void;
+}
+
+/** A Clock over `timers` whose setTimeout is safe for delays longer than 24.8 days. */
+function chainedClock<T>(timers: TimerPrimitives<T>): Clock {
+  const armed = new Map<number, T>();
   let nextId = 1;
   return {
-    now: () => Date.now(),
+    now: () => timers.now(),
     setTimeout(callback, delayMs) {
       const id = nextId++;
-      const dueMs = Date.now() + (delayMs > 0 ? delayMs : 0);
+      const dueMs = timers.now() + (delayMs > 0 ? delayMs : 0);
       const arm = () => {
-        const remaining = dueMs - Date.now();
-        const timer = globalThis.setTimeout(
+        const remaining = dueMs - timers.now();
+        const timer = timers.setTimeout(
           () => {
-            if (dueMs - Date.now() > 0) {
+            if (dueMs - timers.now() > 0) {
               arm();
               return;
             }
-            timers.delete(id);
+            armed.delete(id);
             callback();
           },
           Math.min(Math.max(remaining, 0), maxNodeDelayMs),
         );
-        timers.set(id, timer);
+        armed.set(id, timer);
       };
       arm();
       return { timerId: id };
     },
     clearTimeout(handle) {
-      const timer = timers.get(handle.timerId);
+      const timer = armed.get(handle.timerId);
       if (timer !== undefined) {
-        globalThis.clearTimeout(timer);
-        timers.delete(handle.timerId);
+        timers.clearTimeout(timer);
+        armed.delete(handle.timerId);
       }
     },
   };
 }
+
+/** The real clock: Date.now and Node timers, safe for delays longer than 24.8 days. */
+export function createRealClock(): Clock {
+  return chainedClock<NodeJS.Timeout>({
+    now: () => Date.now(),
+    setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, delayMs),
+    clearTimeout: (timer) => globalThis.clearTimeout(timer),
+  });
+}
+
+/**
+ * The process's one real clock, for code that reads the time outside a component that was handed a
+ * Clock (error mapping, command-line tools). Components take a Clock and default to this one.
+ */
+export const systemClock: Clock = createRealClock();
 
 /** Resolves after `delayMs` on `clock`, or at once (rejecting) when `signal` aborts. */
 export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
@@ -89,59 +114,60 @@ export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Prom
   });
 }
 
-interface FakeTimer {
-  id: number;
-  dueMs: number;
-  callback: () => void;
-}
-
 // Enough turns of the event loop for chains of awaits on already-settled promises to finish.
 const flushTurns = 20;
 
-/** A fake clock starting at `startMs` (default 2025-01-01T00:00:00Z) for unit tests. */
+/**
+ * A fake clock starting at `startMs` (default 2025-01-01T00:00:00Z) for unit tests, on
+ * @sinonjs/fake-timers (a clock of its own: Node's globals are left alone). `advance` fires due
+ * timers one at a time, in due order (ties in creation order), and lets promise callbacks run
+ * after each.
+ */
 export function createFakeClock(startMs = Date.UTC(2025, 0, 1)): FakeClock {
-  let nowMs = startMs;
-  let nextId = 1;
-  const timers = new Map<number, FakeTimer>();
+  const fake = createFakeTimersClock(startMs);
+  // When each fake-timers timer is due, to pick the next one due within an advance.
+  const due = new Map<FakeTimerId, number>();
 
   const flush = async () => {
     for (let i = 0; i < flushTurns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
   };
 
-  const nextDue = (limitMs: number): FakeTimer | undefined => {
-    let best: FakeTimer | undefined;
-    for (const timer of timers.values()) {
-      if (timer.dueMs > limitMs) continue;
-      if (!best || timer.dueMs < best.dueMs || (timer.dueMs === best.dueMs && timer.id < best.id)) {
-        best = timer;
-      }
-    }
+  const clock = chainedClock<FakeTimerId>({
+    now: () => fake.now,
+    setTimeout(callback, delayMs) {
+      const timer: FakeTimerId = fake.setTimeout(() => {
+        due.delete(timer);
+        callback();
+      }, delayMs);
+      due.set(timer, fake.now + delayMs);
+      return timer;
+    },
+    clearTimeout(timer) {
+      due.delete(timer);
+      fake.clearTimeout(timer);
+    },
+  });
+
+  const nextDueMs = (): number | undefined => {
+    let best: number | undefined;
+    for (const dueMs of due.values()) if (best === undefined || dueMs < best) best = dueMs;
     return best;
   };
 
   return {
-    now: () => nowMs,
-    setTimeout(callback, delayMs) {
-      const id = nextId++;
-      timers.set(id, { id, dueMs: nowMs + (delayMs > 0 ? delayMs : 0), callback });
-      return { timerId: id };
-    },
-    clearTimeout(handle) {
-      timers.delete(handle.timerId);
-    },
+    ...clock,
     async advance(ms) {
-      const targetMs = nowMs + ms;
+      const targetMs = fake.now + ms;
       await flush();
-      for (let timer = nextDue(targetMs); timer; timer = nextDue(targetMs)) {
-        timers.delete(timer.id);
-        nowMs = Math.max(nowMs, timer.dueMs);
-        timer.callback();
+      for (let dueMs = nextDueMs(); dueMs !== undefined && dueMs <= targetMs; dueMs = nextDueMs()) {
+        // next() fires the one earliest timer (ties in creation order) and moves time to it.
+        fake.next();
         await flush();
       }
-      nowMs = targetMs;
+      if (targetMs > fake.now) fake.tick(targetMs - fake.now);
       await flush();
     },
     flush,
-    pendingTimers: () => timers.size,
+    pendingTimers: () => fake.countTimers(),
   };
 }

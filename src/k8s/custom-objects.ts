@@ -25,8 +25,6 @@ export interface CustomObjects {
   get<T extends KubernetesObject>(ref: ResourceRef, namespace: string, name: string): Promise<T | undefined>;
   /** A JSON merge patch of the object (metadata and spec, not status). */
   mergePatch(ref: ResourceRef, namespace: string, name: string, patch: object): Promise<void>;
-  /** A JSON merge patch of the status subresource. */
-  patchStatus(ref: ResourceRef, namespace: string, name: string, status: object): Promise<void>;
   /** Server-side apply of a whole object under the given field manager (force: the operator owns these fields). */
   apply(ref: ResourceRef, body: KubernetesObject, fieldManager: string): Promise<void>;
   /** Deletes the object; a missing object counts as deleted. */
@@ -62,17 +60,6 @@ export class KubeCustomObjects implements CustomObjects {
       );
     } catch (err) {
       throw toKubeError(err, `patch ${ref.plural} ${namespace}/${name}`);
-    }
-  }
-
-  async patchStatus(ref: ResourceRef, namespace: string, name: string, status: object): Promise<void> {
-    try {
-      await this.#api.patchNamespacedCustomObjectStatus(
-        { ...ref, namespace, name, body: { status } },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-      );
-    } catch (err) {
-      throw toKubeError(err, `patch status of ${ref.plural} ${namespace}/${name}`);
     }
   }
 

@@ -143,6 +143,21 @@ describe("toKubeError", () => {
     expect(err.retryAfterMs).toBe(expected);
   });
 
+  it("dates a Retry-After given as an HTTP date by the clock it is handed", () => {
+    const clock = { now: () => Date.parse("2026-01-01T00:00:00Z") };
+    const headers = { "retry-after": "Thu, 01 Jan 2026 00:00:30 GMT" };
+    const err = toKubeError(apiError(429, status(429, "TooManyRequests", "slow"), headers), "list", clock);
+    expect(err.retryAfterMs).toBe(30_000);
+  });
+
+  it("reads Retry-After on a 429 or 503 only, as the other boundaries do", () => {
+    const err = toKubeError(
+      apiError(500, status(500, "InternalError", "boom"), { "retry-after": "3" }),
+      "list",
+    );
+    expect(err.retryAfterMs).toBeUndefined();
+  });
+
   it("masks a token that a Status message echoes", () => {
     const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
     const err = toKubeError(apiError(422, status(422, "Invalid", `value ${jwt} is invalid`)), "apply");

@@ -6,7 +6,8 @@
  * code; a unit test keeps that page and {@link kubeErrorCodes} in step.
  */
 import { ApiException } from "@kubernetes/client-node";
-import { serverWaitMs } from "../http/retry-after.ts";
+import { waitRequestedBy } from "../http/retry-after.ts";
+import { systemClock, type Clock } from "./clock.ts";
 import { redactSecrets } from "../observability/logger.ts";
 
 /** Every code, whether retrying the same call can succeed, and what it means (the docs repeat this). */
@@ -208,8 +209,13 @@ export function codeForStatus(status: number, reason?: string): KubeErrorCode {
  * Wraps anything thrown by a Kubernetes call. `ApiException` (and the watch's errors, which carry
  * `statusCode`) become a code from the HTTP status and Status reason; network failures become
  * `ConnectionFailed` or `Timeout`. The raw ApiException is not kept as `cause`: it holds the body.
+ * `clock` dates a Retry-After given as an HTTP date or an epoch time.
  */
-export function toKubeError(err: unknown, operation: string): KubeError {
+export function toKubeError(
+  err: unknown,
+  operation: string,
+  clock: Pick<Clock, "now"> = systemClock,
+): KubeError {
   if (err instanceof KubeError) return err;
   const httpStatus =
     err instanceof ApiException
@@ -222,7 +228,7 @@ export function toKubeError(err: unknown, operation: string): KubeError {
     const fields = statusFields(body);
     const headers = err instanceof ApiException ? err.headers : undefined;
     const retryAfterMs =
-      serverWaitMs(headers, Date.now()) ??
+      waitRequestedBy(httpStatus, headers, clock.now()) ??
       (fields.retryAfterSeconds ? fields.retryAfterSeconds * 1000 : undefined);
     return new KubeError({
       code: codeForStatus(httpStatus, fields.reason),

@@ -113,10 +113,14 @@ describe("work queue", () => {
 
   it.each([
     { name: "5 ms doubling to the default cap", options: {}, expected: [5, 10, 20, 40, 80, 160] },
-    { name: "capped at maxDelayMs", options: { maxDelayMs: 30 }, expected: [5, 10, 20, 30, 30, 30] },
+    {
+      name: "capped at requeueMaxDelayMs",
+      options: { requeueMaxDelayMs: 30 },
+      expected: [5, 10, 20, 30, 30, 30],
+    },
     {
       name: "a custom base",
-      options: { baseDelayMs: 100, maxDelayMs: 250 },
+      options: { requeueBaseDelayMs: 100, requeueMaxDelayMs: 250 },
       expected: [100, 200, 250, 250, 250, 250],
     },
   ])("retries a failing key with per-key exponential backoff: $name", async ({ options, expected }) => {
@@ -147,7 +151,7 @@ describe("work queue", () => {
     { name: "the middle", random: 0.5, expected: 100 },
     { name: "the high end", random: 0.999_999, expected: 150 },
   ])("spreads backoff by the jitter fraction: $name", async ({ random, expected }) => {
-    const { clock, queue } = setup({ baseDelayMs: 100, jitter: 0.5, random: () => random });
+    const { clock, queue } = setup({ requeueBaseDelayMs: 100, requeueJitter: 0.5, random: () => random });
     const times: number[] = [];
     queue.start(() => {
       times.push(clock.now());

@@ -7,8 +7,10 @@
  *   processed again once the running handler returns;
  * - at most `concurrency` handlers run at once;
  * - `addAfter` keeps only the earliest pending time per key, and `add` makes a key due at once;
- * - a handler that throws is retried with per-key exponential backoff (base doubling to a cap); one
- *   that returns `requeueAfterMs` is forgotten and scheduled; one that succeeds is forgotten;
+ * - a handler that throws is requeued with the per-key requeue backoff (exponential, base doubling
+ *   to a cap); one that returns `requeueAfterMs` is forgotten and scheduled; one that succeeds is
+ *   forgotten. (The requeue backoff spaces whole reconciles; the DataTrails client's request retry,
+ *   src/datatrails/request-retry.ts, re-sends one HTTP call within a reconcile.)
  * - a delay of zero, a negative delay or NaN means "now, once": no timer loops on it;
  * - `shutdown()` takes no new work and waits for the handlers that are running.
  */
@@ -19,7 +21,7 @@ import type { Clock, TimerHandle } from "./clock.ts";
 /** What a handler may ask for: process this key again after a delay. */
 export type WorkResult = { requeueAfterMs?: number } | void;
 
-/** Processes one key. Throwing means "retry with backoff". */
+/** Processes one key. Throwing means "requeue with backoff". */
 export type WorkHandler<K extends string> = (key: K) => Promise<WorkResult>;
 
 /** Options for {@link createWorkQueue}. */
@@ -28,12 +30,12 @@ export interface WorkQueueOptions {
   name: string;
   /** Most handlers running at once (≥ 1). */
   concurrency: number;
-  /** First backoff after a failure; default 5 ms. */
-  baseDelayMs?: number;
-  /** Backoff cap; default 60 s. */
-  maxDelayMs?: number;
-  /** Spread each backoff by up to this fraction (0..1) so failing keys do not retry in step; default 0. */
-  jitter?: number;
+  /** First requeue backoff after a failure; default 5 ms. */
+  requeueBaseDelayMs?: number;
+  /** Requeue backoff cap; default 60 s. */
+  requeueMaxDelayMs?: number;
+  /** Spread each requeue backoff by up to this fraction (0..1) so failing keys do not retry in step; default 0. */
+  requeueJitter?: number;
   /** Random source for jitter, in [0, 1); default Math.random. */
   random?: () => number;
   clock: Clock;
@@ -48,9 +50,9 @@ export interface WorkQueue<K extends string> {
   add(key: K): void;
   /** Makes `key` due after `delayMs`, unless it is already due as early or earlier. */
   addAfter(key: K, delayMs: number): void;
-  /** Makes `key` due after its next backoff delay and counts a retry. */
+  /** Makes `key` due after its next requeue backoff delay and counts a retry. */
   addRateLimited(key: K): void;
-  /** Resets the key's backoff (after a success). */
+  /** Resets the key's requeue backoff (after a success). */
   forget(key: K): void;
   /** How many times the key has been requeued with backoff since it was last forgotten. */
   numRequeues(key: K): number;
@@ -66,9 +68,9 @@ export interface WorkQueue<K extends string> {
 export function createWorkQueue<K extends string>(options: WorkQueueOptions): WorkQueue<K> {
   const { name, clock, metrics, logger } = options;
   const concurrency = Math.max(1, Math.floor(options.concurrency));
-  const baseDelayMs = options.baseDelayMs ?? 5;
-  const maxDelayMs = options.maxDelayMs ?? 60_000;
-  const jitter = Math.min(Math.max(options.jitter ?? 0, 0), 1);
+  const baseDelayMs = options.requeueBaseDelayMs ?? 5;
+  const maxDelayMs = options.requeueMaxDelayMs ?? 60_000;
+  const jitter = Math.min(Math.max(options.requeueJitter ?? 0, 0), 1);
   const random = options.random ?? Math.random;
 
   const queue: K[] = [];
@@ -123,7 +125,7 @@ export function createWorkQueue<K extends string>(options: WorkQueueOptions): Wo
     waiting.set(key, { dueMs, timer });
   };
 
-  const backoffMs = (key: K) => {
+  const requeueBackoffMs = (key: K) => {
     const attempts = failures.get(key) ?? 0;
     failures.set(key, attempts + 1);
     const exponential = Math.min(baseDelayMs * 2 ** attempts, maxDelayMs);
@@ -133,7 +135,7 @@ export function createWorkQueue<K extends string>(options: WorkQueueOptions): Wo
   const addRateLimited = (key: K) => {
     if (shuttingDown) return;
     metrics?.workqueueRetriesTotal.labels({ name }).inc();
-    addAfter(key, backoffMs(key));
+    addAfter(key, requeueBackoffMs(key));
   };
 
   const forget = (key: K) => {
@@ -156,7 +158,7 @@ export function createWorkQueue<K extends string>(options: WorkQueueOptions): Wo
       } else {
         // "Again, now" on every call would spin; it is backed off like a failure until the handler
         // asks for a real delay or succeeds.
-        addAfter(key, backoffMs(key));
+        addAfter(key, requeueBackoffMs(key));
       }
     } else {
       forget(key);

@@ -123,6 +123,16 @@ describe("ClientCredentialsIssuer", () => {
     await expect(issuer().issue()).rejects.toMatchObject({ retryAfterMs: 7000 });
   });
 
+  it("carries a 503's Retry-After too, as every HTTP boundary does", async () => {
+    handler = json(503, {}, { "retry-after": "5" });
+    await expect(issuer().issue()).rejects.toMatchObject({ code: "Unavailable", retryAfterMs: 5000 });
+  });
+
+  it("refuses a token of a type other than Bearer", async () => {
+    handler = json(200, { access_token: "t", token_type: "MAC", expires_in: 60 });
+    await expect(issuer().issue()).rejects.toMatchObject({ code: "MalformedResponse" });
+  });
+
   it("reads DataTrails' Archivist-Rate-Limit-Reset when there is no Retry-After", async () => {
     handler = json(429, {}, { "archivist-rate-limit-reset": "3" });
     await expect(issuer().issue()).rejects.toMatchObject({ retryAfterMs: 3000 });

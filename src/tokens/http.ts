@@ -1,10 +1,12 @@
 /**
- * The one HTTP exchange every token grant makes: POST a body to a token endpoint, map failures to
- * TokenError, and validate the answer as an OAuth2 token response.
+ * How the token issuers send a grant: one POST to the token endpoint (src/http/token-endpoint.ts
+ * builds the request and reads the answer), its failures mapped to TokenError. The DataTrails
+ * client sends the same requests through its own pipeline.
  */
 import { errors as undiciErrors, request, type Dispatcher } from "undici";
-import { z } from "zod";
-import { serverWaitMs } from "../http/retry-after.ts";
+import { waitRequestedBy } from "../http/retry-after.ts";
+import { oauthErrorCode, tokenEndpointAnswer, type GrantRequest } from "../http/token-endpoint.ts";
+import { systemClock, type Clock } from "../k8s/clock.ts";
 import { TokenError, TokenErrorCode } from "./errors.ts";
 import type { IssuedToken } from "./issuer.ts";
 
@@ -14,36 +16,26 @@ export interface HttpIssuerOptions {
   dispatcher?: Dispatcher;
   /** Time allowed for the whole exchange. Default 10 s. */
   timeoutMs?: number;
-  /** Clock, for receivedAt. */
-  now?: () => Date;
+  /** The clock, for receivedAt, assertion times and Retry-After dates (default the system clock). */
+  clock?: Pick<Clock, "now">;
 }
-
-// expires_in is a number per RFC 6749, but Azure AD v1 sends it as a string.
-const tokenResponse = z.object({
-  access_token: z.string().min(1),
-  token_type: z.string().default("Bearer"),
-  expires_in: z.coerce.number().int().positive(),
-});
-
-const oauthError = z.object({ error: z.string().max(100) }).passthrough();
 
 /** Posts a grant to `tokenUrl` and returns the token. Throws TokenError. */
 export async function postGrant(
   tokenUrl: string,
-  body: { contentType: string; text: string },
-  headers: Record<string, string>,
+  grant: GrantRequest,
   options: HttpIssuerOptions,
   signal?: AbortSignal,
 ): Promise<IssuedToken> {
   const host = new URL(tokenUrl).host;
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
   let response: Dispatcher.ResponseData;
   try {
     response = await request(tokenUrl, {
       method: "POST",
-      headers: { "content-type": body.contentType, accept: "application/json", ...headers },
-      body: body.text,
+      headers: { accept: "application/json", ...grant.headers },
+      body: grant.body,
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     });
@@ -64,23 +56,22 @@ export async function postGrant(
       status,
     });
   }
+  const retryAfterMs = waitRequestedBy(status, response.headers, clock.now());
+  const wait = retryAfterMs !== undefined ? { retryAfterMs } : {};
   if (status === 429) {
-    const retryAfterMs = serverWaitMs(response.headers, now().getTime());
     throw new TokenError(TokenErrorCode.RateLimited, `token endpoint ${host} answered 429`, {
       status,
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      ...wait,
     });
   }
   if (status >= 500)
-    throw new TokenError(TokenErrorCode.Unavailable, `token endpoint ${host} answered ${status}`, { status });
+    throw new TokenError(TokenErrorCode.Unavailable, `token endpoint ${host} answered ${status}`, {
+      status,
+      ...wait,
+    });
   if (status >= 400) {
-    let detail = "";
-    try {
-      const parsed = oauthError.safeParse(JSON.parse(text));
-      if (parsed.success && /^[a-z_]+$/.test(parsed.data.error)) detail = ` (${parsed.data.error})`;
-    } catch {
-      // A non-JSON error body says nothing we can repeat safely.
-    }
+    const error = oauthErrorCode(text);
+    const detail = error === undefined ? "" : ` (${error})`;
     throw new TokenError(TokenErrorCode.Rejected, `token endpoint ${host} answered ${status}${detail}`, {
       status,
     });
@@ -95,7 +86,7 @@ export async function postGrant(
       { status },
     );
   }
-  const parsed = tokenResponse.safeParse(json);
+  const parsed = tokenEndpointAnswer.safeParse(json);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || "(root)"))].join(", ");
     throw new TokenError(
@@ -108,6 +99,6 @@ export async function postGrant(
     accessToken: parsed.data.access_token,
     tokenType: parsed.data.token_type,
     expiresInSeconds: parsed.data.expires_in,
-    receivedAt: now(),
+    receivedAt: new Date(clock.now()),
   };
 }

@@ -4,12 +4,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { importPKCS8, SignJWT } from "jose";
+import { jwtBearerRequest } from "../http/token-endpoint.ts";
+import { systemClock } from "../k8s/clock.ts";
 import { TokenError, TokenErrorCode } from "./errors.ts";
 import { postGrant, type HttpIssuerOptions } from "./http.ts";
 import type { IssuedToken, TokenIssuer } from "./issuer.ts";
 
-/** The grant type URN of RFC 7523. */
-export const jwtBearerGrantType = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/** The grant type URN of RFC 7523 (defined with the request in src/http/token-endpoint.ts). */
+export { jwtBearerGrantType } from "../http/token-endpoint.ts";
 
 /** What a JWT-bearer grant needs. */
 export interface JwtBearerParams {
@@ -37,7 +39,7 @@ export class JwtBearerIssuer implements TokenIssuer {
   }
 
   /** Signs one assertion; exposed for tests and the check-token command. */
-  async assertion(now: Date = new Date()): Promise<string> {
+  async assertion(now: Date = new Date((this.#options.clock ?? systemClock).now())): Promise<string> {
     const p = this.#params;
     let key: Awaited<ReturnType<typeof importPKCS8>>;
     try {
@@ -64,17 +66,7 @@ export class JwtBearerIssuer implements TokenIssuer {
 
   async issue(signal?: AbortSignal): Promise<IssuedToken> {
     const p = this.#params;
-    const assertion = await this.assertion(this.#options.now?.() ?? new Date());
-    const body =
-      p.requestEncoding === "JSON"
-        ? {
-            contentType: "application/json",
-            text: JSON.stringify({ grant_type: jwtBearerGrantType, assertion }),
-          }
-        : {
-            contentType: "application/x-www-form-urlencoded",
-            text: new URLSearchParams({ grant_type: jwtBearerGrantType, assertion }).toString(),
-          };
-    return postGrant(p.tokenUrl, body, {}, this.#options, signal);
+    const request = jwtBearerRequest(await this.assertion(), p.requestEncoding);
+    return postGrant(p.tokenUrl, request, this.#options, signal);
   }
 }

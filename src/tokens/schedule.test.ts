@@ -3,7 +3,7 @@ import {
   delayUntilRefresh,
   jitterFraction,
   refreshAt,
-  retryDelayMs,
+  refreshRetryDelayMs,
   tokenIsDue,
   tokenIsExpired,
   tokenTimes,
@@ -105,7 +105,7 @@ describe("due, expired and delays", () => {
   });
 });
 
-describe("retryDelayMs", () => {
+describe("refreshRetryDelayMs", () => {
   const now = t0;
   it.each([
     [1, 500, 1000],
@@ -114,7 +114,7 @@ describe("retryDelayMs", () => {
     [20, 60_000, 120_000],
   ])("retry %i waits between %i and %i ms with no expiry in sight", (failures, lo, hi) => {
     for (const key of keys.slice(0, 200)) {
-      const d = retryDelayMs(failures, key, now, undefined);
+      const d = refreshRetryDelayMs(failures, key, now, undefined);
       expect(d).toBeGreaterThanOrEqual(Math.max(1000, lo));
       expect(d).toBeLessThanOrEqual(hi);
     }
@@ -123,7 +123,7 @@ describe("retryDelayMs", () => {
   it("caps the wait at a third of the time a valid token has left", () => {
     const expiresAt = new Date(now.getTime() + 3 * min);
     for (const key of keys.slice(0, 200))
-      expect(retryDelayMs(20, key, now, expiresAt)).toBeLessThanOrEqual(min);
+      expect(refreshRetryDelayMs(20, key, now, expiresAt)).toBeLessThanOrEqual(min);
   });
 
   it.each([
@@ -132,16 +132,16 @@ describe("retryDelayMs", () => {
   ])("retries at least every 15 s once the published token has %s", (_when, agoMs) => {
     const expiresAt = new Date(now.getTime() - agoMs);
     for (const key of keys.slice(0, 200)) {
-      const d = retryDelayMs(20, key, now, expiresAt);
+      const d = refreshRetryDelayMs(20, key, now, expiresAt);
       expect(d).toBeGreaterThanOrEqual(7500);
       expect(d).toBeLessThanOrEqual(15_000);
     }
     // The early retries still double from a second.
-    expect(retryDelayMs(1, "uid-1", now, expiresAt)).toBeLessThanOrEqual(1000);
+    expect(refreshRetryDelayMs(1, "uid-1", now, expiresAt)).toBeLessThanOrEqual(1000);
   });
 
   it("never drops below a second, even with the token about to expire", () => {
-    expect(retryDelayMs(3, "uid-1", now, new Date(now.getTime() + 10))).toBe(1000);
+    expect(refreshRetryDelayMs(3, "uid-1", now, new Date(now.getTime() + 10))).toBe(1000);
   });
 
   it("gives jitter that depends on the object", () => {

@@ -41,8 +41,12 @@ export const minimumHeadroomMs = 5 * 60 * 1000;
 /** No computed delay is shorter than this. */
 export const minimumDelayMs = 1000;
 
-/** Backoff after failed refreshes. */
-export interface RetryPolicy {
+/**
+ * The refresh retry: how long a BearerToken waits after a failed refresh before its reconcile asks to
+ * run again (as a requeueAfterMs). Not the DataTrails client's request retry, nor the work queue's
+ * requeue backoff for reconciles that throw.
+ */
+export interface RefreshRetryPolicy {
   baseDelayMs: number;
   maxDelayMs: number;
   /** The cap once the published token has expired (the workloads hold nothing valid). */
@@ -50,7 +54,7 @@ export interface RetryPolicy {
 }
 
 /** The default retry policy: 1 s doubling to 2 minutes, or to 15 s once the token has expired. */
-export const defaultRetryPolicy: RetryPolicy = {
+export const defaultRefreshRetryPolicy: RefreshRetryPolicy = {
   baseDelayMs: 1000,
   maxDelayMs: 120_000,
   expiredMaxDelayMs: 15_000,
@@ -108,12 +112,12 @@ export function delayUntilRefresh(times: TokenTimes, key: string, now: Date): nu
  * deterministic per-object jitter (50–100 % of the step), capped by the policy and, while a token is
  * still valid, by a third of the time it has left; once it has expired, by `expiredMaxDelayMs`.
  */
-export function retryDelayMs(
+export function refreshRetryDelayMs(
   failures: number,
   key: string,
   now: Date,
   expiresAt: Date | undefined,
-  policy: RetryPolicy = defaultRetryPolicy,
+  policy: RefreshRetryPolicy = defaultRefreshRetryPolicy,
 ): number {
   const exponent = Math.min(Math.max(failures - 1, 0), 30);
   let cap = policy.maxDelayMs;

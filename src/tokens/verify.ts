@@ -14,6 +14,7 @@ import {
 } from "jose";
 import { request } from "undici";
 import { z } from "zod";
+import { systemClock, type Clock } from "../k8s/clock.ts";
 import { TokenError, TokenErrorCode } from "./errors.ts";
 
 /** What to check. Exactly one of discoveryUrl and jwksUrl. */
@@ -27,6 +28,8 @@ export interface VerifyOptions {
   /** The roles claim must hold each of these. */
   requiredRoles?: readonly string[] | undefined;
   clockSkewSeconds: number;
+  /** The time iat, nbf and exp are judged against, and discovery is cached by (default the system clock). */
+  clock?: Pick<Clock, "now"> | undefined;
 }
 
 /** What verification found. */
@@ -44,9 +47,13 @@ const keySets = new Map<string, KeySet>();
 const discoveries = new Map<string, { issuer: string; jwksUrl: string; at: number }>();
 const discoveryTtlMs = 60 * 60 * 1000;
 
-async function discover(url: string, timeoutMs: number): Promise<{ issuer: string; jwksUrl: string }> {
+async function discover(
+  url: string,
+  timeoutMs: number,
+  clock: Pick<Clock, "now">,
+): Promise<{ issuer: string; jwksUrl: string }> {
   const cached = discoveries.get(url);
-  if (cached && Date.now() - cached.at < discoveryTtlMs) return cached;
+  if (cached && clock.now() - cached.at < discoveryTtlMs) return cached;
   const host = new URL(url).host;
   let body: unknown;
   try {
@@ -76,7 +83,7 @@ async function discover(url: string, timeoutMs: number): Promise<{ issuer: strin
       TokenErrorCode.MalformedResponse,
       `discovery document at ${host} has no issuer or jwks_uri`,
     );
-  const found = { issuer: parsed.data.issuer, jwksUrl: parsed.data.jwks_uri, at: Date.now() };
+  const found = { issuer: parsed.data.issuer, jwksUrl: parsed.data.jwks_uri, at: clock.now() };
   discoveries.set(url, found);
   return found;
 }
@@ -118,10 +125,11 @@ export async function verifyToken(
   } catch {
     throw fail("the token is not a JWT");
   }
+  const clock = options.clock ?? systemClock;
   let issuer = options.issuer;
   let jwksUrl = options.jwksUrl;
   if (options.discoveryUrl) {
-    const found = await discover(options.discoveryUrl, timeoutMs);
+    const found = await discover(options.discoveryUrl, timeoutMs, clock);
     issuer ??= found.issuer;
     jwksUrl = found.jwksUrl;
   }
@@ -131,6 +139,7 @@ export async function verifyToken(
   try {
     const result = await jwtVerify(token, keySet(jwksUrl, timeoutMs), {
       clockTolerance: options.clockSkewSeconds,
+      currentDate: new Date(clock.now()),
       ...(issuer ? { issuer } : {}),
       ...(options.audiences?.length ? { audience: [...options.audiences] } : {}),
     });

@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DataTrailsError, type HttpDataTrailsApi } from "../../src/datatrails/index.ts";
 import { sha256Hex, startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { systemClock } from "../../src/k8s/clock.ts";
 import { clientFor, recordingDispatcher, recordingSleep, rejectionOf } from "./support.ts";
 
 let emulator: RunningEmulator;
@@ -135,7 +136,9 @@ describe("the admin token", () => {
   it("is refreshed before expires_in runs out", async () => {
     emulator.control.setTokenTtlSeconds(100);
     const clock = { offsetMs: 0 };
-    const timed = clientFor(emulator, { clock: () => Date.now() + clock.offsetMs });
+    const timed = clientFor(emulator, {
+      clock: { ...systemClock, now: () => systemClock.now() + clock.offsetMs },
+    });
     await timed.listApplicationsPage({});
     clock.offsetMs = 70_000;
     await timed.listApplicationsPage({});
@@ -161,7 +164,7 @@ describe("the client-side rate limit", () => {
     const limited = clientFor(emulator, {
       rateLimit: { requestsPerSecond: 2, burst: 2 },
       sleep,
-      clock: () => 0,
+      clock: { ...systemClock, now: () => 0 },
     });
     for (let i = 0; i < 3; i += 1) await limited.listApplicationsPage({});
     // Four requests (the admin token and three lists) at a fixed instant: two pass, two wait.

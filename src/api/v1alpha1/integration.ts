@@ -305,8 +305,6 @@ export const accessPolicyStatus = z.object({
 });
 /** An entry of status.accessPolicies. */
 export type AccessPolicyStatus = z.output<typeof accessPolicyStatus>;
-/** An entry of spec.accessPolicies, defaults applied. */
-export type AccessPolicySpec = z.output<typeof accessPolicySpec>;
 
 /** Status of a DataTrailsIntegration. */
 export const integrationStatus = z

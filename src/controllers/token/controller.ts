@@ -10,7 +10,7 @@ import { objectLogger, type Logger } from "../../observability/logger.ts";
 import { isTokenError } from "../../tokens/errors.ts";
 import { issuerKind, type IssuerInputs } from "../../tokens/factory.ts";
 import { jwtTimes, type TokenIssuer } from "../../tokens/issuer.ts";
-import { tokenTimes, type RetryPolicy } from "../../tokens/schedule.ts";
+import { tokenTimes, type RefreshRetryPolicy as RetryPolicy } from "../../tokens/schedule.ts";
 import type { BearerTokenSpec } from "../../api/v1alpha1/bearer-token.ts";
 import { splitKey } from "../controller.ts";
 import type { Ownership } from "../ownership.ts";

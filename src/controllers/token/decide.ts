@@ -14,10 +14,10 @@ import {
 import {
   delayUntilRefresh,
   refreshAt,
-  retryDelayMs,
+  refreshRetryDelayMs as retryDelayMs,
   tokenIsDue,
   tokenIsExpired,
-  type RetryPolicy,
+  type RefreshRetryPolicy as RetryPolicy,
 } from "../../tokens/schedule.ts";
 import type { RefreshCause, RefreshOutcome, RefreshPlan, TokenObserved } from "./model.ts";
 

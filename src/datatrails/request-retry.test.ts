@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DataTrailsError, type DataTrailsErrorCode } from "./errors.ts";
-import { backoffDelayMs, defaultRetryPolicy, retryDelayMs } from "./retry.ts";
+import { requestBackoffMs, defaultRequestRetryPolicy, requestRetryDelayMs } from "./request-retry.ts";
 
 const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, maxRetryAfterMs: 10_000 };
 
@@ -15,12 +15,12 @@ describe("backoff", () => {
     [3, 200, 400],
     [10, 500, 1_000],
   ])("attempt %i waits between %i and %i ms", (attempt, low, high) => {
-    expect(backoffDelayMs(attempt, policy, () => 0)).toBe(low);
-    expect(backoffDelayMs(attempt, policy, () => 0.999999)).toBe(high);
+    expect(requestBackoffMs(attempt, policy, () => 0)).toBe(low);
+    expect(requestBackoffMs(attempt, policy, () => 0.999999)).toBe(high);
   });
 
   it("defaults to four attempts", () => {
-    expect(defaultRetryPolicy.maxAttempts).toBe(4);
+    expect(defaultRequestRetryPolicy.maxAttempts).toBe(4);
   });
 });
 
@@ -35,10 +35,12 @@ describe("retry decisions", () => {
     ["a 429 asking longer than the bound", error("RateLimited", 60_000), 1, undefined],
     ["a malformed answer", error("MalformedResponse"), 1, 50],
   ])("%s → %s ms", (_name, err, attempt, expected) => {
-    expect(retryDelayMs(err, attempt, policy, () => 0)).toBe(expected);
+    expect(requestRetryDelayMs(err, attempt, policy, () => 0)).toBe(expected);
   });
 
   it("never waits less than the server asked, jitter included", () => {
-    expect(retryDelayMs(error("RateLimited", 3_000), 1, policy, () => 0.99)).toBeGreaterThanOrEqual(3_000);
+    expect(requestRetryDelayMs(error("RateLimited", 3_000), 1, policy, () => 0.99)).toBeGreaterThanOrEqual(
+      3_000,
+    );
   });
 });

@@ -1,13 +1,16 @@
 /**
- * When to try again. Only idempotent calls are retried (GET, DELETE, PATCH with absolute values,
+ * The request retry: when the DataTrails client sends one HTTP call again, inside a single
+ * reconcile (not to be confused with the work queue's requeue backoff in src/k8s/work-queue.ts,
+ * which decides when a failed reconcile runs again, nor with the token refresh retry in
+ * src/tokens/schedule.ts). Only idempotent calls are retried (GET, DELETE, PATCH with absolute values,
  * the token POST); create and regenerate-secret never are. Retries are bounded, jittered and
  * exponential; a 429 waits at least what `Retry-After` or `Archivist-Rate-Limit-Reset` asks, and a
  * wait longer than `maxRetryAfterMs` is left to the caller (the error carries retryAfterMs).
  */
 import type { DataTrailsError } from "./errors.ts";
 
-/** Bounds of the retry loop. */
-export interface RetryPolicy {
+/** Bounds of the request retry loop. */
+export interface RequestRetryPolicy {
   /** Attempts in all, the first included (1 disables retries). */
   maxAttempts: number;
   /** The first backoff step. */
@@ -19,7 +22,7 @@ export interface RetryPolicy {
 }
 
 /** The defaults: 4 attempts, 200 ms doubling to 5 s, server waits up to 60 s. */
-export const defaultRetryPolicy: RetryPolicy = {
+export const defaultRequestRetryPolicy: RequestRetryPolicy = {
   maxAttempts: 4,
   baseDelayMs: 200,
   maxDelayMs: 5_000,
@@ -27,7 +30,7 @@ export const defaultRetryPolicy: RetryPolicy = {
 };
 
 /** Exponential backoff with "equal jitter": half the step fixed, half random. `attempt` counts from 1. */
-export function backoffDelayMs(attempt: number, policy: RetryPolicy, random: () => number): number {
+export function requestBackoffMs(attempt: number, policy: RequestRetryPolicy, random: () => number): number {
   const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(step / 2 + random() * (step / 2));
 }
@@ -36,10 +39,10 @@ export function backoffDelayMs(attempt: number, policy: RetryPolicy, random: () 
  * How long to wait before attempt `attempt + 1` of an idempotent call that failed with `error`, or
  * undefined when it must not be retried.
  */
-export function retryDelayMs(
+export function requestRetryDelayMs(
   error: DataTrailsError,
   attempt: number,
-  policy: RetryPolicy,
+  policy: RequestRetryPolicy,
   random: () => number,
 ): number | undefined {
   if (!error.retryable || attempt >= policy.maxAttempts) return undefined;
@@ -48,5 +51,5 @@ export function retryDelayMs(
     // At least what the server asked; a little jitter so many clients do not return together.
     return Math.ceil(error.retryAfterMs + random() * Math.min(1_000, error.retryAfterMs * 0.1));
   }
-  return backoffDelayMs(attempt, policy, random);
+  return requestBackoffMs(attempt, policy, random);
 }
