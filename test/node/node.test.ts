@@ -13,6 +13,9 @@
  *   "restricted". Both replicas run and are Ready (the kubelet probes /readyz over the pod network),
  *   they reach the API server through the `kubernetes` Service (kube-proxy) with the token the
  *   kubelet mounts, and one of them holds the Lease.
+ * - The README's quickstart steps 3 to 5, its shell commands taken from README.md and run as
+ *   written, against the emulator running in the cluster (test/node/emulator.ts) and the examples
+ *   with DataTrails' address swapped for the emulator's Service (test/node/quickstart.ts).
  *
  * Where a part is missing the tests are skipped and say so: "SKIPPED: <what> because <why>".
  */
@@ -28,7 +31,9 @@ import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts
 import { createConnection } from "../support/env.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { startClusterControlPlane, type ClusterControlPlane } from "./cluster.ts";
+import { deployEmulator, type InClusterEmulator } from "./emulator.ts";
 import { makeNodeNetwork, nodeUnavailable, startNode, type NodeNetwork, type RunningNode } from "./node.ts";
+import { examplesFor, quickstartSteps, withCredentials } from "./quickstart.ts";
 
 const run = promisify(execFile);
 const missing = nodeUnavailable();
@@ -58,6 +63,11 @@ beforeAll(async () => {
       },
     );
     images.push(archive);
+    // examples/workload.yaml's image, which no registry serves here: a local stand-in of that name.
+    const curl = await run("bash", [join(import.meta.dirname, "..", "..", "hack", "node", "curl-image.sh")], {
+      timeout: 300_000,
+    });
+    images.push(curl.stdout.split("\n")[0] ?? "");
   }
   network = await makeNodeNetwork();
   plane = await startClusterControlPlane(network.nodeIp);
@@ -180,6 +190,10 @@ describe.skipIf(missing !== undefined)("a node on this machine", () => {
 
 describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a node", () => {
   let emulator: RunningEmulator | undefined;
+  // The emulator in the cluster (the cases that follow the README), made by the first case that needs
+  // it. One-minute tokens: the operator refreshes them every 40 to 48 s.
+  let cluster: Promise<InClusterEmulator> | undefined;
+  const inCluster = () => (cluster ??= deployEmulator(kubectl, imageName, 60));
 
   beforeAll(async () => {
     const p = plane as ClusterControlPlane;
@@ -403,6 +417,60 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
     );
     expect(await kubectl(["get", "bearertokens", "-n", team, "-o", "name"])).toBe("");
   }, 300_000);
+
+  it("runs the README's quickstart steps 3 to 5 as written; the workload's curl with the mounted token gets assets", async () => {
+    const p = plane as ClusterControlPlane;
+    const e = await inCluster();
+    // The commands run verbatim in a directory holding examples/ with DataTrails' address swapped
+    // for the emulator's Service (the only change); the placeholders get the emulator's admin.
+    const dir = await mkdtemp(join(scratch ?? tmpdir(), "quickstart-"));
+    await examplesFor(dir, e.url);
+    const env = {
+      ...process.env,
+      KUBECONFIG: p.kubeconfigPath,
+      PATH: `${p.binDir}:${process.env["PATH"] ?? ""}`,
+    };
+    const sh = async (command: string) => {
+      try {
+        return (
+          await run("sh", ["-c", withCredentials(command, e.clientId, e.clientSecret)], {
+            cwd: dir,
+            env,
+            timeout: 180_000,
+          })
+        ).stdout;
+      } catch (err) {
+        // The error's message (and so a cause) holds the command with the credentials: name the
+        // README's line and what it printed to stderr instead.
+        // eslint-disable-next-line preserve-caught-error
+        throw new Error(`\`${command}\` failed: ${(err as { stderr?: string }).stderr ?? ""}`);
+      }
+    };
+    let logs = "";
+    const ran: string[] = [];
+    for (const { step, commands } of await quickstartSteps([3, 4, 5])) {
+      for (const command of commands) {
+        ran.push(`${step}: ${command}`);
+        if (command.startsWith("kubectl logs")) {
+          // The pod may still be starting: the same command again until curl has printed an answer.
+          await until(async () => /"assets"\s*:/.test((logs = await sh(command).catch(() => ""))), 120_000);
+          continue;
+        }
+        try {
+          await sh(command);
+        } catch (err) {
+          throw new Error(`step ${step}: ${(err as Error).message}\n${await context()}`, { cause: err });
+        }
+      }
+    }
+    console.log(`quickstart commands run:\n${ran.join("\n")}`);
+    expect(ran.some((c) => c.includes("kubectl create secret generic datatrails-admin"))).toBe(true);
+    expect(ran.some((c) => c.includes("kubectl apply -f examples/workload.yaml"))).toBe(true);
+    const answer = JSON.parse(logs.split("\n").find((l) => l.startsWith("{")) ?? "{}") as {
+      assets?: unknown;
+    };
+    expect(Array.isArray(answer.assets), logs).toBe(true);
+  }, 420_000);
 
   // Last in the file: it takes away what the cases above use.
   it("helm uninstall leaves none of the chart's objects and no operator pod behind", async () => {
