@@ -16,6 +16,8 @@
  * - The README's quickstart steps 3 to 5, its shell commands taken from README.md and run as
  *   written, against the emulator running in the cluster (test/node/emulator.ts) and the examples
  *   with DataTrails' address swapped for the emulator's Service (test/node/quickstart.ts).
+ * - With one-minute tokens, the kubelet swaps the mounted token file in place: a pod reading it every
+ *   second keeps succeeding across three refreshes, without a restart; the delays are printed.
  *
  * Where a part is missing the tests are skipped and say so: "SKIPPED: <what> because <why>".
  */
@@ -31,7 +33,7 @@ import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts
 import { createConnection } from "../support/env.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { startClusterControlPlane, type ClusterControlPlane } from "./cluster.ts";
-import { deployEmulator, type InClusterEmulator } from "./emulator.ts";
+import { connectionTo, deployEmulator, type InClusterEmulator } from "./emulator.ts";
 import { makeNodeNetwork, nodeUnavailable, startNode, type NodeNetwork, type RunningNode } from "./node.ts";
 import { examplesFor, quickstartSteps, withCredentials } from "./quickstart.ts";
 
@@ -471,6 +473,105 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
     };
     expect(Array.isArray(answer.assets), logs).toBe(true);
   }, 420_000);
+
+  it("swaps the token file in place: a pod reading it every second keeps succeeding across three refreshes", async () => {
+    const e = await inCluster();
+    const team = "token-swap";
+    await kubectl(["apply", "-f", "-"], connectionTo(e, team));
+    await kubectl([
+      "wait",
+      "--for=condition=Ready",
+      "--timeout=120s",
+      "-n",
+      team,
+      "datatrailsintegration/traffic-light-101",
+    ]);
+    // Each second: read the file, note when a new token first appears (its iat and exp, never the
+    // token), and call DataTrails with it, as a workload that reads the file for each call does.
+    const watch = `const fs = require("node:fs");
+      let last = "";
+      setInterval(async () => {
+        const line = fs.readFileSync("/var/run/secrets/datatrails/bearer-token.txt", "utf8").trim();
+        const jwt = line.replace(/^Authorization: Bearer /, "");
+        const claims = JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString());
+        if (jwt !== last) { last = jwt; console.log("seen " + claims.iat + " " + claims.exp + " " + Date.now()); }
+        const r = await fetch(process.env.DATATRAILS_URL + "/archivist/v2/assets?page_size=1", { headers: { authorization: line.replace(/^Authorization: /, "") } }).catch(() => ({ status: 0 }));
+        console.log("call " + r.status);
+      }, 1000);`;
+    await kubectl(["apply", "-f", "-"], {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "watcher", namespace: team },
+      spec: {
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 65532 },
+        containers: [
+          {
+            name: "watcher",
+            image: imageName,
+            imagePullPolicy: "Never",
+            command: ["node", "-e", watch],
+            env: [{ name: "DATATRAILS_URL", value: e.url }],
+            volumeMounts: [{ name: "token", mountPath: "/var/run/secrets/datatrails", readOnly: true }],
+          },
+        ],
+        volumes: [
+          {
+            name: "token",
+            secret: {
+              secretName: "traffic-light-101-token",
+              items: [{ key: "bearer-token.txt", path: "bearer-token.txt" }],
+            },
+          },
+        ],
+      },
+    });
+    const read = async () => {
+      const lines = (await kubectl(["logs", "pod/watcher", "-n", team]).catch(() => "")).split("\n");
+      const seen = lines
+        .filter((l) => l.startsWith("seen "))
+        .map((l) => l.split(" ").map(Number))
+        .map(([, iat = 0, exp = 0, at = 0]) => ({ iatMs: iat * 1000, expMs: exp * 1000, seenMs: at }));
+      const calls = lines.filter((l) => l.startsWith("call ")).map((l) => l.slice(5));
+      return { seen, calls };
+    };
+    // The first token and three refreshes of it.
+    await until(async () => (await read()).seen.length >= 4, 420_000);
+    const { seen, calls } = await read();
+    const refreshes = seen.slice(1).map((token, i) => {
+      const previous = seen[i] as (typeof seen)[number];
+      return {
+        // From the new token's issue (the operator writes the Secret moments later) to the pod's read.
+        delayMs: token.seenMs - token.iatMs,
+        // How long the previous token still had when the pod first read the new one.
+        marginMs: previous.expMs - token.seenMs,
+        lifetimeMs: previous.expMs - previous.iatMs,
+        refreshedAfterMs: token.iatMs - previous.iatMs,
+      };
+    });
+    const delays = refreshes.map((r) => r.delayMs).sort((a, b) => a - b);
+    console.log(
+      `token file swaps on the node (kubelet syncFrequency 5s, ${refreshes[0]?.lifetimeMs ?? 0} ms tokens): ` +
+        `Secret-to-file delay min ${delays[0]} ms, median ${delays[Math.floor(delays.length / 2)]} ms, max ${delays.at(-1)} ms; ` +
+        `refreshed after ${refreshes.map((r) => r.refreshedAfterMs).join(", ")} ms; ` +
+        `left of the old token when the pod read the new one: ${refreshes.map((r) => r.marginMs).join(", ")} ms`,
+    );
+    for (const r of refreshes) expect(r.marginMs, JSON.stringify(r)).toBeGreaterThan(0);
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.filter((c) => c !== "200")).toEqual([]);
+    expect(
+      await kubectl([
+        "get",
+        "pod",
+        "watcher",
+        "-n",
+        team,
+        "-o",
+        "jsonpath={.status.containerStatuses[0].restartCount}",
+      ]),
+    ).toBe("0");
+    await kubectl(["delete", "namespace", team, "--wait=false"]);
+  }, 600_000);
 
   // Last in the file: it takes away what the cases above use.
   it("helm uninstall leaves none of the chart's objects and no operator pod behind", async () => {
