@@ -18,6 +18,8 @@
  *   with DataTrails' address swapped for the emulator's Service (test/node/quickstart.ts).
  * - With one-minute tokens, the kubelet swaps the mounted token file in place: a pod reading it every
  *   second keeps succeeding across three refreshes, without a restart; the delays are printed.
+ * - `helm upgrade` rolls the Deployment without more unavailable replicas than the
+ *   PodDisruptionBudget allows, to one leader, and no token Secret's token expires meanwhile.
  *
  * Where a part is missing the tests are skipped and say so: "SKIPPED: <what> because <why>".
  */
@@ -26,6 +28,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chartDir, helmBinary, valueArgs } from "../chart/helm.ts";
 import { buildImage, imageName, podmanUnavailable, warnSkipped } from "../image/podman.ts";
@@ -570,6 +573,174 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
         "jsonpath={.status.containerStatuses[0].restartCount}",
       ]),
     ).toBe("0");
+    await kubectl(["delete", "namespace", team, "--wait=false"]);
+  }, 600_000);
+
+  it("helm upgrade rolls the Deployment within the PodDisruptionBudget, to one leader, no token Secret ever expired", async () => {
+    const p = plane as ClusterControlPlane;
+    const e = await inCluster();
+    const team = "rolling";
+    await kubectl(["apply", "-f", "-"], connectionTo(e, team));
+    await kubectl([
+      "wait",
+      "--for=condition=Ready",
+      "--timeout=120s",
+      "-n",
+      team,
+      "datatrailsintegration/traffic-light-101",
+    ]);
+    const selector = "app.kubernetes.io/instance=dt";
+    const allowed = Number(
+      await kubectl([
+        "get",
+        "pdb",
+        "dt-datatrails-operator",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.spec.maxUnavailable}",
+      ]),
+    );
+    const replicas = Number(
+      await kubectl([
+        "get",
+        "deployment",
+        "dt-datatrails-operator",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.spec.replicas}",
+      ]),
+    );
+    const kc = new KubeConfig();
+    kc.loadFromFile(p.kubeconfigPath);
+    const core = kc.makeApiClient(CoreV1Api);
+    // Throughout the roll: how many of the pods are Ready and not on their way out, and how long
+    // every token Secret's token has left.
+    const watched = {
+      samples: 0,
+      minReady: Number.POSITIVE_INFINITY,
+      minLeftMs: Number.POSITIVE_INFINITY,
+      expired: new Set<string>(),
+      tokenSecrets: 0,
+    };
+    let rolling = true;
+    const sampler = (async () => {
+      while (rolling) {
+        const [pods, secrets] = await Promise.all([
+          core.listNamespacedPod({ namespace, labelSelector: selector }),
+          core.listSecretForAllNamespaces(),
+        ]);
+        const now = Date.now();
+        const ready = pods.items.filter(
+          (pod) =>
+            pod.metadata?.deletionTimestamp === undefined &&
+            (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
+        ).length;
+        watched.minReady = Math.min(watched.minReady, ready);
+        watched.tokenSecrets = 0;
+        for (const secret of secrets.items) {
+          const expiresAt = secret.data?.["expires_at"];
+          if (expiresAt === undefined) continue;
+          watched.tokenSecrets += 1;
+          const left = Date.parse(Buffer.from(expiresAt, "base64").toString()) - now;
+          watched.minLeftMs = Math.min(watched.minLeftMs, left);
+          if (!(left > 0)) watched.expired.add(`${secret.metadata?.namespace}/${secret.metadata?.name}`);
+        }
+        watched.samples += 1;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    const rolled = String(Date.now());
+    try {
+      await run(
+        await helmBinary(),
+        [
+          "upgrade",
+          "dt",
+          chartDir,
+          "--namespace",
+          namespace,
+          "--kubeconfig",
+          p.kubeconfigPath,
+          "--reuse-values",
+          "--wait",
+          "--timeout=4m",
+          ...valueArgs({ "podAnnotations.rolled": rolled }),
+        ],
+        { timeout: 300_000, env: { ...process.env, HOME: scratch ?? tmpdir() } },
+      );
+      await kubectl([
+        "rollout",
+        "status",
+        "deployment/dt-datatrails-operator",
+        "-n",
+        namespace,
+        "--timeout=180s",
+      ]);
+      const current = async () =>
+        (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter(
+          (pod) =>
+            pod.metadata?.deletionTimestamp === undefined && pod.metadata?.annotations?.["rolled"] === rolled,
+        );
+      const holder = async () =>
+        await kubectl([
+          "get",
+          "lease",
+          "dt-datatrails-operator",
+          "-n",
+          namespace,
+          "-o",
+          "jsonpath={.spec.holderIdentity}",
+        ]).catch(() => "");
+      await until(async () => {
+        const names = (await current()).map((pod) => pod.metadata?.name ?? "");
+        const h = await holder();
+        return names.some((name) => h.startsWith(name));
+      }, 120_000);
+      // The new leader refreshes the team's token, so a refresh lost in the roll would show here.
+      const rolledAt = Date.now();
+      await until(
+        async () =>
+          Date.parse(
+            await kubectl([
+              "get",
+              "secret",
+              "traffic-light-101-token",
+              "-n",
+              team,
+              "-o",
+              "jsonpath={.metadata.annotations.datatrails\\.ai/issued-at}",
+            ]),
+          ) > rolledAt,
+        120_000,
+      );
+    } finally {
+      rolling = false;
+      await sampler;
+    }
+    const pods = (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter(
+      (pod) => pod.metadata?.deletionTimestamp === undefined,
+    );
+    expect(pods).toHaveLength(replicas);
+    for (const pod of pods) {
+      expect(pod.metadata?.annotations?.["rolled"]).toBe(rolled);
+      expect((pod.status?.conditions ?? []).find((c) => c.type === "Ready")?.status).toBe("True");
+    }
+    const leaders = [];
+    for (const pod of pods) {
+      const log = await kubectl(["logs", `pod/${pod.metadata?.name ?? ""}`, "-n", namespace]);
+      if (log.includes('"became the leader"')) leaders.push(pod.metadata?.name);
+    }
+    console.log(
+      `helm upgrade on the node: ${watched.samples} samples, at least ${watched.minReady} of ${replicas} replicas Ready throughout ` +
+        `(the PDB allows ${allowed} unavailable); ${watched.tokenSecrets} token Secrets, the least time left ${watched.minLeftMs} ms`,
+    );
+    expect(leaders).toHaveLength(1);
+    expect(watched.samples).toBeGreaterThan(0);
+    expect(replicas - watched.minReady).toBeLessThanOrEqual(allowed);
+    expect(watched.tokenSecrets).toBeGreaterThan(0);
+    expect([...watched.expired]).toEqual([]);
     await kubectl(["delete", "namespace", team, "--wait=false"]);
   }, 600_000);
 
