@@ -20,10 +20,12 @@
  *   second keeps succeeding across three refreshes, without a restart; the delays are printed.
  * - `helm upgrade` rolls the Deployment without more unavailable replicas than the
  *   PodDisruptionBudget allows, to one leader, and no token Secret's token expires meanwhile.
+ * - `helm uninstall` leaves none of the chart's objects; the Lease it leaves (the leader's release
+ *   is refused once Helm has deleted its RBAC) is taken over by a reinstall.
  *
  * Where a part is missing the tests are skipped and say so: "SKIPPED: <what> because <why>".
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -745,25 +747,53 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
   }, 600_000);
 
   // Last in the file: it takes away what the cases above use.
-  it("helm uninstall leaves none of the chart's objects and no operator pod behind", async () => {
+  it("helm uninstall leaves none of the chart's objects and no operator pod behind; the Lease it leaves is taken over by a reinstall", async () => {
     const p = plane as ClusterControlPlane;
-    await run(
-      await helmBinary(),
-      [
-        "uninstall",
-        "dt",
-        "--namespace",
-        namespace,
-        "--kubeconfig",
-        p.kubeconfigPath,
-        "--wait",
-        "--timeout=3m",
-      ],
-      {
-        timeout: 240_000,
+    const helmRun = async (args: string[]) =>
+      await run(await helmBinary(), [...args, "--namespace", namespace, "--kubeconfig", p.kubeconfigPath], {
+        timeout: 300_000,
         env: { ...process.env, HOME: scratch ?? tmpdir() },
-      },
-    );
+      });
+    const holder = async () =>
+      await kubectl([
+        "get",
+        "lease",
+        "dt-datatrails-operator",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.spec.holderIdentity}",
+      ]).catch(() => "");
+    const podNames = async () =>
+      (
+        await kubectl([
+          "get",
+          "pods",
+          "-n",
+          namespace,
+          "-l",
+          "app.kubernetes.io/instance=dt",
+          "-o",
+          "jsonpath={.items[*].metadata.name}",
+        ])
+      )
+        .split(" ")
+        .filter(Boolean);
+    await until(async () => (await holder()) !== "", 60_000);
+    // What each replica says while it stops: follow their logs through the uninstall.
+    const said: string[] = [];
+    const followers = (await podNames()).map((pod) => {
+      const child = spawn(
+        join(p.binDir, "kubectl"),
+        ["--kubeconfig", p.kubeconfigPath, "logs", "-f", "--tail=0", `pod/${pod}`, "-n", namespace],
+        {
+          stdio: ["ignore", "pipe", "ignore"],
+        },
+      );
+      child.stdout.on("data", (chunk: Buffer) => said.push(...chunk.toString().split("\n").filter(Boolean)));
+      return child;
+    });
+    await helmRun(["uninstall", "dt", "--wait", "--timeout=3m"]);
     const left = async (kinds: string, scope: string[]) =>
       (
         await kubectl(["get", kinds, ...scope, "-l", "app.kubernetes.io/instance=dt", "-o", "name"]).catch(
@@ -771,6 +801,7 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
         )
       ).trim();
     await until(async () => (await left("pods", ["-n", namespace])) === "", 120_000);
+    for (const child of followers) child.kill();
     expect(
       await left("deployments,services,serviceaccounts,poddisruptionbudgets,roles,rolebindings,configmaps", [
         "-n",
@@ -778,19 +809,37 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
       ]),
     ).toBe("");
     expect(await left("clusterroles,clusterrolebindings", [])).toBe("");
-    // The Lease is the operator's own, not Helm's, and stays (as controller-runtime's do); say who
-    // it names, for the record: an uninstall stops both replicas at once.
-    const holder = await kubectl([
-      "get",
-      "lease",
-      "dt-datatrails-operator",
-      "-n",
-      namespace,
-      "-o",
-      "jsonpath={.spec.holderIdentity}",
-    ]).catch(() => "");
-    console.log(`after helm uninstall the Lease names ${holder === "" ? "nobody" : "a stopped replica"}`);
-  }, 300_000);
+
+    // The Lease is the operator's own, not Helm's, and stays (as controller-runtime's and client-go's
+    // do). Helm deletes the Deployment and, in the same pass, the Role, RoleBinding and ServiceAccount;
+    // the pods get SIGTERM only after that, when their token no longer authenticates or may no longer
+    // update the Lease, so the leader's release is refused and the Lease keeps naming it.
+    const lease = said.filter((line) => /leader lease/.test(line));
+    console.log(
+      `while helm uninstall stopped the replicas they logged about the Lease:\n${lease.join("\n")}`,
+    );
+    const stale = await holder();
+    console.log(`after helm uninstall the Lease names ${stale === "" ? "nobody" : "a stopped replica"}`);
+    expect(lease.some((line) => line.includes("could not release the leader lease"))).toBe(true);
+    expect(stale).not.toBe("");
+
+    // A new install waits out that replica's lease (15 s from when it first sees it), then leads.
+    const installedAt = Date.now();
+    const [repository, tag] = imageName.split(/:(?=[^:/]+$)/);
+    await helmRun([
+      "install",
+      "dt",
+      chartDir,
+      "--wait",
+      "--timeout=4m",
+      ...valueArgs({ "image.repository": repository, "image.tag": tag, "image.pullPolicy": "Never" }),
+    ]);
+    await until(async () => {
+      const now = await holder();
+      return now !== stale && (await podNames()).some((pod) => now.startsWith(pod));
+    }, 120_000);
+    console.log(`a reinstall led ${Date.now() - installedAt} ms after helm install began`);
+  }, 600_000);
 });
 
 /** Polls `check` every second until it holds; throws after `timeoutMs`. */
