@@ -40,7 +40,9 @@ import { kubectlOk } from "../support/kubectl.ts";
 import { startClusterControlPlane, type ClusterControlPlane } from "./cluster.ts";
 import { connectionTo, deployEmulator, type InClusterEmulator } from "./emulator.ts";
 import { makeNodeNetwork, nodeUnavailable, startNode, type NodeNetwork, type RunningNode } from "./node.ts";
-import { examplesFor, quickstartSteps, withCredentials } from "./quickstart.ts";
+import { watchRoll } from "./roll.ts";
+import { examplesFor, quickstartShell, quickstartSteps } from "./quickstart.ts";
+import { describeRefreshes, parseWatcherLog, refreshes, tokenWatcherPod } from "./token-file.ts";
 
 const run = promisify(execFile);
 const missing = nodeUnavailable();
@@ -432,27 +434,7 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
     // for the emulator's Service (the only change); the placeholders get the emulator's admin.
     const dir = await mkdtemp(join(scratch ?? tmpdir(), "quickstart-"));
     await examplesFor(dir, e.url);
-    const env = {
-      ...process.env,
-      KUBECONFIG: p.kubeconfigPath,
-      PATH: `${p.binDir}:${process.env["PATH"] ?? ""}`,
-    };
-    const sh = async (command: string) => {
-      try {
-        return (
-          await run("sh", ["-c", withCredentials(command, e.clientId, e.clientSecret)], {
-            cwd: dir,
-            env,
-            timeout: 180_000,
-          })
-        ).stdout;
-      } catch (err) {
-        // The error's message (and so a cause) holds the command with the credentials: name the
-        // README's line and what it printed to stderr instead.
-        // eslint-disable-next-line preserve-caught-error
-        throw new Error(`\`${command}\` failed: ${(err as { stderr?: string }).stderr ?? ""}`);
-      }
-    };
+    const sh = quickstartShell({ dir, kubeconfigPath: p.kubeconfigPath, binDir: p.binDir, ...e });
     let logs = "";
     const ran: string[] = [];
     for (const { step, commands } of await quickstartSteps([3, 4, 5])) {
@@ -491,77 +473,24 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
       team,
       "datatrailsintegration/traffic-light-101",
     ]);
-    // Each second: read the file, note when a new token first appears (its iat and exp, never the
-    // token), and call DataTrails with it, as a workload that reads the file for each call does.
-    const watch = `const fs = require("node:fs");
-      let last = "";
-      setInterval(async () => {
-        const line = fs.readFileSync("/var/run/secrets/datatrails/bearer-token.txt", "utf8").trim();
-        const jwt = line.replace(/^Authorization: Bearer /, "");
-        const claims = JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString());
-        if (jwt !== last) { last = jwt; console.log("seen " + claims.iat + " " + claims.exp + " " + Date.now()); }
-        const r = await fetch(process.env.DATATRAILS_URL + "/archivist/v2/assets?page_size=1", { headers: { authorization: line.replace(/^Authorization: /, "") } }).catch(() => ({ status: 0 }));
-        console.log("call " + r.status);
-      }, 1000);`;
-    await kubectl(["apply", "-f", "-"], {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name: "watcher", namespace: team },
-      spec: {
-        automountServiceAccountToken: false,
-        securityContext: { runAsNonRoot: true, runAsUser: 65532 },
-        containers: [
-          {
-            name: "watcher",
-            image: imageName,
-            imagePullPolicy: "Never",
-            command: ["node", "-e", watch],
-            env: [{ name: "DATATRAILS_URL", value: e.url }],
-            volumeMounts: [{ name: "token", mountPath: "/var/run/secrets/datatrails", readOnly: true }],
-          },
-        ],
-        volumes: [
-          {
-            name: "token",
-            secret: {
-              secretName: "traffic-light-101-token",
-              items: [{ key: "bearer-token.txt", path: "bearer-token.txt" }],
-            },
-          },
-        ],
-      },
-    });
-    const read = async () => {
-      const lines = (await kubectl(["logs", "pod/watcher", "-n", team]).catch(() => "")).split("\n");
-      const seen = lines
-        .filter((l) => l.startsWith("seen "))
-        .map((l) => l.split(" ").map(Number))
-        .map(([, iat = 0, exp = 0, at = 0]) => ({ iatMs: iat * 1000, expMs: exp * 1000, seenMs: at }));
-      const calls = lines.filter((l) => l.startsWith("call ")).map((l) => l.slice(5));
-      return { seen, calls };
-    };
+    await kubectl(
+      ["apply", "-f", "-"],
+      tokenWatcherPod({
+        name: "watcher",
+        namespace: team,
+        image: imageName,
+        url: e.url,
+        secretName: "traffic-light-101-token",
+      }),
+    );
+    const read = async () =>
+      parseWatcherLog(await kubectl(["logs", "pod/watcher", "-n", team]).catch(() => ""));
     // The first token and three refreshes of it.
     await until(async () => (await read()).seen.length >= 4, 420_000);
     const { seen, calls } = await read();
-    const refreshes = seen.slice(1).map((token, i) => {
-      const previous = seen[i] as (typeof seen)[number];
-      return {
-        // From the new token's issue (the operator writes the Secret moments later) to the pod's read.
-        delayMs: token.seenMs - token.iatMs,
-        // How long the previous token still had when the pod first read the new one.
-        marginMs: previous.expMs - token.seenMs,
-        lifetimeMs: previous.expMs - previous.iatMs,
-        refreshedAfterMs: token.iatMs - previous.iatMs,
-      };
-    });
-    const delays = refreshes.map((r) => r.delayMs).sort((a, b) => a - b);
-    console.log(
-      `token file swaps on the node (kubelet syncFrequency 5s, ${refreshes[0]?.lifetimeMs ?? 0} ms tokens): ` +
-        `Secret-to-file delay min ${delays[0]} ms, median ${delays[Math.floor(delays.length / 2)]} ms, max ${delays.at(-1)} ms; ` +
-        `refreshed after ${refreshes.map((r) => r.refreshedAfterMs).join(", ")} ms; ` +
-        `left of the old token when the pod read the new one: ${refreshes.map((r) => r.marginMs).join(", ")} ms`,
-    );
-    for (const r of refreshes) expect(r.marginMs, JSON.stringify(r)).toBeGreaterThan(0);
+    const swaps = refreshes(seen);
+    console.log(describeRefreshes(swaps, "5s"));
+    for (const r of swaps) expect(r.marginMs, JSON.stringify(r)).toBeGreaterThan(0);
     expect(calls.length).toBeGreaterThan(0);
     expect(calls.filter((c) => c !== "200")).toEqual([]);
     expect(
@@ -619,40 +548,7 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
     const core = kc.makeApiClient(CoreV1Api);
     // Throughout the roll: how many of the pods are Ready and not on their way out, and how long
     // every token Secret's token has left.
-    const watched = {
-      samples: 0,
-      minReady: Number.POSITIVE_INFINITY,
-      minLeftMs: Number.POSITIVE_INFINITY,
-      expired: new Set<string>(),
-      tokenSecrets: 0,
-    };
-    let rolling = true;
-    const sampler = (async () => {
-      while (rolling) {
-        const [pods, secrets] = await Promise.all([
-          core.listNamespacedPod({ namespace, labelSelector: selector }),
-          core.listSecretForAllNamespaces(),
-        ]);
-        const now = Date.now();
-        const ready = pods.items.filter(
-          (pod) =>
-            pod.metadata?.deletionTimestamp === undefined &&
-            (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
-        ).length;
-        watched.minReady = Math.min(watched.minReady, ready);
-        watched.tokenSecrets = 0;
-        for (const secret of secrets.items) {
-          const expiresAt = secret.data?.["expires_at"];
-          if (expiresAt === undefined) continue;
-          watched.tokenSecrets += 1;
-          const left = Date.parse(Buffer.from(expiresAt, "base64").toString()) - now;
-          watched.minLeftMs = Math.min(watched.minLeftMs, left);
-          if (!(left > 0)) watched.expired.add(`${secret.metadata?.namespace}/${secret.metadata?.name}`);
-        }
-        watched.samples += 1;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    })();
+    const roll = watchRoll(core, namespace, selector);
     const rolled = String(Date.now());
     try {
       await run(
@@ -717,10 +613,11 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
           ) > rolledAt,
         120_000,
       );
-    } finally {
-      rolling = false;
-      await sampler;
+    } catch (err) {
+      await roll.stop();
+      throw err;
     }
+    const watched = await roll.stop();
     const pods = (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter(
       (pod) => pod.metadata?.deletionTimestamp === undefined,
     );

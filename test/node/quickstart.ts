@@ -3,9 +3,12 @@
  * is the one that is tested: the shell commands of the README's "Quickstart on a real cluster"
  * steps, and copies of examples/ in which only the address of DataTrails is replaced.
  */
+import { execFile } from "node:child_process";
 import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 
+const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, "..", "..");
 
 /** The commands of one numbered quickstart step, continuation lines joined, comments dropped. */
@@ -63,4 +66,33 @@ export async function examplesFor(dir: string, url: string): Promise<void> {
 export function withCredentials(command: string, clientId: string, clientSecret: string): string {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   return command.replaceAll("<CLIENT_ID>", quote(clientId)).replaceAll("<SECRET>", quote(clientSecret));
+}
+
+/**
+ * Runs a README command with `sh -c` in `dir`, as a user would at a shell with `kubectl` on PATH
+ * and KUBECONFIG set; resolves to its stdout. A failure names the README's line (placeholders, not
+ * credentials) and what it printed to stderr.
+ */
+export function quickstartShell(o: {
+  dir: string;
+  kubeconfigPath: string;
+  binDir: string;
+  clientId: string;
+  clientSecret: string;
+}): (command: string) => Promise<string> {
+  const env = {
+    ...process.env,
+    KUBECONFIG: o.kubeconfigPath,
+    PATH: `${o.binDir}:${process.env["PATH"] ?? ""}`,
+  };
+  return async (command) => {
+    try {
+      const line = withCredentials(command, o.clientId, o.clientSecret);
+      return (await run("sh", ["-c", line], { cwd: o.dir, env, timeout: 180_000 })).stdout;
+    } catch (err) {
+      // The error's message (and so a cause) holds the command with the credentials.
+      // eslint-disable-next-line preserve-caught-error
+      throw new Error(`\`${command}\` failed: ${(err as { stderr?: string }).stderr ?? ""}`);
+    }
+  };
 }
