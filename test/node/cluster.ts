@@ -90,6 +90,8 @@ async function certificates(nodeIp: string) {
     ca: ca.toString("pem"),
     serving: await leaf("CN=kube-apiserver", true),
     admin: await leaf("CN=node-admin, O=system:masters", false),
+    // What kube-apiserver shows the kubelet (which trusts ca.crt) for `kubectl logs` and `exec`.
+    kubeletClient: await leaf("CN=kube-apiserver-kubelet-client, O=system:masters", false),
     saPublic: await pem("spki", sa.publicKey),
     saPrivate: await pem("pkcs8", sa.privateKey),
   };
@@ -121,6 +123,8 @@ export async function startClusterControlPlane(nodeIp: string): Promise<ClusterC
   await writeFile(file("apiserver.key"), c.serving.key, { mode: 0o600 });
   await writeFile(file("sa.pub"), c.saPublic);
   await writeFile(file("sa.key"), c.saPrivate, { mode: 0o600 });
+  await writeFile(file("kubelet-client.crt"), c.kubeletClient.cert);
+  await writeFile(file("kubelet-client.key"), c.kubeletClient.key, { mode: 0o600 });
 
   const children: ChildProcess[] = [];
   const launch = (name: string, binary: string, args: string[]) => {
@@ -157,6 +161,10 @@ export async function startClusterControlPlane(nodeIp: string): Promise<ClusterC
     `--tls-cert-file=${file("apiserver.crt")}`,
     `--tls-private-key-file=${file("apiserver.key")}`,
     `--client-ca-file=${file("ca.crt")}`,
+    `--kubelet-client-certificate=${file("kubelet-client.crt")}`,
+    `--kubelet-client-key=${file("kubelet-client.key")}`,
+    // The node's name resolves nowhere here; its InternalIP is the kubelet's address.
+    "--kubelet-preferred-address-types=InternalIP",
     `--service-account-key-file=${file("sa.pub")}`,
     `--service-account-signing-key-file=${file("sa.key")}`,
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",

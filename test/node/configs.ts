@@ -113,6 +113,13 @@ export function kubeletConfiguration(o: {
     // The host's firewall is not the kubelet's to change (KUBE-FIREWALL would drop non-local traffic to 127/8).
     makeIPTablesUtilChains: false,
     registerNode: true,
+    // How often each pod is synced, and with it how often a changed Secret volume is rewritten:
+    // the kubelet watches the Secret (configMapAndSecretChangeDetectionStrategy Watch, the
+    // default), so its cache is current within moments, but the files are swapped only at the
+    // pod's next sync, which comes 1 to 1.5 sync periods apart (jittered). The default, 1m, leaves
+    // a new token up to about 90 s unseen: fine beside the 12 minutes a one-hour token has left at
+    // refresh, too late for the test's one-minute tokens (12 to 20 s left). 5s: at most about 8 s.
+    syncFrequency: "5s",
     podLogsDir: join(o.dir, "pod-logs"),
   };
 }

@@ -13,14 +13,24 @@
  *   "restricted". Both replicas run and are Ready (the kubelet probes /readyz over the pod network),
  *   they reach the API server through the `kubernetes` Service (kube-proxy) with the token the
  *   kubelet mounts, and one of them holds the Lease.
+ * - The README's quickstart steps 3 to 5, its shell commands taken from README.md and run as
+ *   written, against the emulator running in the cluster (test/node/emulator.ts) and the examples
+ *   with DataTrails' address swapped for the emulator's Service (test/node/quickstart.ts).
+ * - With one-minute tokens, the kubelet swaps the mounted token file in place: a pod reading it every
+ *   second keeps succeeding across three refreshes, without a restart; the delays are printed.
+ * - `helm upgrade` rolls the Deployment without more unavailable replicas than the
+ *   PodDisruptionBudget allows, to one leader, and no token Secret's token expires meanwhile.
+ * - `helm uninstall` leaves none of the chart's objects; the Lease it leaves (the leader's release
+ *   is refused once Helm has deleted its RBAC) is taken over by a reinstall.
  *
  * Where a part is missing the tests are skipped and say so: "SKIPPED: <what> because <why>".
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chartDir, helmBinary, valueArgs } from "../chart/helm.ts";
 import { buildImage, imageName, podmanUnavailable, warnSkipped } from "../image/podman.ts";
@@ -28,7 +38,11 @@ import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts
 import { createConnection } from "../support/env.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { startClusterControlPlane, type ClusterControlPlane } from "./cluster.ts";
+import { connectionTo, deployEmulator, type InClusterEmulator } from "./emulator.ts";
 import { makeNodeNetwork, nodeUnavailable, startNode, type NodeNetwork, type RunningNode } from "./node.ts";
+import { watchRoll } from "./roll.ts";
+import { examplesFor, quickstartShell, quickstartSteps } from "./quickstart.ts";
+import { describeRefreshes, parseWatcherLog, refreshes, tokenWatcherPod } from "./token-file.ts";
 
 const run = promisify(execFile);
 const missing = nodeUnavailable();
@@ -58,6 +72,11 @@ beforeAll(async () => {
       },
     );
     images.push(archive);
+    // examples/workload.yaml's image, which no registry serves here: a local stand-in of that name.
+    const curl = await run("bash", [join(import.meta.dirname, "..", "..", "hack", "node", "curl-image.sh")], {
+      timeout: 300_000,
+    });
+    images.push(curl.stdout.split("\n")[0] ?? "");
   }
   network = await makeNodeNetwork();
   plane = await startClusterControlPlane(network.nodeIp);
@@ -180,6 +199,10 @@ describe.skipIf(missing !== undefined)("a node on this machine", () => {
 
 describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a node", () => {
   let emulator: RunningEmulator | undefined;
+  // The emulator in the cluster (the cases that follow the README), made by the first case that needs
+  // it. One-minute tokens: the operator refreshes them every 40 to 48 s.
+  let cluster: Promise<InClusterEmulator> | undefined;
+  const inCluster = () => (cluster ??= deployEmulator(kubectl, imageName, 60));
 
   beforeAll(async () => {
     const p = plane as ClusterControlPlane;
@@ -404,26 +427,270 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
     expect(await kubectl(["get", "bearertokens", "-n", team, "-o", "name"])).toBe("");
   }, 300_000);
 
-  // Last in the file: it takes away what the cases above use.
-  it("helm uninstall leaves none of the chart's objects and no operator pod behind", async () => {
+  it("runs the README's quickstart steps 3 to 5 as written; the workload's curl with the mounted token gets assets", async () => {
     const p = plane as ClusterControlPlane;
-    await run(
-      await helmBinary(),
-      [
-        "uninstall",
-        "dt",
-        "--namespace",
-        namespace,
-        "--kubeconfig",
-        p.kubeconfigPath,
-        "--wait",
-        "--timeout=3m",
-      ],
-      {
-        timeout: 240_000,
-        env: { ...process.env, HOME: scratch ?? tmpdir() },
-      },
+    const e = await inCluster();
+    // The commands run verbatim in a directory holding examples/ with DataTrails' address swapped
+    // for the emulator's Service (the only change); the placeholders get the emulator's admin.
+    const dir = await mkdtemp(join(scratch ?? tmpdir(), "quickstart-"));
+    await examplesFor(dir, e.url);
+    const sh = quickstartShell({ dir, kubeconfigPath: p.kubeconfigPath, binDir: p.binDir, ...e });
+    let logs = "";
+    const ran: string[] = [];
+    for (const { step, commands } of await quickstartSteps([3, 4, 5])) {
+      for (const command of commands) {
+        ran.push(`${step}: ${command}`);
+        if (command.startsWith("kubectl logs")) {
+          // The pod may still be starting: the same command again until curl has printed an answer.
+          await until(async () => /"assets"\s*:/.test((logs = await sh(command).catch(() => ""))), 120_000);
+          continue;
+        }
+        try {
+          await sh(command);
+        } catch (err) {
+          throw new Error(`step ${step}: ${(err as Error).message}\n${await context()}`, { cause: err });
+        }
+      }
+    }
+    console.log(`quickstart commands run:\n${ran.join("\n")}`);
+    expect(ran.some((c) => c.includes("kubectl create secret generic datatrails-admin"))).toBe(true);
+    expect(ran.some((c) => c.includes("kubectl apply -f examples/workload.yaml"))).toBe(true);
+    const answer = JSON.parse(logs.split("\n").find((l) => l.startsWith("{")) ?? "{}") as {
+      assets?: unknown;
+    };
+    expect(Array.isArray(answer.assets), logs).toBe(true);
+  }, 420_000);
+
+  it("swaps the token file in place: a pod reading it every second keeps succeeding across three refreshes", async () => {
+    const e = await inCluster();
+    const team = "token-swap";
+    await kubectl(["apply", "-f", "-"], connectionTo(e, team));
+    await kubectl([
+      "wait",
+      "--for=condition=Ready",
+      "--timeout=120s",
+      "-n",
+      team,
+      "datatrailsintegration/traffic-light-101",
+    ]);
+    await kubectl(
+      ["apply", "-f", "-"],
+      tokenWatcherPod({
+        name: "watcher",
+        namespace: team,
+        image: imageName,
+        url: e.url,
+        secretName: "traffic-light-101-token",
+      }),
     );
+    const read = async () =>
+      parseWatcherLog(await kubectl(["logs", "pod/watcher", "-n", team]).catch(() => ""));
+    // The first token and three refreshes of it.
+    await until(async () => (await read()).seen.length >= 4, 420_000);
+    const { seen, calls } = await read();
+    const swaps = refreshes(seen);
+    console.log(describeRefreshes(swaps, "5s"));
+    for (const r of swaps) expect(r.marginMs, JSON.stringify(r)).toBeGreaterThan(0);
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.filter((c) => c !== "200")).toEqual([]);
+    expect(
+      await kubectl([
+        "get",
+        "pod",
+        "watcher",
+        "-n",
+        team,
+        "-o",
+        "jsonpath={.status.containerStatuses[0].restartCount}",
+      ]),
+    ).toBe("0");
+    await kubectl(["delete", "namespace", team, "--wait=false"]);
+  }, 600_000);
+
+  it("helm upgrade rolls the Deployment within the PodDisruptionBudget, to one leader, no token Secret ever expired", async () => {
+    const p = plane as ClusterControlPlane;
+    const e = await inCluster();
+    const team = "rolling";
+    await kubectl(["apply", "-f", "-"], connectionTo(e, team));
+    await kubectl([
+      "wait",
+      "--for=condition=Ready",
+      "--timeout=120s",
+      "-n",
+      team,
+      "datatrailsintegration/traffic-light-101",
+    ]);
+    const selector = "app.kubernetes.io/instance=dt";
+    const allowed = Number(
+      await kubectl([
+        "get",
+        "pdb",
+        "dt-datatrails-operator",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.spec.maxUnavailable}",
+      ]),
+    );
+    const replicas = Number(
+      await kubectl([
+        "get",
+        "deployment",
+        "dt-datatrails-operator",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.spec.replicas}",
+      ]),
+    );
+    const kc = new KubeConfig();
+    kc.loadFromFile(p.kubeconfigPath);
+    const core = kc.makeApiClient(CoreV1Api);
+    // Throughout the roll: how many of the pods are Ready and not on their way out, and how long
+    // every token Secret's token has left.
+    const roll = watchRoll(core, namespace, selector);
+    const rolled = String(Date.now());
+    try {
+      await run(
+        await helmBinary(),
+        [
+          "upgrade",
+          "dt",
+          chartDir,
+          "--namespace",
+          namespace,
+          "--kubeconfig",
+          p.kubeconfigPath,
+          "--reuse-values",
+          "--wait",
+          "--timeout=4m",
+          ...valueArgs({ "podAnnotations.rolled": rolled }),
+        ],
+        { timeout: 300_000, env: { ...process.env, HOME: scratch ?? tmpdir() } },
+      );
+      await kubectl([
+        "rollout",
+        "status",
+        "deployment/dt-datatrails-operator",
+        "-n",
+        namespace,
+        "--timeout=180s",
+      ]);
+      const current = async () =>
+        (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter(
+          (pod) =>
+            pod.metadata?.deletionTimestamp === undefined && pod.metadata?.annotations?.["rolled"] === rolled,
+        );
+      const holder = async () =>
+        await kubectl([
+          "get",
+          "lease",
+          "dt-datatrails-operator",
+          "-n",
+          namespace,
+          "-o",
+          "jsonpath={.spec.holderIdentity}",
+        ]).catch(() => "");
+      await until(async () => {
+        const names = (await current()).map((pod) => pod.metadata?.name ?? "");
+        const h = await holder();
+        return names.some((name) => h.startsWith(name));
+      }, 120_000);
+      // The new leader refreshes the team's token, so a refresh lost in the roll would show here.
+      const rolledAt = Date.now();
+      await until(
+        async () =>
+          Date.parse(
+            await kubectl([
+              "get",
+              "secret",
+              "traffic-light-101-token",
+              "-n",
+              team,
+              "-o",
+              "jsonpath={.metadata.annotations.datatrails\\.ai/issued-at}",
+            ]),
+          ) > rolledAt,
+        120_000,
+      );
+    } catch (err) {
+      await roll.stop();
+      throw err;
+    }
+    const watched = await roll.stop();
+    const pods = (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter(
+      (pod) => pod.metadata?.deletionTimestamp === undefined,
+    );
+    expect(pods).toHaveLength(replicas);
+    for (const pod of pods) {
+      expect(pod.metadata?.annotations?.["rolled"]).toBe(rolled);
+      expect((pod.status?.conditions ?? []).find((c) => c.type === "Ready")?.status).toBe("True");
+    }
+    const leaders = [];
+    for (const pod of pods) {
+      const log = await kubectl(["logs", `pod/${pod.metadata?.name ?? ""}`, "-n", namespace]);
+      if (log.includes('"became the leader"')) leaders.push(pod.metadata?.name);
+    }
+    console.log(
+      `helm upgrade on the node: ${watched.samples} samples, at least ${watched.minReady} of ${replicas} replicas Ready throughout ` +
+        `(the PDB allows ${allowed} unavailable); ${watched.tokenSecrets} token Secrets, the least time left ${watched.minLeftMs} ms`,
+    );
+    expect(leaders).toHaveLength(1);
+    expect(watched.samples).toBeGreaterThan(0);
+    expect(replicas - watched.minReady).toBeLessThanOrEqual(allowed);
+    expect(watched.tokenSecrets).toBeGreaterThan(0);
+    expect([...watched.expired]).toEqual([]);
+    await kubectl(["delete", "namespace", team, "--wait=false"]);
+  }, 600_000);
+
+  // Last in the file: it takes away what the cases above use.
+  it("helm uninstall leaves none of the chart's objects and no operator pod behind; the Lease it leaves is taken over by a reinstall", async () => {
+    const p = plane as ClusterControlPlane;
+    const helmRun = async (args: string[]) =>
+      await run(await helmBinary(), [...args, "--namespace", namespace, "--kubeconfig", p.kubeconfigPath], {
+        timeout: 300_000,
+        env: { ...process.env, HOME: scratch ?? tmpdir() },
+      });
+    const holder = async () =>
+      await kubectl([
+        "get",
+        "lease",
+        "dt-datatrails-operator",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.spec.holderIdentity}",
+      ]).catch(() => "");
+    const podNames = async () =>
+      (
+        await kubectl([
+          "get",
+          "pods",
+          "-n",
+          namespace,
+          "-l",
+          "app.kubernetes.io/instance=dt",
+          "-o",
+          "jsonpath={.items[*].metadata.name}",
+        ])
+      )
+        .split(" ")
+        .filter(Boolean);
+    await until(async () => (await holder()) !== "", 60_000);
+    // What each replica says while it stops: follow their logs through the uninstall.
+    const said: string[] = [];
+    const followers = (await podNames()).map((pod) => {
+      const child = spawn(
+        join(p.binDir, "kubectl"),
+        ["--kubeconfig", p.kubeconfigPath, "logs", "-f", "--tail=0", `pod/${pod}`, "-n", namespace],
+        {
+          stdio: ["ignore", "pipe", "ignore"],
+        },
+      );
+      child.stdout.on("data", (chunk: Buffer) => said.push(...chunk.toString().split("\n").filter(Boolean)));
+      return child;
+    });
+    await helmRun(["uninstall", "dt", "--wait", "--timeout=3m"]);
     const left = async (kinds: string, scope: string[]) =>
       (
         await kubectl(["get", kinds, ...scope, "-l", "app.kubernetes.io/instance=dt", "-o", "name"]).catch(
@@ -431,6 +698,7 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
         )
       ).trim();
     await until(async () => (await left("pods", ["-n", namespace])) === "", 120_000);
+    for (const child of followers) child.kill();
     expect(
       await left("deployments,services,serviceaccounts,poddisruptionbudgets,roles,rolebindings,configmaps", [
         "-n",
@@ -438,19 +706,37 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
       ]),
     ).toBe("");
     expect(await left("clusterroles,clusterrolebindings", [])).toBe("");
-    // The Lease is the operator's own, not Helm's, and stays (as controller-runtime's do); say who
-    // it names, for the record: an uninstall stops both replicas at once.
-    const holder = await kubectl([
-      "get",
-      "lease",
-      "dt-datatrails-operator",
-      "-n",
-      namespace,
-      "-o",
-      "jsonpath={.spec.holderIdentity}",
-    ]).catch(() => "");
-    console.log(`after helm uninstall the Lease names ${holder === "" ? "nobody" : "a stopped replica"}`);
-  }, 300_000);
+
+    // The Lease is the operator's own, not Helm's, and stays (as controller-runtime's and client-go's
+    // do). Helm deletes the Deployment and, in the same pass, the Role, RoleBinding and ServiceAccount;
+    // the pods get SIGTERM only after that, when their token no longer authenticates or may no longer
+    // update the Lease, so the leader's release is refused and the Lease keeps naming it.
+    const lease = said.filter((line) => /leader lease/.test(line));
+    console.log(
+      `while helm uninstall stopped the replicas they logged about the Lease:\n${lease.join("\n")}`,
+    );
+    const stale = await holder();
+    console.log(`after helm uninstall the Lease names ${stale === "" ? "nobody" : "a stopped replica"}`);
+    expect(lease.some((line) => line.includes("could not release the leader lease"))).toBe(true);
+    expect(stale).not.toBe("");
+
+    // A new install waits out that replica's lease (15 s from when it first sees it), then leads.
+    const installedAt = Date.now();
+    const [repository, tag] = imageName.split(/:(?=[^:/]+$)/);
+    await helmRun([
+      "install",
+      "dt",
+      chartDir,
+      "--wait",
+      "--timeout=4m",
+      ...valueArgs({ "image.repository": repository, "image.tag": tag, "image.pullPolicy": "Never" }),
+    ]);
+    await until(async () => {
+      const now = await holder();
+      return now !== stale && (await podNames()).some((pod) => now.startsWith(pod));
+    }, 120_000);
+    console.log(`a reinstall led ${Date.now() - installedAt} ms after helm install began`);
+  }, 600_000);
 });
 
 /** Polls `check` every second until it holds; throws after `timeoutMs`. */
