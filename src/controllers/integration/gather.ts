@@ -33,14 +33,14 @@ import type {
   ApplicationView,
   ChildTokenView,
   CredentialsSecretView,
-  Failure,
   IntegrationObserved,
   PoliciesObserved,
   PolicyLookup,
   SearchResult,
   SecretCheck,
 } from "./model.ts";
-import { needsPolicySearch, policyFailure, policyIsOwned, policyPrefix } from "./policies.ts";
+import { needsPolicySearch, policyIsOwned, policyPrefix } from "./policies.ts";
+import { failureOf } from "./failures.ts";
 import { resolveConnection } from "./connection.ts";
 import { credentialsClaim, foreignApplication } from "./ownership-checks.ts";
 
@@ -55,34 +55,6 @@ export interface GatherDeps {
   getBearerToken(namespace: string, name: string): BearerToken | undefined;
   apiFor(connection: ResolvedConnection): DataTrailsApi;
   ownership: Ownership;
-}
-
-/** Maps a DataTrails failure to a condition reason. */
-export function failureOf(err: unknown, what: string): Failure {
-  if (!isDataTrailsError(err)) throw err;
-  const message = `${what}: ${err.message}`;
-  switch (err.code) {
-    case "Unauthenticated":
-    case "PermissionDenied":
-      return { reason: Reason.AdminUnauthorized, message };
-    case "RateLimited":
-      return {
-        reason: Reason.RateLimited,
-        message,
-        ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
-      };
-    case "QuotaExceeded":
-      return { reason: Reason.QuotaExceeded, message };
-    case "InvalidArgument":
-      return { reason: Reason.Rejected, message };
-    default:
-      return { reason: Reason.DataTrailsUnavailable, message };
-  }
-}
-
-function policyFailureOf(err: unknown, name: string): Failure {
-  if (!isDataTrailsError(err)) throw err;
-  return policyFailure(name, err.code, err.message, err.retryAfterMs);
 }
 
 /**
@@ -102,7 +74,7 @@ export async function gatherPolicies(
     } catch (err) {
       lookups[entry.identity] = isDataTrailsError(err, "NotFound")
         ? { state: "missing" }
-        : { state: "failed", ...policyFailureOf(err, entry.name) };
+        : { state: "failed", ...failureOf(err, { policy: entry.name }) };
     }
   }
   if (!needsPolicySearch(obj, spec)) return { lookups, search: { state: "none" } };
@@ -112,7 +84,7 @@ export async function gatherPolicies(
     for await (const p of api.listAccessPolicies()) if (policyIsOwned(p, obj.metadata.uid)) policies.push(p);
     return { lookups, search: { state: "done", policies } };
   } catch (err) {
-    return { lookups, search: { state: "failed", ...policyFailureOf(err, `${policyPrefix(obj)}*`) } };
+    return { lookups, search: { state: "failed", ...failureOf(err, { policy: `${policyPrefix(obj)}*` }) } };
   }
 }
 
@@ -228,7 +200,7 @@ export async function gatherIntegration(
     } catch (err) {
       application = isDataTrailsError(err, "NotFound")
         ? { state: "missing" }
-        : { state: "failed", ...failureOf(err, "reading the application") };
+        : { state: "failed", ...failureOf(err, { application: "reading the application" }) };
     }
   }
 
@@ -247,7 +219,7 @@ export async function gatherIntegration(
         source = { value: mine.identity, source: "search" };
       }
     } catch (err) {
-      search = { state: "failed", ...failureOf(err, "searching for a pending create") };
+      search = { state: "failed", ...failureOf(err, { application: "searching for a pending create" }) };
     }
   }
 
@@ -284,7 +256,7 @@ export async function gatherIntegration(
     } catch (err) {
       secretCheck = isDataTrailsError(err, "Unauthenticated")
         ? { state: "rejected" }
-        : { state: "failed", ...failureOf(err, "checking the stored secret") };
+        : { state: "failed", ...failureOf(err, { application: "checking the stored secret" }) };
     }
   }
 

@@ -12,7 +12,6 @@
  */
 import { createHash } from "node:crypto";
 import type { AccessPolicyStatus, DataTrailsIntegration, IntegrationSpec } from "../../api/v1alpha1/index.ts";
-import { Reason } from "../../api/v1alpha1/index.ts";
 import type { AccessPolicy, NewAccessPolicy } from "../../datatrails/api.ts";
 import { correctionGuard, type CorrectionGuard } from "./corrections.ts";
 import type { Action, Failure, PoliciesObserved } from "./model.ts";
@@ -307,14 +306,5 @@ export function policyDeletions(
       identity,
       cause: "deleted",
     })),
-  };
-}
-
-/** The failure of a policy step, in the vocabulary of conditions (the code, never a body or a secret). */
-export function policyFailure(name: string, code: string, message: string, retryAfterMs?: number): Failure {
-  return {
-    reason: Reason.AccessPolicyFailed,
-    message: `access policy "${name}": ${code}: ${message}`,
-    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
   };
 }
