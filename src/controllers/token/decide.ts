@@ -6,7 +6,6 @@ import {
   ConditionType,
   findCondition,
   Reason,
-  setCondition,
   type BearerTokenStatus,
   type ReasonName,
   rfc3339,
@@ -19,7 +18,11 @@ import {
   tokenIsExpired,
   type RetryPolicy,
 } from "../../tokens/schedule.ts";
+import type { AppliedSecret } from "../../k8s/secrets.ts";
+import { conditionIsNews, stateConditions } from "../conditions.ts";
+import { failureReason } from "./failures.ts";
 import type { RefreshCause, RefreshOutcome, RefreshPlan, TokenObserved } from "./model.ts";
+import { tokenSecret } from "./secret.ts";
 
 /** The per-object key that fixes the refresh point and the jitter: the object's UID. */
 export function scheduleKey(o: TokenObserved): string {
@@ -60,18 +63,12 @@ function conditionsWith(
   reason: ReasonName,
   message: string,
 ): BearerTokenStatus["conditions"] {
-  const generation = o.object.metadata.generation;
-  let conditions = setCondition(
+  return stateConditions(
     status.conditions,
-    { type: ConditionType.TokenReady, status: state, reason, message, observedGeneration: generation },
-    now,
+    [ConditionType.TokenReady, ConditionType.Ready],
+    { status: state, reason, message },
+    { generation: o.object.metadata.generation, now },
   );
-  conditions = setCondition(
-    conditions,
-    { type: ConditionType.Ready, status: state, reason, message, observedGeneration: generation },
-    now,
-  );
-  return conditions;
 }
 
 /** The status of a token that needs no fetch: valid and scheduled. */
@@ -101,14 +98,6 @@ export function steadyStatus(o: TokenObserved, now: Date): BearerTokenStatus {
   }
   return status;
 }
-
-const failureReason: Record<Exclude<RefreshOutcome, { ok: true }>["kind"], ReasonName> = {
-  rejected: Reason.CredentialsRejected,
-  unavailable: Reason.RefreshFailing,
-  verification: Reason.VerificationFailed,
-  invalid: Reason.InvalidSpec,
-  inputs: Reason.SecretNotFound,
-};
 
 /**
  * Whether a freshly issued token would be worse than the one published: a scheduled refresh (same
@@ -220,16 +209,30 @@ export interface TokenEvent {
   note: string;
 }
 
+/** A step that writes no Secret: refuse (the Secret is not ours), wait for the refresh point, or keep the published token. */
+interface StatusStep {
+  status: BearerTokenStatus;
+  event?: TokenEvent;
+  requeueAfterMs: number;
+}
+
 /** What a reconcile does before any fetch: refuse (the Secret is not ours), wait, or fetch. */
 export type BeforeFetch =
-  | { kind: "refuse"; status: BearerTokenStatus; event?: TokenEvent; requeueAfterMs: number }
-  | { kind: "wait"; status: BearerTokenStatus; requeueAfterMs: number }
+  | ({ kind: "refuse" } & StatusStep)
+  /** `expiresAt`: the published token's expiry, for the gauge. */
+  | ({ kind: "wait"; expiresAt?: Date } & StatusStep)
   | { kind: "fetch"; cause: RefreshCause };
 
-/** What a reconcile does after a fetch: publish the new token, or keep the published one. */
+/**
+ * What a reconcile does after a fetch: publish the new token (the whole Secret to write, created
+ * when absent, applied when ours), or keep the published one with a TokenRefreshFailed Event.
+ */
 export type AfterFetch =
-  | { kind: "publish"; status: BearerTokenStatus; event?: TokenEvent; requeueAfterMs: number }
-  | { kind: "keep"; status: BearerTokenStatus; event: TokenEvent; requeueAfterMs: number };
+  | ({ kind: "publish"; secret: AppliedSecret; create: boolean; expiresAt: Date } & StatusStep)
+  | ({ kind: "keep"; event: TokenEvent } & StatusStep);
+
+/** Any step apply.ts carries out. */
+export type TokenStep = Exclude<BeforeFetch, { kind: "fetch" }> | AfterFetch;
 
 /**
  * The first step of a reconcile. `problem` is why the token Secret may not be written (secret-claim.ts),
@@ -238,8 +241,7 @@ export type AfterFetch =
 export function beforeFetch(o: TokenObserved, problem: string | undefined, now: Date): BeforeFetch {
   if (problem) {
     const reason = o.secretClaim.state === "held" ? Reason.SecretInUse : Reason.SecretNotOwned;
-    const before = findCondition(o.object.status?.conditions, ConditionType.TokenReady);
-    const news = before?.reason !== reason || before.message !== problem;
+    const news = conditionIsNews(o.object.status?.conditions, ConditionType.TokenReady, reason, problem);
     return {
       kind: "refuse",
       status: refusedStatus(o, now, reason, problem),
@@ -250,7 +252,13 @@ export function beforeFetch(o: TokenObserved, problem: string | undefined, now: 
   }
   const plan = planRefresh(o, now);
   if (plan.fetch) return { kind: "fetch", cause: plan.cause };
-  return { kind: "wait", status: steadyStatus(o, now), requeueAfterMs: plan.requeueAfterMs };
+  const expiresAt = o.secret?.expiresAt;
+  return {
+    kind: "wait",
+    status: steadyStatus(o, now),
+    requeueAfterMs: plan.requeueAfterMs,
+    ...(expiresAt ? { expiresAt } : {}),
+  };
 }
 
 /**
@@ -266,11 +274,23 @@ export function afterFetch(
   policy?: RetryPolicy,
 ): AfterFetch {
   const result = afterRefresh(o, fetched, now, policy, cause);
-  if (result.publish) {
+  const claim = o.secretClaim;
+  if (
+    result.publish &&
+    fetched.ok &&
+    o.spec &&
+    o.inputs.state === "ready" &&
+    (claim.state === "free" || claim.state === "mine")
+  ) {
     const wasReady =
       findCondition(o.object.status?.conditions, ConditionType.TokenReady)?.reason === Reason.TokenValid;
+    const times = { issuedAt: fetched.issuedAt, expiresAt: fetched.expiresAt };
     return {
       kind: "publish",
+      // An absent Secret is created, never applied over one made a moment ago.
+      secret: tokenSecret(o.object, o.spec, claim, fetched.accessToken, times, o.inputs.version),
+      create: claim.state === "free",
+      expiresAt: fetched.expiresAt,
       status: result.status,
       requeueAfterMs: result.requeueAfterMs,
       ...(cause !== "due" || !wasReady
