@@ -23,7 +23,7 @@ import { isDataTrailsError } from "../../datatrails/errors.ts";
 import type { CustomObjects } from "../../k8s/custom-objects.ts";
 import type { EventRecorder } from "../../k8s/events.ts";
 import { decodeSecretData, type SecretStore } from "../../k8s/secrets.ts";
-import { credentialsSecretName } from "./decide.ts";
+import { credentialsSecretName } from "./predicates.ts";
 import { integrationWriter } from "./ownership-checks.ts";
 import { mayWrite, ownershipOf, type SecretClaim } from "../secret-claim.ts";
 import type { Action, ApplyOutcome, ApplyResults, Plan } from "./model.ts";

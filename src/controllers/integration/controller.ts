@@ -15,15 +15,10 @@ import { objectLogger, type Logger } from "../../observability/logger.ts";
 import { jitterFraction } from "../../tokens/schedule.ts";
 import { splitKey } from "../controller.ts";
 import { applyPlan, type ApplyDeps } from "./apply.ts";
-import {
-  credentialsSecretName,
-  decide,
-  isSettled,
-  settledCheckDelayMs,
-  type DecideOptions,
-} from "./decide.ts";
+import { decide, type DecideOptions } from "./decide.ts";
 import { childToken, credentialsView, gatherIntegration, type GatherDeps } from "./gather.ts";
 import type { Failure } from "./model.ts";
+import { credentialsSecretName, isSettled, settledCheckDelayMs } from "./predicates.ts";
 import { statusAfterApply } from "./status.ts";
 
 /** What the integration reconcile depends on. */

@@ -12,7 +12,10 @@
  */
 import { createHash } from "node:crypto";
 import type { AccessPolicyStatus, DataTrailsIntegration, IntegrationSpec } from "../../api/v1alpha1/index.ts";
+import { ConditionType, Reason } from "../../api/v1alpha1/index.ts";
 import type { AccessPolicy, NewAccessPolicy } from "../../datatrails/api.ts";
+import { withoutCondition } from "../conditions.ts";
+import { setOn, type Draft } from "./plan-status.ts";
 import { correctionGuard, type CorrectionGuard } from "./corrections.ts";
 import type { Action, Failure, PoliciesObserved } from "./model.ts";
 
@@ -307,4 +310,37 @@ export function policyDeletions(
       cause: "deleted",
     })),
   };
+}
+
+/** Adds the access-policy actions and AccessPoliciesReady to the plan; returns a policy failure, if any. */
+export function policyStep(
+  o: { object: DataTrailsIntegration; policies: PoliciesObserved },
+  spec: IntegrationSpec,
+  clientId: string,
+  stamp: string,
+  d: Draft,
+  actions: Action[],
+  guard: CorrectionGuard,
+): Failure | undefined {
+  const wanted = spec.accessPolicies ?? [];
+  const plan = decidePolicies(o.object, spec, o.policies, clientId, stamp, guard);
+  actions.push(...plan.actions);
+  if (plan.entries.length > 0) d.status.accessPolicies = plan.entries;
+  else delete d.status.accessPolicies;
+  if (plan.failure) {
+    setOn(d, ConditionType.AccessPoliciesReady, "False", plan.failure.reason, plan.failure.message);
+  } else if (wanted.length > 0) {
+    setOn(
+      d,
+      ConditionType.AccessPoliciesReady,
+      "True",
+      Reason.Ready,
+      wanted.length === 1
+        ? "The access policy is in place."
+        : `${wanted.length} access policies are in place.`,
+    );
+  } else {
+    d.status.conditions = withoutCondition(d.status.conditions, ConditionType.AccessPoliciesReady);
+  }
+  return plan.failure;
 }
