@@ -6,11 +6,11 @@ import {
   ConditionType,
   findCondition,
   Reason,
-  setCondition,
   type ConnectionStatus,
   type ReasonName,
 } from "../../api/v1alpha1/index.ts";
 import { jitterFraction } from "../../tokens/schedule.ts";
+import { withCondition } from "../conditions.ts";
 import { settledCheckDelayMs } from "../integration/predicates.ts";
 import type { ConnectionCheck, ConnectionObject, ConnectionObserved } from "./gather.ts";
 
@@ -201,16 +201,11 @@ export function decideConnection(
   const obj = observed.object;
   const verdict = verdictOf(observed.check, obj, options);
   const generation = obj.metadata.generation;
-  const conditions = setCondition(
+  const conditions = withCondition(
     obj.status?.conditions,
-    {
-      type: ConditionType.Ready,
-      status: verdict.ready ? "True" : "False",
-      reason: verdict.reason,
-      message: verdict.message,
-      observedGeneration: generation,
-    },
-    now,
+    ConditionType.Ready,
+    { status: verdict.ready ? "True" : "False", reason: verdict.reason, message: verdict.message },
+    { generation, now },
   );
   const before = findCondition(obj.status?.conditions, ConditionType.Ready);
   const { credentialsSecretVersion: _previousVersion, ...previous } = obj.status ?? {};
