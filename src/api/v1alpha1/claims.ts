@@ -41,11 +41,3 @@ export const ownerClaimName = "k8s_integration_uid";
 
 /** Names a user may not use in spec.customClaims. */
 export const forbiddenClaimNames: readonly string[] = [...registeredClaimNames, ownerClaimName];
-
-/** Why a claim name is refused, or undefined when it is allowed. */
-export function claimNameProblem(name: string): string | undefined {
-  if (reservedClaimPrefixes.some((p) => name.startsWith(p))) return "must not start with jit_ or arc_";
-  if ((registeredClaimNames as readonly string[]).includes(name)) return "is a registered JWT claim";
-  if (name === ownerClaimName) return "is reserved by the operator";
-  return undefined;
-}

@@ -22,7 +22,7 @@ import { credentialsSecretName, isSettled, settledCheckDelayMs } from "./predica
 import { statusAfterApply } from "./status.ts";
 
 /** What the integration reconcile depends on. */
-export interface IntegrationControllerDeps extends GatherDeps, Omit<ApplyDeps, "now"> {
+interface IntegrationControllerDeps extends GatherDeps, Omit<ApplyDeps, "now"> {
   /**
    * The integration as the API server has it now. Read fresh, not from the informer cache: a
    * reconcile that followed its own write (a rotation recorded in status, say) must see that write,
@@ -41,7 +41,7 @@ function targetOf(note: string): string {
 }
 
 /** A reconcile that failed in a way the work queue should back off from. */
-export class ReconcileFailure extends Error {
+class ReconcileFailure extends Error {
   override readonly name = "ReconcileFailure";
   readonly reason: string;
   constructor(failure: Failure) {

@@ -11,7 +11,7 @@ import type { Action, IntegrationObserved, Plan } from "./model.ts";
 import { recordCorrections, setOn, settle, type Draft } from "./plan-status.ts";
 
 /** What the create plan needs besides the observation. */
-export interface CreateInputs {
+interface CreateInputs {
   url: string;
   tokenUrl: string;
   claims: Record<string, string>;

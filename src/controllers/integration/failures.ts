@@ -28,7 +28,7 @@ const applicationReason: Record<DataTrailsErrorCode, ReasonName> = {
 };
 
 /** What a failed call was about: the application (what was being done), or one access policy. */
-export type FailureSite = { application: string } | { policy: string };
+type FailureSite = { application: string } | { policy: string };
 
 /** The failure a DataTrails error stands for; any other error is rethrown. */
 export function failureOf(err: unknown, site: FailureSite): Failure {

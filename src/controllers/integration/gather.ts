@@ -61,7 +61,7 @@ export interface GatherDeps {
  * The recorded access policies, each looked up by identity, and when needed (a create in flight, a
  * deletion) every policy under this integration's display-name prefix.
  */
-export async function gatherPolicies(
+async function gatherPolicies(
   obj: DataTrailsIntegration,
   spec: IntegrationSpec | undefined,
   api: DataTrailsApi,
@@ -89,7 +89,7 @@ export async function gatherPolicies(
 }
 
 /** The parts of an application the controller keeps. */
-export function applicationView(app: Application): ApplicationView {
+function applicationView(app: Application): ApplicationView {
   const validFrom = app.credentials[0]?.validFrom;
   const validUntil = app.credentials[0]?.validUntil;
   return {

@@ -30,8 +30,7 @@ export interface Failure {
 }
 
 /** The resolved connection: where DataTrails is, or why it cannot be used. */
-export type ConnectionState =
-  { state: "ready"; url: string; tokenUrl: string } | ({ state: "failed" } & Failure);
+type ConnectionState = { state: "ready"; url: string; tokenUrl: string } | ({ state: "failed" } & Failure);
 
 /** What the credentials Secret holds, without its values. */
 export interface CredentialsSecretView {
@@ -76,7 +75,7 @@ export type PolicyLookup =
   { state: "found"; policy: AccessPolicy } | { state: "missing" } | ({ state: "failed" } & Failure);
 
 /** The access policies found by the crash-recovery search (display-name prefix). */
-export type PolicySearch =
+type PolicySearch =
   { state: "none" } | { state: "done"; policies: AccessPolicy[] } | ({ state: "failed" } & Failure);
 
 /** What gather learned about the integration's access policies in DataTrails. */

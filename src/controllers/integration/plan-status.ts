@@ -47,7 +47,7 @@ export function setOn(
 }
 
 /** Sets Ready from CredentialsReady, TokenReady and (when present) AccessPoliciesReady. */
-export function summarise(d: Draft): IntegrationStatus {
+function summarise(d: Draft): IntegrationStatus {
   const creds = findCondition(d.status.conditions, ConditionType.CredentialsReady);
   const token = findCondition(d.status.conditions, ConditionType.TokenReady);
   const policies = findCondition(d.status.conditions, ConditionType.AccessPoliciesReady);

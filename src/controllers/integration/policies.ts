@@ -25,7 +25,7 @@ export function policyPrefix(obj: DataTrailsIntegration): string {
 }
 
 /** The longest display name DataTrails stores for an access policy. */
-export const maxPolicyDisplayName = 128;
+const maxPolicyDisplayName = 128;
 
 /**
  * The display name of one policy in DataTrails: `k8s:<namespace>/<integration>/<entry>` when that
@@ -41,7 +41,7 @@ export function policyDisplayName(obj: DataTrailsIntegration, policyName: string
 }
 
 /** The ownership marker written into a policy's description. */
-export function ownerMarker(uid: string): string {
+function ownerMarker(uid: string): string {
   return `k8s-uid=${uid}`;
 }
 
@@ -153,7 +153,7 @@ export function needsPolicySearch(obj: DataTrailsIntegration, spec: IntegrationS
 }
 
 /** The first failed lookup or search, if any. */
-export function policyLookupFailure(observed: PoliciesObserved): Failure | undefined {
+function policyLookupFailure(observed: PoliciesObserved): Failure | undefined {
   for (const lookup of [...Object.values(observed.lookups), observed.search]) {
     if (lookup.state === "failed") {
       const { state: _state, ...failure } = lookup;
@@ -164,7 +164,7 @@ export function policyLookupFailure(observed: PoliciesObserved): Failure | undef
 }
 
 /** What decidePolicies returns: the actions, status.accessPolicies after them, and a failure if any. */
-export interface PolicyPlan {
+interface PolicyPlan {
   actions: Action[];
   entries: AccessPolicyStatus[];
   failure?: Failure;

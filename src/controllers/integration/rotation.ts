@@ -10,7 +10,7 @@ import type { Draft } from "./plan-status.ts";
 import { pendingRotationHappened, rotationDueAt, rotationRequested, secretIsPresent } from "./predicates.ts";
 
 /** Where rotation stands: what a pending rotation already did, and the request not yet acted on. */
-export interface RotationState {
+interface RotationState {
   /** A rotation whose regenerate happened before a crash: its secret is in hand, it is done. */
   finished: boolean;
   /** The last datatrails.ai/rotate value acted on (a finished rotation's counts). */

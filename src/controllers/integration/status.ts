@@ -39,7 +39,7 @@ function succeeded(plan: Plan, results: ApplyResults): IntegrationStatus {
 }
 
 /** What to write after apply, and why the reconcile did not finish (if it did not). */
-export interface StatusAfterApply {
+interface StatusAfterApply {
   /** The status to write over `results.status`; absent when there is nothing to write it on. */
   status?: IntegrationStatus;
   /** The failure to report: the plan's own, or the step that failed. */

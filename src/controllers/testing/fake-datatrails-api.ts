@@ -24,7 +24,7 @@ import { codeForStatus, DataTrailsError, type DataTrailsErrorCode } from "../../
 export type DataTrailsMethod = keyof DataTrailsApi;
 
 /** The methods that change something in DataTrails. */
-export const writeMethods: readonly DataTrailsMethod[] = [
+const writeMethods: readonly DataTrailsMethod[] = [
   "createApplication",
   "updateApplication",
   "deleteApplication",
@@ -40,7 +40,7 @@ export function httpError(status: number, operation = "call", retryAfterMs?: num
 }
 
 /** A DataTrailsError of a code. */
-export function dataTrailsError(
+function dataTrailsError(
   code: DataTrailsErrorCode,
   operation = "call",
   status?: number,

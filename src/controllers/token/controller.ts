@@ -17,7 +17,7 @@ import { afterFetch, beforeFetch, type TokenStep } from "./decide.ts";
 import { fetchToken, gatherToken, type SecretLookup, type TokenSource } from "./gather.ts";
 
 /** What the BearerToken reconcile depends on. */
-export interface TokenControllerDeps extends TokenApplyDeps, TokenSource {
+interface TokenControllerDeps extends TokenApplyDeps, TokenSource {
   /** The BearerToken cache. */
   getToken(namespace: string, name: string): BearerToken | undefined;
   lookupSecret: SecretLookup;

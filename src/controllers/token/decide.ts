@@ -25,7 +25,7 @@ import type { RefreshCause, RefreshOutcome, RefreshPlan, TokenObserved } from ".
 import { tokenSecret } from "./secret.ts";
 
 /** The per-object key that fixes the refresh point and the jitter: the object's UID. */
-export function scheduleKey(o: TokenObserved): string {
+function scheduleKey(o: TokenObserved): string {
   return o.object.metadata.uid;
 }
 
@@ -187,12 +187,7 @@ export function afterRefresh(
  * The status of a BearerToken that may not write its token Secret (another object holds it, or it
  * is a user's): TokenReady and Ready False with the reason; nothing is fetched or published.
  */
-export function refusedStatus(
-  o: TokenObserved,
-  now: Date,
-  reason: ReasonName,
-  message: string,
-): BearerTokenStatus {
+function refusedStatus(o: TokenObserved, now: Date, reason: ReasonName, message: string): BearerTokenStatus {
   const status: BearerTokenStatus = {
     ...(o.object.status ?? {}),
     observedGeneration: o.object.metadata.generation,
@@ -203,7 +198,7 @@ export function refusedStatus(
 }
 
 /** An Event a token step records. */
-export interface TokenEvent {
+interface TokenEvent {
   type: "Normal" | "Warning";
   reason: string;
   note: string;
@@ -217,7 +212,7 @@ interface StatusStep {
 }
 
 /** What a reconcile does before any fetch: refuse (the Secret is not ours), wait, or fetch. */
-export type BeforeFetch =
+type BeforeFetch =
   | ({ kind: "refuse" } & StatusStep)
   /** `expiresAt`: the published token's expiry, for the gauge. */
   | ({ kind: "wait"; expiresAt?: Date } & StatusStep)
@@ -227,7 +222,7 @@ export type BeforeFetch =
  * What a reconcile does after a fetch: publish the new token (the whole Secret to write, created
  * when absent, applied when ours), or keep the published one with a TokenRefreshFailed Event.
  */
-export type AfterFetch =
+type AfterFetch =
   | ({ kind: "publish"; secret: AppliedSecret; create: boolean; expiresAt: Date } & StatusStep)
   | ({ kind: "keep"; event: TokenEvent } & StatusStep);
 

@@ -32,7 +32,7 @@ export function inputSecretRef(spec: BearerTokenSpec): { name: string; keys: str
 }
 
 /** The issuer's inputs from the Secret's values, or why they are unusable (naming keys, never values). */
-export function issuerInputs(spec: BearerTokenSpec, secret: V1Secret | undefined): IssuerInputs | string {
+function issuerInputs(spec: BearerTokenSpec, secret: V1Secret | undefined): IssuerInputs | string {
   const ref = inputSecretRef(spec);
   if (!secret) return `Secret ${ref.name} not found`;
   const data = decodeSecretData(secret);

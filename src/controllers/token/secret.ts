@@ -20,11 +20,11 @@ import { ownershipOf, type SecretClaim, type SecretWriter } from "../secret-clai
 import type { TokenSecretView } from "./model.ts";
 
 /** Annotation: when the token was obtained (RFC 3339). */
-export const issuedAtAnnotation = "datatrails.ai/issued-at";
+const issuedAtAnnotation = "datatrails.ai/issued-at";
 /** Annotation: the version of the credentials or key the token was obtained with. */
-export const inputsVersionAnnotation = "datatrails.ai/inputs-version";
+const inputsVersionAnnotation = "datatrails.ai/inputs-version";
 /** Annotation: the BearerToken generation the token was obtained for. */
-export const generationAnnotation = "datatrails.ai/generation";
+const generationAnnotation = "datatrails.ai/generation";
 /** Annotation: a digest of the published file, to notice a hand-edited Secret without keeping the token around. */
 const digestAnnotation = "datatrails.ai/digest";
 
