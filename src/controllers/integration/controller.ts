@@ -3,12 +3,7 @@
  * one place an outcome becomes a status and a failure a reason), then backoff for a failure.
  */
 import type { Metrics } from "../../observability/metrics.ts";
-import {
-  ConditionType,
-  integrationSpec,
-  Reason,
-  type DataTrailsIntegration,
-} from "../../api/v1alpha1/index.ts";
+import { ConditionType, Reason, type DataTrailsIntegration } from "../../api/v1alpha1/index.ts";
 import type { Clock } from "../../k8s/clock.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";
 import { objectLogger, type Logger } from "../../observability/logger.ts";
@@ -16,9 +11,9 @@ import { jitterFraction } from "../../tokens/schedule.ts";
 import { splitKey } from "../controller.ts";
 import { applyPlan, type ApplyDeps } from "./apply.ts";
 import { decide, type DecideOptions } from "./decide.ts";
-import { childToken, credentialsView, gatherIntegration, type GatherDeps } from "./gather.ts";
+import { gatherIntegration, settledAtFirstLook, type GatherDeps } from "./gather.ts";
 import type { Failure } from "./model.ts";
-import { credentialsSecretName, isSettled, settledCheckDelayMs } from "./predicates.ts";
+import { settledCheckDelayMs } from "./predicates.ts";
 import { statusAfterApply } from "./status.ts";
 
 /** What the integration reconcile depends on. */
@@ -63,19 +58,13 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
       // The first look since this process started: a settled object waits for its turn to be
       // checked against DataTrails, so a restart makes no DataTrails call at all.
       seen.add(key);
-      const spec = integrationSpec.safeParse(obj.spec);
-      const parsed = spec.success ? spec.data : undefined;
-      const credentials = credentialsView(
-        await deps.lookupSecret(namespace, credentialsSecretName(obj, parsed)),
-      );
-      if (isSettled(obj, parsed, credentials, childToken(obj, parsed, deps), now())) {
+      if (await settledAtFirstLook(obj, deps, now()))
         return {
           requeueAfterMs: settledCheckDelayMs(
             jitterFraction(obj.metadata.uid),
             deps.options.resyncIntervalMs,
           ),
         };
-      }
     }
     const { observed, api, credentialsSecret } = await gatherIntegration(obj, deps);
     const plan = decide(observed, now(), deps.options);

@@ -22,6 +22,7 @@ import { mayWrite } from "../secret-claim.ts";
 import {
   credentialsSecretName,
   identityCandidate,
+  isSettled,
   needsSearch,
   needsSecretCheck,
   ownedBy,
@@ -103,7 +104,7 @@ function applicationView(app: Application): ApplicationView {
 }
 
 /** What the credentials Secret holds, without its values. */
-export function credentialsView(secret: V1Secret | undefined): CredentialsSecretView | undefined {
+function credentialsView(secret: V1Secret | undefined): CredentialsSecretView | undefined {
   if (!secret) return undefined;
   const data = decodeSecretData(secret);
   return {
@@ -116,7 +117,7 @@ export function credentialsView(secret: V1Secret | undefined): CredentialsSecret
 }
 
 /** The child BearerToken as the integration sees it. */
-export function childToken(
+function childToken(
   obj: DataTrailsIntegration,
   spec: IntegrationSpec | undefined,
   deps: GatherDeps,
@@ -140,6 +141,21 @@ export function childToken(
     ...(ready && ready.observedGeneration === child.metadata.generation ? { ready } : {}),
     ...(child.status?.tokenExpiresAt ? { tokenExpiresAt: child.status.tokenExpiresAt } : {}),
   };
+}
+
+/**
+ * Whether the integration is settled (predicates.ts, isSettled) as far as the cluster shows: read
+ * on a process's first look, which then asks DataTrails nothing. Reads the credentials Secret only.
+ */
+export async function settledAtFirstLook(
+  obj: DataTrailsIntegration,
+  deps: GatherDeps,
+  now: Date,
+): Promise<boolean> {
+  const parsed = integrationSpec.safeParse(obj.spec);
+  const spec = parsed.success ? parsed.data : undefined;
+  const secret = await deps.lookupSecret(obj.metadata.namespace ?? "", credentialsSecretName(obj, spec));
+  return isSettled(obj, spec, credentialsView(secret), childToken(obj, spec, deps), now);
 }
 
 /** Everything decide() needs, and the connection's API for apply(). */
