@@ -32,7 +32,7 @@ export function ownerKeys(obj: KubernetesObject, kind: string): string[] {
  * What about an object is worth a reconcile. Status-only updates (including the controller's own
  * status writes) change none of it, so they do not wake the controller again.
  */
-export function interestingPart(obj: KubernetesObject): string {
+function interestingPart(obj: KubernetesObject): string {
   const m = obj.metadata ?? {};
   return JSON.stringify([m.generation, m.deletionTimestamp, m.finalizers, m.annotations, m.labels, m.uid]);
 }
@@ -44,7 +44,7 @@ export interface Watched {
 }
 
 /** Options of {@link startController}. */
-export interface ControllerOptions<T extends KubernetesObject> {
+interface ControllerOptions<T extends KubernetesObject> {
   name: string;
   primary: ResilientInformer<T>;
   watches?: Watched[];

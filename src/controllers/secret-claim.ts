@@ -62,12 +62,12 @@ export type SecretClaim =
   | { state: "foreign" };
 
 /** `<Kind>/<name>` for a holder annotation. */
-export function holderValue(writer: SecretWriter): string {
+function holderValue(writer: SecretWriter): string {
   return `${writer.kind}/${writer.name}`;
 }
 
 /** The holder a Secret names: the annotations, else (Secrets of earlier versions) a controller ownerReference of ours. */
-export function holderOf(secret: V1Secret): Holder | undefined {
+function holderOf(secret: V1Secret): Holder | undefined {
   const annotations = secret.metadata?.annotations ?? {};
   const uid = annotations[holderUidAnnotation];
   if (uid) {
@@ -122,7 +122,7 @@ export function mayWrite(claim: SecretClaim): claim is Extract<SecretClaim, { st
 }
 
 /** The ownerReference that makes the garbage collector delete the Secret with its writer. */
-export function writerOwnerRef(writer: SecretWriter): V1OwnerReference {
+function writerOwnerRef(writer: SecretWriter): V1OwnerReference {
   return {
     apiVersion,
     kind: writer.kind,

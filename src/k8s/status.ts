@@ -2,8 +2,8 @@
  * Writing `status` of the operator's custom resources. Status is written only when it changes
  * (every write bumps resourceVersion, wakes every watcher and would re-trigger our own reconcile), so
  * {@link statusChanged} compares old and new ignoring a lone `lastTransitionTime` difference (the
- * conditions themselves are set by api/v1alpha1's setCondition, which moves `lastTransitionTime`
- * only when the status flips).
+ * controllers set conditions through src/controllers/conditions.ts, which moves
+ * `lastTransitionTime` only when the status flips). This module holds no condition helpers.
  *
  * The write is a JSON merge patch of the `/status` subresource, which cannot touch spec or metadata.
  * A merge patch leaves out what it does not mention, so fields present before and absent now are

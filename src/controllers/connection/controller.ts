@@ -34,7 +34,7 @@ import {
 } from "./gather.ts";
 
 /** What the connection controllers depend on. */
-export interface ConnectionControllerDeps extends ConnectionGatherDeps, Pick<ConnectionApplyDeps, "events"> {
+interface ConnectionControllerDeps extends ConnectionGatherDeps, Pick<ConnectionApplyDeps, "events"> {
   connections: ResilientInformer<DataTrailsConnection & KubernetesObject>;
   clusterConnections: ResilientInformer<ClusterDataTrailsConnection & KubernetesObject>;
   /** Merge-patches the status of `obj` (of the kind `resource` names) from `previous` to `next`. */
@@ -54,7 +54,7 @@ export interface ConnectionControllerDeps extends ConnectionGatherDeps, Pick<Con
 }
 
 /** One connection controller, ready for startController. */
-export interface ConnectionController {
+interface ConnectionController {
   name: string;
   kind: ConnectionKind;
   primary: ResilientInformer<KubernetesObject>;
@@ -64,7 +64,7 @@ export interface ConnectionController {
 }
 
 /** A check that failed in a way the work queue should back off from; the message names the reason. */
-export class ConnectionCheckFailure extends Error {
+class ConnectionCheckFailure extends Error {
   override readonly name = "ConnectionCheckFailure";
   readonly reason: string;
   constructor(reason: string, message: string) {

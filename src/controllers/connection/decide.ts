@@ -6,11 +6,11 @@ import {
   ConditionType,
   findCondition,
   Reason,
-  setCondition,
   type ConnectionStatus,
   type ReasonName,
 } from "../../api/v1alpha1/index.ts";
 import { jitterFraction } from "../../tokens/schedule.ts";
+import { withCondition } from "../conditions.ts";
 import { settledCheckDelayMs } from "../integration/predicates.ts";
 import type { ConnectionCheck, ConnectionObject, ConnectionObserved } from "./gather.ts";
 
@@ -21,7 +21,7 @@ export interface ConnectionDecideOptions {
 }
 
 /** The Event a transition records. */
-export interface ConnectionEvent {
+interface ConnectionEvent {
   type: "Normal" | "Warning";
   /** `Connected` or `ConnectionFailed`. */
   reason: "Connected" | "ConnectionFailed";
@@ -29,7 +29,7 @@ export interface ConnectionEvent {
 }
 
 /** When to check again. */
-export type NextCheck =
+type NextCheck =
   /** After a delay (the periodic check, or what a 429 asked for). */
   | { afterMs: number }
   /** With the work queue's per-key exponential backoff. */
@@ -51,7 +51,7 @@ export interface ConnectionPlan {
 }
 
 /** The Event reasons of the connection controller. */
-export const ConnectionEventReason = {
+const ConnectionEventReason = {
   /** Ready turned True: the admin credentials work and carry the OWNER role. */
   Connected: "Connected",
   /** Ready turned False, or failed for a different reason than before; the note names the reason. */
@@ -91,7 +91,7 @@ export function firstCheckDelayMs(obj: ConnectionObject, options: ConnectionDeci
 }
 
 /** Whether to try the credentials now, or how long to wait. */
-export type CheckTiming = { check: true } | { check: false; afterMs: number };
+type CheckTiming = { check: true } | { check: false; afterMs: number };
 
 /**
  * When a connection is next checked against DataTrails. At once when it is not settled (no check
@@ -201,16 +201,11 @@ export function decideConnection(
   const obj = observed.object;
   const verdict = verdictOf(observed.check, obj, options);
   const generation = obj.metadata.generation;
-  const conditions = setCondition(
+  const conditions = withCondition(
     obj.status?.conditions,
-    {
-      type: ConditionType.Ready,
-      status: verdict.ready ? "True" : "False",
-      reason: verdict.reason,
-      message: verdict.message,
-      observedGeneration: generation,
-    },
-    now,
+    ConditionType.Ready,
+    { status: verdict.ready ? "True" : "False", reason: verdict.reason, message: verdict.message },
+    { generation, now },
   );
   const before = findCondition(obj.status?.conditions, ConditionType.Ready);
   const { credentialsSecretVersion: _previousVersion, ...previous } = obj.status ?? {};

@@ -34,7 +34,7 @@ export interface ConnectionGatherDeps {
 }
 
 /** Where a connection's admin credentials are. */
-export interface AdminSecretRef {
+interface AdminSecretRef {
   namespace: string;
   name: string;
   clientIdKey: string;
@@ -42,7 +42,7 @@ export interface AdminSecretRef {
 }
 
 /** What a connection's spec says, parsed, or why it cannot be used. */
-export type ParsedConnection =
+type ParsedConnection =
   | { valid: true; url: string; requestsPerSecond: number; secret: AdminSecretRef }
   | { valid: false; message: string };
 
@@ -77,7 +77,7 @@ export interface ConnectionObserved {
  * The admin Secret, read: what to try (kept out of the observed state, which is logged), or the
  * check's outcome already (an invalid spec, a missing Secret or key).
  */
-export type AdminSecretRead =
+type AdminSecretRead =
   | { state: "failed"; check: ConnectionCheck }
   | { state: "ready"; secretVersion: string; target: ResolvedConnection };
 
@@ -85,7 +85,7 @@ export type AdminSecretRead =
  * The parsed spec. A namespaced connection's Secret is always in its own namespace (tenancy); a
  * cluster connection names the Secret's namespace itself.
  */
-export function parseConnection(kind: ConnectionKind, obj: ConnectionObject): ParsedConnection {
+function parseConnection(kind: ConnectionKind, obj: ConnectionObject): ParsedConnection {
   if (kind === "ClusterDataTrailsConnection") {
     const parsed = clusterConnectionSpec.safeParse(obj.spec);
     if (!parsed.success) return { valid: false, message: specProblem(kind, obj, parsed.error.issues) };

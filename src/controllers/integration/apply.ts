@@ -1,7 +1,8 @@
 /**
  * Carries out an integration plan, one action after another, stopping at the first failure. The
- * status marks (pendingCreate, pendingRotation) are written before the step they guard; the final
- * status is written last, from the plan and what the steps returned.
+ * write-ahead status marks (pendingCreate, pendingRotation, a pending access policy) are written
+ * before the step they guard. Apply returns what the steps produced and the first error; the status
+ * written after them comes from status.ts, the one place that turns an outcome into a status.
  */
 import type { KubernetesObject, V1OwnerReference } from "@kubernetes/client-node";
 import {
@@ -17,15 +18,15 @@ import {
   type IntegrationStatus,
   rfc3339,
 } from "../../api/v1alpha1/index.ts";
-import type { DataTrailsApi, IssuedApplication } from "../../datatrails/api.ts";
-import { isDataTrailsError, type DataTrailsError } from "../../datatrails/errors.ts";
+import type { DataTrailsApi } from "../../datatrails/api.ts";
+import { isDataTrailsError } from "../../datatrails/errors.ts";
 import type { CustomObjects } from "../../k8s/custom-objects.ts";
 import type { EventRecorder } from "../../k8s/events.ts";
 import { decodeSecretData, type SecretStore } from "../../k8s/secrets.ts";
-import { credentialsSecretName } from "./decide.ts";
+import { credentialsSecretName } from "./predicates.ts";
 import { integrationWriter } from "./ownership-checks.ts";
 import { mayWrite, ownershipOf, type SecretClaim } from "../secret-claim.ts";
-import type { Action, Plan } from "./model.ts";
+import type { Action, ApplyOutcome, ApplyResults, Plan } from "./model.ts";
 import type { IntegrationSpec } from "../../api/v1alpha1/integration.ts";
 import type { V1Secret } from "@kubernetes/client-node";
 
@@ -47,28 +48,6 @@ export interface ApplyDeps {
   crashPoint?(step: string): void;
 }
 
-/** A policy step that DataTrails refused or could not serve: the controller reports it as AccessPolicyFailed. */
-export class PolicyStepError extends Error {
-  override readonly name = "PolicyStepError";
-  readonly policy: string;
-  override readonly cause: DataTrailsError;
-  constructor(policy: string, cause: DataTrailsError) {
-    super(`access policy ${policy}: ${cause.code}`);
-    this.policy = policy;
-    this.cause = cause;
-  }
-}
-
-/** What the steps produced, for the final status. */
-interface Results {
-  issued?: IssuedApplication;
-  /** Identities of the access policies created, by spec name. */
-  policies?: Record<string, string>;
-  rotatedAt?: string;
-  credentialsVersion?: string;
-  status: IntegrationStatus | undefined;
-}
-
 function ownerRef(obj: DataTrailsIntegration): V1OwnerReference {
   return {
     apiVersion,
@@ -80,37 +59,12 @@ function ownerRef(obj: DataTrailsIntegration): V1OwnerReference {
   };
 }
 
-/** The status after the plan: the plan's, with what create and regenerate returned. */
-export function finalStatus(plan: Plan, results: Omit<Results, "status">): IntegrationStatus {
-  const status: IntegrationStatus = { ...plan.status };
-  const issued = results.issued;
-  if (issued) {
-    status.applicationIdentity = issued.identity;
-    status.clientId = issued.clientId;
-    const validUntil = issued.credentials[0]?.validUntil;
-    if (validUntil) status.secretValidUntil = validUntil;
-    delete status.pendingCreate;
-  }
-  if (results.rotatedAt) {
-    status.secretRotatedAt = results.rotatedAt;
-    delete status.pendingRotation;
-  }
-  if (results.credentialsVersion) status.credentialsSecretVersion = results.credentialsVersion;
-  const created = results.policies ?? {};
-  if (status.accessPolicies)
-    status.accessPolicies = status.accessPolicies.map((e) => {
-      const identity = created[e.name];
-      return identity ? { name: e.name, identity } : e;
-    });
-  return status;
-}
-
 type PolicyAction = Extract<
   Action,
   { type: "CreateAccessPolicy" | "UpdateAccessPolicy" | "DeleteAccessPolicy" }
 >;
 
-async function runPolicy(api: DataTrailsApi, action: PolicyAction, results: Results): Promise<void> {
+async function runPolicy(api: DataTrailsApi, action: PolicyAction, results: ApplyResults): Promise<void> {
   switch (action.type) {
     case "CreateAccessPolicy": {
       const created = await api.createAccessPolicy(action.policy);
@@ -130,7 +84,7 @@ async function runPolicy(api: DataTrailsApi, action: PolicyAction, results: Resu
   }
 }
 
-/** Runs the plan. Throws the first failure (after which the caller reports it). */
+/** Runs the plan's actions in order; stops at the first failure and returns it with what was done. */
 export async function applyPlan(
   obj: DataTrailsIntegration,
   spec: IntegrationSpec | undefined,
@@ -139,11 +93,11 @@ export async function applyPlan(
   existingSecret: V1Secret | undefined,
   deps: ApplyDeps,
   claim: SecretClaim = { state: "free" },
-): Promise<IntegrationStatus> {
+): Promise<ApplyOutcome> {
   let wroteSecret = false;
   const namespace = obj.metadata.namespace ?? "";
   const name = obj.metadata.name;
-  const results: Results = { status: obj.status };
+  const results: ApplyResults = { status: obj.status, finalizerRemoved: false };
   const needApi = (): DataTrailsApi => {
     if (!api) throw new Error("no DataTrails connection for an action that needs one");
     return api;
@@ -167,6 +121,7 @@ export async function applyPlan(
         await deps.objects.mergePatch(integrationResource, namespace, name, {
           metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion },
         });
+        if (action.type === "RemoveFinalizer") results.finalizerRemoved = true;
         return;
       }
       case "MarkPendingCreate":
@@ -193,13 +148,7 @@ export async function applyPlan(
       case "CreateAccessPolicy":
       case "UpdateAccessPolicy":
       case "DeleteAccessPolicy":
-        try {
-          await runPolicy(needApi(), action, results);
-        } catch (err) {
-          if (isDataTrailsError(err)) throw new PolicyStepError(action.name, err);
-          throw err;
-        }
-        return;
+        return runPolicy(needApi(), action, results);
       case "RegenerateSecret":
         results.issued = await needApi().regenerateSecret(action.identity);
         results.rotatedAt = rfc3339(deps.now());
@@ -291,12 +240,12 @@ export async function applyPlan(
   };
 
   for (const action of plan.actions) {
-    await run(action);
+    try {
+      await run(action);
+    } catch (cause) {
+      return { results, error: { cause, action } };
+    }
     deps.crashPoint?.(`after:${action.type}`);
   }
-  const status = finalStatus(plan, results);
-  // A removed finalizer may mean the object is gone: nothing left to write status on.
-  if (!plan.actions.some((a) => a.type === "RemoveFinalizer"))
-    await deps.writeStatus(obj, results.status, status);
-  return status;
+  return { results };
 }

@@ -18,7 +18,7 @@ import type { GatherDeps } from "./gather.ts";
 import type { Failure } from "./model.ts";
 
 /** The connection an integration names, resolved, or why it cannot be used. */
-export type ConnectionResult =
+type ConnectionResult =
   { state: "ready"; url: string; tokenUrl: string; api: DataTrailsApi } | ({ state: "failed" } & Failure);
 
 export async function resolveConnection(

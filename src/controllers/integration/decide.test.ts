@@ -5,14 +5,14 @@ import {
   type DataTrailsIntegration,
   type IntegrationStatus,
 } from "../../api/v1alpha1/integration.ts";
+import { decide } from "./decide.ts";
 import {
-  decide,
   isSettled,
   needsSearch,
   needsSecretCheck,
   rotationDueAt,
   settledCheckDelayMs,
-} from "./decide.ts";
+} from "./predicates.ts";
 import { jitterFraction } from "../../tokens/schedule.ts";
 import type { Action, ApplicationView, IntegrationObserved } from "./model.ts";
 import {

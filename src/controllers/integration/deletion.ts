@@ -5,17 +5,13 @@
  */
 import { applicationFinalizer, Reason, type IntegrationSpec } from "../../api/v1alpha1/index.ts";
 import type { Action, IntegrationObserved, Plan } from "./model.ts";
-import { failed, type StatusBuilder } from "./plan-status.ts";
+import { failed, type Draft } from "./plan-status.ts";
 import { policyDeletions } from "./policies.ts";
 import { ownedBy } from "./predicates.ts";
 
-export function decideDeletion(
-  o: IntegrationObserved,
-  spec: IntegrationSpec | undefined,
-  b: StatusBuilder,
-): Plan {
+export function decideDeletion(o: IntegrationObserved, spec: IntegrationSpec | undefined, d: Draft): Plan {
   if (!(o.object.metadata.finalizers ?? []).includes(applicationFinalizer))
-    return { actions: [], status: b.status };
+    return { actions: [], status: d.status };
   const policy = spec?.deletionPolicy ?? "Delete";
   if (policy === "Orphan") {
     const identity = o.identity?.value;
@@ -33,7 +29,7 @@ export function decideDeletion(
           : []),
         { type: "RemoveFinalizer" },
       ],
-      status: b.status,
+      status: d.status,
     };
   }
   const policies = policyDeletions(o.object, o.policies);
@@ -46,7 +42,7 @@ export function decideDeletion(
       reason: Reason.DeleteBlocked,
       message: `Deletion waits: ${lookupFailure.message}`,
     };
-    return failed(b, failure, [
+    return failed(d, failure, [
       { type: "RecordEvent", eventType: "Warning", reason: "DeleteBlocked", note: failure.message },
     ]);
   }
@@ -61,5 +57,5 @@ export function decideDeletion(
     ...[...doomed].map((identity) => ({ type: "DeleteApplication", identity, cause: "deleted" }) as const),
   ];
   actions.push({ type: "RemoveFinalizer" });
-  return { actions, status: b.status };
+  return { actions, status: d.status };
 }

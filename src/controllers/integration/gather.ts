@@ -22,6 +22,7 @@ import { mayWrite } from "../secret-claim.ts";
 import {
   credentialsSecretName,
   identityCandidate,
+  isSettled,
   needsSearch,
   needsSecretCheck,
   ownedBy,
@@ -33,14 +34,14 @@ import type {
   ApplicationView,
   ChildTokenView,
   CredentialsSecretView,
-  Failure,
   IntegrationObserved,
   PoliciesObserved,
   PolicyLookup,
   SearchResult,
   SecretCheck,
 } from "./model.ts";
-import { needsPolicySearch, policyFailure, policyIsOwned, policyPrefix } from "./policies.ts";
+import { needsPolicySearch, policyIsOwned, policyPrefix } from "./policies.ts";
+import { failureOf } from "./failures.ts";
 import { resolveConnection } from "./connection.ts";
 import { credentialsClaim, foreignApplication } from "./ownership-checks.ts";
 
@@ -57,39 +58,11 @@ export interface GatherDeps {
   ownership: Ownership;
 }
 
-/** Maps a DataTrails failure to a condition reason. */
-export function failureOf(err: unknown, what: string): Failure {
-  if (!isDataTrailsError(err)) throw err;
-  const message = `${what}: ${err.message}`;
-  switch (err.code) {
-    case "Unauthenticated":
-    case "PermissionDenied":
-      return { reason: Reason.AdminUnauthorized, message };
-    case "RateLimited":
-      return {
-        reason: Reason.RateLimited,
-        message,
-        ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
-      };
-    case "QuotaExceeded":
-      return { reason: Reason.QuotaExceeded, message };
-    case "InvalidArgument":
-      return { reason: Reason.Rejected, message };
-    default:
-      return { reason: Reason.DataTrailsUnavailable, message };
-  }
-}
-
-function policyFailureOf(err: unknown, name: string): Failure {
-  if (!isDataTrailsError(err)) throw err;
-  return policyFailure(name, err.code, err.message, err.retryAfterMs);
-}
-
 /**
  * The recorded access policies, each looked up by identity, and when needed (a create in flight, a
  * deletion) every policy under this integration's display-name prefix.
  */
-export async function gatherPolicies(
+async function gatherPolicies(
   obj: DataTrailsIntegration,
   spec: IntegrationSpec | undefined,
   api: DataTrailsApi,
@@ -102,7 +75,7 @@ export async function gatherPolicies(
     } catch (err) {
       lookups[entry.identity] = isDataTrailsError(err, "NotFound")
         ? { state: "missing" }
-        : { state: "failed", ...policyFailureOf(err, entry.name) };
+        : { state: "failed", ...failureOf(err, { policy: entry.name }) };
     }
   }
   if (!needsPolicySearch(obj, spec)) return { lookups, search: { state: "none" } };
@@ -112,12 +85,12 @@ export async function gatherPolicies(
     for await (const p of api.listAccessPolicies()) if (policyIsOwned(p, obj.metadata.uid)) policies.push(p);
     return { lookups, search: { state: "done", policies } };
   } catch (err) {
-    return { lookups, search: { state: "failed", ...policyFailureOf(err, `${policyPrefix(obj)}*`) } };
+    return { lookups, search: { state: "failed", ...failureOf(err, { policy: `${policyPrefix(obj)}*` }) } };
   }
 }
 
 /** The parts of an application the controller keeps. */
-export function applicationView(app: Application): ApplicationView {
+function applicationView(app: Application): ApplicationView {
   const validFrom = app.credentials[0]?.validFrom;
   const validUntil = app.credentials[0]?.validUntil;
   return {
@@ -131,7 +104,7 @@ export function applicationView(app: Application): ApplicationView {
 }
 
 /** What the credentials Secret holds, without its values. */
-export function credentialsView(secret: V1Secret | undefined): CredentialsSecretView | undefined {
+function credentialsView(secret: V1Secret | undefined): CredentialsSecretView | undefined {
   if (!secret) return undefined;
   const data = decodeSecretData(secret);
   return {
@@ -144,7 +117,7 @@ export function credentialsView(secret: V1Secret | undefined): CredentialsSecret
 }
 
 /** The child BearerToken as the integration sees it. */
-export function childToken(
+function childToken(
   obj: DataTrailsIntegration,
   spec: IntegrationSpec | undefined,
   deps: GatherDeps,
@@ -168,6 +141,21 @@ export function childToken(
     ...(ready && ready.observedGeneration === child.metadata.generation ? { ready } : {}),
     ...(child.status?.tokenExpiresAt ? { tokenExpiresAt: child.status.tokenExpiresAt } : {}),
   };
+}
+
+/**
+ * Whether the integration is settled (predicates.ts, isSettled) as far as the cluster shows: read
+ * on a process's first look, which then asks DataTrails nothing. Reads the credentials Secret only.
+ */
+export async function settledAtFirstLook(
+  obj: DataTrailsIntegration,
+  deps: GatherDeps,
+  now: Date,
+): Promise<boolean> {
+  const parsed = integrationSpec.safeParse(obj.spec);
+  const spec = parsed.success ? parsed.data : undefined;
+  const secret = await deps.lookupSecret(obj.metadata.namespace ?? "", credentialsSecretName(obj, spec));
+  return isSettled(obj, spec, credentialsView(secret), childToken(obj, spec, deps), now);
 }
 
 /** Everything decide() needs, and the connection's API for apply(). */
@@ -228,7 +216,7 @@ export async function gatherIntegration(
     } catch (err) {
       application = isDataTrailsError(err, "NotFound")
         ? { state: "missing" }
-        : { state: "failed", ...failureOf(err, "reading the application") };
+        : { state: "failed", ...failureOf(err, { application: "reading the application" }) };
     }
   }
 
@@ -247,7 +235,7 @@ export async function gatherIntegration(
         source = { value: mine.identity, source: "search" };
       }
     } catch (err) {
-      search = { state: "failed", ...failureOf(err, "searching for a pending create") };
+      search = { state: "failed", ...failureOf(err, { application: "searching for a pending create" }) };
     }
   }
 
@@ -284,7 +272,7 @@ export async function gatherIntegration(
     } catch (err) {
       secretCheck = isDataTrailsError(err, "Unauthenticated")
         ? { state: "rejected" }
-        : { state: "failed", ...failureOf(err, "checking the stored secret") };
+        : { state: "failed", ...failureOf(err, { application: "checking the stored secret" }) };
     }
   }
 

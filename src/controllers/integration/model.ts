@@ -5,7 +5,7 @@
  */
 import type { Condition, ReasonName } from "../../api/v1alpha1/index.ts";
 import type { SecretClaim } from "../secret-claim.ts";
-import type { AccessPolicy, NewAccessPolicy } from "../../datatrails/api.ts";
+import type { AccessPolicy, IssuedApplication, NewAccessPolicy } from "../../datatrails/api.ts";
 import type {
   DataTrailsIntegration,
   IntegrationSpec,
@@ -30,8 +30,7 @@ export interface Failure {
 }
 
 /** The resolved connection: where DataTrails is, or why it cannot be used. */
-export type ConnectionState =
-  { state: "ready"; url: string; tokenUrl: string } | ({ state: "failed" } & Failure);
+type ConnectionState = { state: "ready"; url: string; tokenUrl: string } | ({ state: "failed" } & Failure);
 
 /** What the credentials Secret holds, without its values. */
 export interface CredentialsSecretView {
@@ -76,7 +75,7 @@ export type PolicyLookup =
   { state: "found"; policy: AccessPolicy } | { state: "missing" } | ({ state: "failed" } & Failure);
 
 /** The access policies found by the crash-recovery search (display-name prefix). */
-export type PolicySearch =
+type PolicySearch =
   { state: "none" } | { state: "done"; policies: AccessPolicy[] } | ({ state: "failed" } & Failure);
 
 /** What gather learned about the integration's access policies in DataTrails. */
@@ -166,4 +165,24 @@ export interface Plan {
   requeueAfterMs?: number;
   /** Set when the reconcile cannot go on; the controller retries with backoff (or after retryAfterMs). */
   failure?: Failure;
+}
+
+/** What apply's steps produced, for the status written after them. Never logged: `issued` holds the secret. */
+export interface ApplyResults {
+  /** What create or regenerate-secret returned. */
+  issued?: IssuedApplication;
+  /** Identities of the access policies created, by spec name. */
+  policies?: Record<string, string>;
+  rotatedAt?: string;
+  credentialsVersion?: string;
+  /** The status as written so far (the object's, then each write-ahead mark). */
+  status: IntegrationStatus | undefined;
+  /** Whether the finalizer was removed: the object may be gone, with no status to write. */
+  finalizerRemoved: boolean;
+}
+
+/** How apply went: what the steps produced, and the first failure with the action it stopped at. */
+export interface ApplyOutcome {
+  results: ApplyResults;
+  error?: { cause: unknown; action: Action };
 }

@@ -1,81 +1,85 @@
 /**
- * The status an integration plan writes: conditions and observedGeneration (StatusBuilder), the
- * failure and refusal shapes, the write-loop breaker's record, and the child token's condition.
- * Pure helpers of decide.ts.
+ * The status an integration plan writes: the draft decide starts from, CredentialsReady and its
+ * summary Ready, the failure and refusal shapes, the write-loop breaker's record, and the child
+ * token's condition. Pure helpers of decide.ts and its modules, built on ../conditions.ts.
  */
 import {
   ConditionType,
   findCondition,
   Reason,
-  setCondition,
-  type ConditionInput,
+  type ConditionTypeName,
   type IntegrationSpec,
   type IntegrationStatus,
   type ReasonName,
 } from "../../api/v1alpha1/index.ts";
-import type { DataTrailsIntegration } from "../../api/v1alpha1/integration.ts";
+import { conditionIsNews, withCondition, type ConditionScope, type ConditionState } from "../conditions.ts";
 import type { CorrectionGuard } from "./corrections.ts";
 import type { Action, Failure, IntegrationObserved, Plan } from "./model.ts";
 import { credentialsSecretName, tokenSecretName } from "./predicates.ts";
 
-/** Builds the conditions and observedGeneration of a status. */
-export class StatusBuilder {
+/**
+ * The status a plan is being written into: the object's, stamped with its generation, and the
+ * scope its conditions are set in. decide owns it for one call; nothing else sees it until the plan.
+ */
+export interface Draft {
   status: IntegrationStatus;
-  private readonly generation: number;
-  private readonly now: Date;
-
-  constructor(obj: DataTrailsIntegration, now: Date) {
-    this.status = { ...(obj.status ?? {}), observedGeneration: obj.metadata.generation };
-    this.generation = obj.metadata.generation;
-    this.now = now;
-  }
-
-  set(
-    type: ConditionInput["type"],
-    status: ConditionInput["status"],
-    reason: ReasonName,
-    message: string,
-  ): this {
-    this.status.conditions = setCondition(
-      this.status.conditions,
-      { type, status, reason, message, observedGeneration: this.generation },
-      this.now,
-    );
-    return this;
-  }
-
-  /** Sets CredentialsReady and TokenReady's summary, Ready. */
-  summarise(): IntegrationStatus {
-    const creds = findCondition(this.status.conditions, ConditionType.CredentialsReady);
-    const token = findCondition(this.status.conditions, ConditionType.TokenReady);
-    const policies = findCondition(this.status.conditions, ConditionType.AccessPoliciesReady);
-    const notReady = [creds, token, ...(policies ? [policies] : [])].find((c) => c?.status !== "True");
-    if (!notReady)
-      this.set(
-        ConditionType.Ready,
-        "True",
-        Reason.Ready,
-        policies
-          ? "The application, its credentials, its token and its access policies are ready."
-          : "The application, its credentials and its token are ready.",
-      );
-    else
-      this.set(
-        ConditionType.Ready,
-        notReady.status === "False" ? "False" : "Unknown",
-        (notReady.reason as ReasonName | undefined) ?? Reason.Reconciling,
-        notReady.message ?? "Waiting for the token.",
-      );
-    return this.status;
-  }
+  scope: ConditionScope;
 }
 
-export function failed(b: StatusBuilder, failure: Failure, extra: Action[] = []): Plan {
-  b.set(ConditionType.CredentialsReady, "False", failure.reason, failure.message);
-  b.summarise();
+/** A draft of the status of `o` at `now`. */
+export function draftOf(o: IntegrationObserved, now: Date): Draft {
+  const obj = o.object;
+  return {
+    status: { ...(obj.status ?? {}), observedGeneration: obj.metadata.generation },
+    scope: { generation: obj.metadata.generation, now },
+  };
+}
+
+/** Sets one condition of the draft. */
+export function setOn(
+  d: Draft,
+  type: ConditionTypeName,
+  status: ConditionState["status"],
+  reason: ReasonName,
+  message: string,
+): void {
+  d.status.conditions = withCondition(d.status.conditions, type, { status, reason, message }, d.scope);
+}
+
+/** Sets Ready from CredentialsReady, TokenReady and (when present) AccessPoliciesReady. */
+function summarise(d: Draft): IntegrationStatus {
+  const creds = findCondition(d.status.conditions, ConditionType.CredentialsReady);
+  const token = findCondition(d.status.conditions, ConditionType.TokenReady);
+  const policies = findCondition(d.status.conditions, ConditionType.AccessPoliciesReady);
+  const notReady = [creds, token, ...(policies ? [policies] : [])].find((c) => c?.status !== "True");
+  if (!notReady)
+    setOn(
+      d,
+      ConditionType.Ready,
+      "True",
+      Reason.Ready,
+      policies
+        ? "The application, its credentials, its token and its access policies are ready."
+        : "The application, its credentials and its token are ready.",
+    );
+  else
+    setOn(
+      d,
+      ConditionType.Ready,
+      notReady.status === "False" ? "False" : "Unknown",
+      (notReady.reason as ReasonName | undefined) ?? Reason.Reconciling,
+      notReady.message ?? "Waiting for the token.",
+    );
+  return d.status;
+}
+
+/** A plan that stops: CredentialsReady False with the failure, Ready summarised, `extra` still run. */
+export function failed(d: Draft, failure: Failure, extra: Action[] = []): Plan {
+  setOn(d, ConditionType.CredentialsReady, "False", failure.reason, failure.message);
+  summarise(d);
   return {
     actions: extra,
-    status: b.status,
+    status: d.status,
     failure,
     ...(failure.retryAfterMs !== undefined ? { requeueAfterMs: failure.retryAfterMs } : {}),
   };
@@ -88,17 +92,14 @@ export function failed(b: StatusBuilder, failure: Failure, extra: Action[] = [])
  */
 export function refused(
   o: IntegrationObserved,
-  b: StatusBuilder,
+  d: Draft,
   actions: Action[],
   reason: ReasonName,
   message: string,
 ): Plan {
-  const before = findCondition(o.object.status?.conditions, ConditionType.CredentialsReady);
-  const events: Action[] =
-    before?.reason === reason && before.message === message
-      ? []
-      : [{ type: "RecordEvent", eventType: "Warning", reason, note: message }];
-  return failed(b, { reason, message, retryAfterMs: 60_000 }, [...actions, ...events]);
+  const news = conditionIsNews(o.object.status?.conditions, ConditionType.CredentialsReady, reason, message);
+  const events: Action[] = news ? [{ type: "RecordEvent", eventType: "Warning", reason, note: message }] : [];
+  return failed(d, { reason, message, retryAfterMs: 60_000 }, [...actions, ...events]);
 }
 
 /**
@@ -107,13 +108,13 @@ export function refused(
  */
 export function recordCorrections(
   o: IntegrationObserved,
-  b: StatusBuilder,
+  d: Draft,
   guard: CorrectionGuard,
   actions: Action[],
 ): void {
   const records = guard.records();
-  if (records.length > 0) b.status.corrections = records;
-  else delete b.status.corrections;
+  if (records.length > 0) d.status.corrections = records;
+  else delete d.status.corrections;
   for (const held of guard.stopped()) {
     const type = held.target.startsWith("accessPolicy/")
       ? ConditionType.AccessPoliciesReady
@@ -121,49 +122,49 @@ export function recordCorrections(
     const message =
       `DataTrails did not keep the ${held.target} correction after ${held.attempts} tries for generation ` +
       `${o.object.metadata.generation}; stopped writing it until the spec changes or ${held.retryAt}.`;
-    const before = findCondition(o.object.status?.conditions, type);
-    if (before?.reason !== Reason.ConvergenceFailed || before.message !== message)
+    if (conditionIsNews(o.object.status?.conditions, type, Reason.ConvergenceFailed, message))
       actions.push({
         type: "RecordEvent",
         eventType: "Warning",
         reason: Reason.ConvergenceFailed,
         note: message,
       });
-    b.set(type, "False", Reason.ConvergenceFailed, message);
+    setOn(d, type, "False", Reason.ConvergenceFailed, message);
   }
-  if (guard.stopped().length > 0) b.summarise();
+  if (guard.stopped().length > 0) summarise(d);
 }
 
 /** A plan whose only write would repeat a correction that did not stick: nothing is written. */
 export function heldBack(
   o: IntegrationObserved,
-  b: StatusBuilder,
+  d: Draft,
   guard: CorrectionGuard,
   actions: Action[],
   requeueAfterMs: number,
 ): Plan {
-  recordCorrections(o, b, guard, actions);
-  b.summarise();
-  return { actions, status: b.status, requeueAfterMs };
+  recordCorrections(o, d, guard, actions);
+  summarise(d);
+  return { actions, status: d.status, requeueAfterMs };
 }
 
-function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, b: StatusBuilder): Action[] {
+function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, d: Draft): Action[] {
   if (spec.token?.enabled === false) {
-    b.set(
+    setOn(
+      d,
       ConditionType.TokenReady,
       "True",
       Reason.TokenDisabled,
       "Token issuance is turned off (spec.token.enabled=false).",
     );
-    delete b.status.tokenExpiresAt;
+    delete d.status.tokenExpiresAt;
     return o.token.exists && !o.token.foreign ? [{ type: "DeleteBearerToken" }] : [];
   }
   if (o.token.foreign) {
     const message =
       `BearerToken ${o.object.metadata.name} exists and is not this integration's child; it is left ` +
       "as it is. Rename it, or turn tokens off (spec.token.enabled=false).";
-    b.set(ConditionType.TokenReady, "False", Reason.BearerTokenInUse, message);
-    delete b.status.tokenExpiresAt;
+    setOn(d, ConditionType.TokenReady, "False", Reason.BearerTokenInUse, message);
+    delete d.status.tokenExpiresAt;
     return [];
   }
   const policy = spec.token?.existingSecretPolicy;
@@ -180,32 +181,29 @@ function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, b: StatusBu
         ];
   const ready = o.token.ready;
   if (ready && o.token.exists) {
-    b.set(
+    setOn(
+      d,
       ConditionType.TokenReady,
       ready.status,
       (ready.reason as ReasonName) ?? Reason.Reconciling,
       ready.message,
     );
   } else {
-    b.set(ConditionType.TokenReady, "Unknown", Reason.Reconciling, "Waiting for the first token.");
+    setOn(d, ConditionType.TokenReady, "Unknown", Reason.Reconciling, "Waiting for the first token.");
   }
-  if (o.token.tokenExpiresAt) b.status.tokenExpiresAt = o.token.tokenExpiresAt;
+  if (o.token.tokenExpiresAt) d.status.tokenExpiresAt = o.token.tokenExpiresAt;
   return actions;
 }
 
 /** The end of every plan that gets the credentials in place: CredentialsReady, the token, Ready. */
-export function settle(
-  o: IntegrationObserved,
-  spec: IntegrationSpec,
-  b: StatusBuilder,
-  actions: Action[],
-): void {
-  b.set(
+export function settle(o: IntegrationObserved, spec: IntegrationSpec, d: Draft, actions: Action[]): void {
+  setOn(
+    d,
     ConditionType.CredentialsReady,
     "True",
     Reason.Ready,
     "The application exists and its credentials are in the Secret.",
   );
-  actions.push(...tokenActions(o, spec, b));
-  b.summarise();
+  actions.push(...tokenActions(o, spec, d));
+  summarise(d);
 }

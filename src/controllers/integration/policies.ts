@@ -12,8 +12,10 @@
  */
 import { createHash } from "node:crypto";
 import type { AccessPolicyStatus, DataTrailsIntegration, IntegrationSpec } from "../../api/v1alpha1/index.ts";
-import { Reason } from "../../api/v1alpha1/index.ts";
+import { ConditionType, Reason } from "../../api/v1alpha1/index.ts";
 import type { AccessPolicy, NewAccessPolicy } from "../../datatrails/api.ts";
+import { withoutCondition } from "../conditions.ts";
+import { setOn, type Draft } from "./plan-status.ts";
 import { correctionGuard, type CorrectionGuard } from "./corrections.ts";
 import type { Action, Failure, PoliciesObserved } from "./model.ts";
 
@@ -23,7 +25,7 @@ export function policyPrefix(obj: DataTrailsIntegration): string {
 }
 
 /** The longest display name DataTrails stores for an access policy. */
-export const maxPolicyDisplayName = 128;
+const maxPolicyDisplayName = 128;
 
 /**
  * The display name of one policy in DataTrails: `k8s:<namespace>/<integration>/<entry>` when that
@@ -39,7 +41,7 @@ export function policyDisplayName(obj: DataTrailsIntegration, policyName: string
 }
 
 /** The ownership marker written into a policy's description. */
-export function ownerMarker(uid: string): string {
+function ownerMarker(uid: string): string {
   return `k8s-uid=${uid}`;
 }
 
@@ -151,7 +153,7 @@ export function needsPolicySearch(obj: DataTrailsIntegration, spec: IntegrationS
 }
 
 /** The first failed lookup or search, if any. */
-export function policyLookupFailure(observed: PoliciesObserved): Failure | undefined {
+function policyLookupFailure(observed: PoliciesObserved): Failure | undefined {
   for (const lookup of [...Object.values(observed.lookups), observed.search]) {
     if (lookup.state === "failed") {
       const { state: _state, ...failure } = lookup;
@@ -162,7 +164,7 @@ export function policyLookupFailure(observed: PoliciesObserved): Failure | undef
 }
 
 /** What decidePolicies returns: the actions, status.accessPolicies after them, and a failure if any. */
-export interface PolicyPlan {
+interface PolicyPlan {
   actions: Action[];
   entries: AccessPolicyStatus[];
   failure?: Failure;
@@ -310,11 +312,35 @@ export function policyDeletions(
   };
 }
 
-/** The failure of a policy step, in the vocabulary of conditions (the code, never a body or a secret). */
-export function policyFailure(name: string, code: string, message: string, retryAfterMs?: number): Failure {
-  return {
-    reason: Reason.AccessPolicyFailed,
-    message: `access policy "${name}": ${code}: ${message}`,
-    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-  };
+/** Adds the access-policy actions and AccessPoliciesReady to the plan; returns a policy failure, if any. */
+export function policyStep(
+  o: { object: DataTrailsIntegration; policies: PoliciesObserved },
+  spec: IntegrationSpec,
+  clientId: string,
+  stamp: string,
+  d: Draft,
+  actions: Action[],
+  guard: CorrectionGuard,
+): Failure | undefined {
+  const wanted = spec.accessPolicies ?? [];
+  const plan = decidePolicies(o.object, spec, o.policies, clientId, stamp, guard);
+  actions.push(...plan.actions);
+  if (plan.entries.length > 0) d.status.accessPolicies = plan.entries;
+  else delete d.status.accessPolicies;
+  if (plan.failure) {
+    setOn(d, ConditionType.AccessPoliciesReady, "False", plan.failure.reason, plan.failure.message);
+  } else if (wanted.length > 0) {
+    setOn(
+      d,
+      ConditionType.AccessPoliciesReady,
+      "True",
+      Reason.Ready,
+      wanted.length === 1
+        ? "The access policy is in place."
+        : `${wanted.length} access policies are in place.`,
+    );
+  } else {
+    d.status.conditions = withoutCondition(d.status.conditions, ConditionType.AccessPoliciesReady);
+  }
+  return plan.failure;
 }

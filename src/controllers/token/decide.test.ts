@@ -86,7 +86,7 @@ describe("afterRefresh", () => {
   it("publishes a new token, schedules its refresh and reports TokenValid", () => {
     const result = afterRefresh(
       observed({ secret: undefined }),
-      { ok: true, issuedAt: t0, expiresAt: at(60 * min) },
+      { ok: true, accessToken: "h.p.s", issuedAt: t0, expiresAt: at(60 * min) },
       t0,
     );
     expect(result.publish).toBe(true);
@@ -153,7 +153,7 @@ describe("afterRefresh", () => {
     const failing = token({ consecutiveFailures: 3, lastFailure: "x" });
     const result = afterRefresh(
       observed({ object: failing }),
-      { ok: true, issuedAt: t0, expiresAt: at(60 * min) },
+      { ok: true, accessToken: "h.p.s", issuedAt: t0, expiresAt: at(60 * min) },
       t0,
     );
     expect(result.status.consecutiveFailures).toBeUndefined();
@@ -176,8 +176,13 @@ describe("steadyStatus", () => {
 describe("a valid token is never replaced by a worse one", () => {
   // The published token: issued at t0, valid until t0 + 60 min; the refresh runs at t0 + 45 min.
   const now = at(45 * min);
-  const earlier = { ok: true as const, issuedAt: at(-10 * min), expiresAt: at(50 * min) };
-  const later = { ok: true as const, issuedAt: now, expiresAt: at(105 * min) };
+  const earlier = {
+    ok: true as const,
+    accessToken: "h.p.s",
+    issuedAt: at(-10 * min),
+    expiresAt: at(50 * min),
+  };
+  const later = { ok: true as const, accessToken: "h.p.s", issuedAt: now, expiresAt: at(105 * min) };
 
   it.each<[string, TokenObserved, typeof earlier, Parameters<typeof tokenIsWorse>[2], Date, boolean]>([
     ["a scheduled refresh returning a token that ends sooner", observed(), earlier, "due", now, true],
@@ -260,7 +265,12 @@ describe("beforeFetch", () => {
 });
 
 describe("afterFetch", () => {
-  const issued = { ok: true, issuedAt: at(45 * min), expiresAt: at(105 * min) } as const;
+  const issued = {
+    ok: true,
+    accessToken: "h.p.s",
+    issuedAt: at(45 * min),
+    expiresAt: at(105 * min),
+  } as const;
   it.each([
     {
       name: "a routine refresh publishes without an Event",

@@ -6,7 +6,6 @@ import {
   ConditionType,
   findCondition,
   Reason,
-  setCondition,
   type BearerTokenStatus,
   type ReasonName,
   rfc3339,
@@ -14,15 +13,19 @@ import {
 import {
   delayUntilRefresh,
   refreshAt,
-  refreshRetryDelayMs as retryDelayMs,
+  refreshRetryDelayMs,
   tokenIsDue,
   tokenIsExpired,
-  type RefreshRetryPolicy as RetryPolicy,
+  type RefreshRetryPolicy,
 } from "../../tokens/schedule.ts";
+import type { AppliedSecret } from "../../k8s/secrets.ts";
+import { conditionIsNews, stateConditions } from "../conditions.ts";
+import { failureReason } from "./failures.ts";
 import type { RefreshCause, RefreshOutcome, RefreshPlan, TokenObserved } from "./model.ts";
+import { tokenSecret } from "./secret.ts";
 
 /** The per-object key that fixes the refresh point and the jitter: the object's UID. */
-export function scheduleKey(o: TokenObserved): string {
+function scheduleKey(o: TokenObserved): string {
   return o.object.metadata.uid;
 }
 
@@ -60,18 +63,12 @@ function conditionsWith(
   reason: ReasonName,
   message: string,
 ): BearerTokenStatus["conditions"] {
-  const generation = o.object.metadata.generation;
-  let conditions = setCondition(
+  return stateConditions(
     status.conditions,
-    { type: ConditionType.TokenReady, status: state, reason, message, observedGeneration: generation },
-    now,
+    [ConditionType.TokenReady, ConditionType.Ready],
+    { status: state, reason, message },
+    { generation: o.object.metadata.generation, now },
   );
-  conditions = setCondition(
-    conditions,
-    { type: ConditionType.Ready, status: state, reason, message, observedGeneration: generation },
-    now,
-  );
-  return conditions;
 }
 
 /** The status of a token that needs no fetch: valid and scheduled. */
@@ -101,14 +98,6 @@ export function steadyStatus(o: TokenObserved, now: Date): BearerTokenStatus {
   }
   return status;
 }
-
-const failureReason: Record<Exclude<RefreshOutcome, { ok: true }>["kind"], ReasonName> = {
-  rejected: Reason.CredentialsRejected,
-  unavailable: Reason.RefreshFailing,
-  verification: Reason.VerificationFailed,
-  invalid: Reason.InvalidSpec,
-  inputs: Reason.SecretNotFound,
-};
 
 /**
  * Whether a freshly issued token would be worse than the one published: a scheduled refresh (same
@@ -141,7 +130,7 @@ export function afterRefresh(
   o: TokenObserved,
   fetched: RefreshOutcome,
   now: Date,
-  policy?: RetryPolicy,
+  policy?: RefreshRetryPolicy,
   cause: RefreshCause = "due",
 ): { publish: boolean; status: BearerTokenStatus; requeueAfterMs: number } {
   const outcome: RefreshOutcome =
@@ -178,7 +167,7 @@ export function afterRefresh(
   const failures = (o.object.status?.consecutiveFailures ?? 0) + 1;
   const expiresAt = o.secret?.hasToken ? o.secret.expiresAt : undefined;
   const stillValid = expiresAt !== undefined && !tokenIsExpired(expiresAt, now);
-  let delay = retryDelayMs(failures, scheduleKey(o), now, expiresAt, policy);
+  let delay = refreshRetryDelayMs(failures, scheduleKey(o), now, expiresAt, policy);
   if (outcome.retryAfterMs !== undefined) delay = Math.max(delay, outcome.retryAfterMs);
   // Wake up at expiry too, so the condition turns False when the kept token dies.
   if (stillValid) delay = Math.min(delay, Math.max(1000, expiresAt.getTime() - now.getTime()));
@@ -198,12 +187,7 @@ export function afterRefresh(
  * The status of a BearerToken that may not write its token Secret (another object holds it, or it
  * is a user's): TokenReady and Ready False with the reason; nothing is fetched or published.
  */
-export function refusedStatus(
-  o: TokenObserved,
-  now: Date,
-  reason: ReasonName,
-  message: string,
-): BearerTokenStatus {
+function refusedStatus(o: TokenObserved, now: Date, reason: ReasonName, message: string): BearerTokenStatus {
   const status: BearerTokenStatus = {
     ...(o.object.status ?? {}),
     observedGeneration: o.object.metadata.generation,
@@ -214,22 +198,36 @@ export function refusedStatus(
 }
 
 /** An Event a token step records. */
-export interface TokenEvent {
+interface TokenEvent {
   type: "Normal" | "Warning";
   reason: string;
   note: string;
 }
 
+/** A step that writes no Secret: refuse (the Secret is not ours), wait for the refresh point, or keep the published token. */
+interface StatusStep {
+  status: BearerTokenStatus;
+  event?: TokenEvent;
+  requeueAfterMs: number;
+}
+
 /** What a reconcile does before any fetch: refuse (the Secret is not ours), wait, or fetch. */
-export type BeforeFetch =
-  | { kind: "refuse"; status: BearerTokenStatus; event?: TokenEvent; requeueAfterMs: number }
-  | { kind: "wait"; status: BearerTokenStatus; requeueAfterMs: number }
+type BeforeFetch =
+  | ({ kind: "refuse" } & StatusStep)
+  /** `expiresAt`: the published token's expiry, for the gauge. */
+  | ({ kind: "wait"; expiresAt?: Date } & StatusStep)
   | { kind: "fetch"; cause: RefreshCause };
 
-/** What a reconcile does after a fetch: publish the new token, or keep the published one. */
-export type AfterFetch =
-  | { kind: "publish"; status: BearerTokenStatus; event?: TokenEvent; requeueAfterMs: number }
-  | { kind: "keep"; status: BearerTokenStatus; event: TokenEvent; requeueAfterMs: number };
+/**
+ * What a reconcile does after a fetch: publish the new token (the whole Secret to write, created
+ * when absent, applied when ours), or keep the published one with a TokenRefreshFailed Event.
+ */
+type AfterFetch =
+  | ({ kind: "publish"; secret: AppliedSecret; create: boolean; expiresAt: Date } & StatusStep)
+  | ({ kind: "keep"; event: TokenEvent } & StatusStep);
+
+/** Any step apply.ts carries out. */
+export type TokenStep = Exclude<BeforeFetch, { kind: "fetch" }> | AfterFetch;
 
 /**
  * The first step of a reconcile. `problem` is why the token Secret may not be written (secret-claim.ts),
@@ -238,8 +236,7 @@ export type AfterFetch =
 export function beforeFetch(o: TokenObserved, problem: string | undefined, now: Date): BeforeFetch {
   if (problem) {
     const reason = o.secretClaim.state === "held" ? Reason.SecretInUse : Reason.SecretNotOwned;
-    const before = findCondition(o.object.status?.conditions, ConditionType.TokenReady);
-    const news = before?.reason !== reason || before.message !== problem;
+    const news = conditionIsNews(o.object.status?.conditions, ConditionType.TokenReady, reason, problem);
     return {
       kind: "refuse",
       status: refusedStatus(o, now, reason, problem),
@@ -250,7 +247,13 @@ export function beforeFetch(o: TokenObserved, problem: string | undefined, now: 
   }
   const plan = planRefresh(o, now);
   if (plan.fetch) return { kind: "fetch", cause: plan.cause };
-  return { kind: "wait", status: steadyStatus(o, now), requeueAfterMs: plan.requeueAfterMs };
+  const expiresAt = o.secret?.expiresAt;
+  return {
+    kind: "wait",
+    status: steadyStatus(o, now),
+    requeueAfterMs: plan.requeueAfterMs,
+    ...(expiresAt ? { expiresAt } : {}),
+  };
 }
 
 /**
@@ -263,14 +266,26 @@ export function afterFetch(
   fetched: RefreshOutcome,
   now: Date,
   cause: RefreshCause,
-  policy?: RetryPolicy,
+  policy?: RefreshRetryPolicy,
 ): AfterFetch {
   const result = afterRefresh(o, fetched, now, policy, cause);
-  if (result.publish) {
+  const claim = o.secretClaim;
+  if (
+    result.publish &&
+    fetched.ok &&
+    o.spec &&
+    o.inputs.state === "ready" &&
+    (claim.state === "free" || claim.state === "mine")
+  ) {
     const wasReady =
       findCondition(o.object.status?.conditions, ConditionType.TokenReady)?.reason === Reason.TokenValid;
+    const times = { issuedAt: fetched.issuedAt, expiresAt: fetched.expiresAt };
     return {
       kind: "publish",
+      // An absent Secret is created, never applied over one made a moment ago.
+      secret: tokenSecret(o.object, o.spec, claim, fetched.accessToken, times, o.inputs.version),
+      create: claim.state === "free",
+      expiresAt: fetched.expiresAt,
       status: result.status,
       requeueAfterMs: result.requeueAfterMs,
       ...(cause !== "due" || !wasReady

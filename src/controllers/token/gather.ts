@@ -10,11 +10,15 @@ import {
   specProblems,
 } from "../../api/v1alpha1/index.ts";
 import { decodeSecretData } from "../../k8s/secrets.ts";
+import { isTokenError } from "../../tokens/errors.ts";
 import type { IssuerInputs } from "../../tokens/factory.ts";
+import { jwtTimes, type TokenIssuer } from "../../tokens/issuer.ts";
+import { tokenTimes } from "../../tokens/schedule.ts";
+import { failureKindOf } from "./failures.ts";
 import type { Ownership } from "../ownership.ts";
-import { claimOf, mayWrite, type SecretClaim, type SecretWriter } from "../secret-claim.ts";
-import type { InputsState, TokenObserved } from "./model.ts";
-import { readTokenSecret } from "./secret.ts";
+import { claimOf, mayWrite, type SecretClaim } from "../secret-claim.ts";
+import type { InputsState, RefreshOutcome, TokenObserved } from "./model.ts";
+import { readTokenSecret, tokenWriter } from "./secret.ts";
 
 /** Looks a Secret up: the operator's cache for the Secrets it manages, the API for the others. */
 export type SecretLookup = (namespace: string, name: string) => Promise<V1Secret | undefined>;
@@ -28,7 +32,7 @@ export function inputSecretRef(spec: BearerTokenSpec): { name: string; keys: str
 }
 
 /** The issuer's inputs from the Secret's values, or why they are unusable (naming keys, never values). */
-export function issuerInputs(spec: BearerTokenSpec, secret: V1Secret | undefined): IssuerInputs | string {
+function issuerInputs(spec: BearerTokenSpec, secret: V1Secret | undefined): IssuerInputs | string {
   const ref = inputSecretRef(spec);
   if (!secret) return `Secret ${ref.name} not found`;
   const data = decodeSecretData(secret);
@@ -41,17 +45,6 @@ export function issuerInputs(spec: BearerTokenSpec, secret: V1Secret | undefined
     clientSecret: data[ref.keys[1] ?? ""] ?? "",
     ...(data["url"] ? { url: data["url"] } : {}),
     ...(data["token_url"] ? { tokenUrl: data["token_url"] } : {}),
-  };
-}
-
-/** The BearerToken as the writer of its token Secret. */
-export function tokenWriter(object: BearerToken): SecretWriter {
-  return {
-    kind: "BearerToken",
-    namespace: object.metadata.namespace ?? "",
-    name: object.metadata.name,
-    uid: object.metadata.uid,
-    creationTimestamp: object.metadata.creationTimestamp,
   };
 }
 
@@ -105,4 +98,38 @@ export async function gatherToken(
     observed: { object, spec, secret, secretClaim, inputs: state },
     inputs: typeof inputs === "string" ? undefined : inputs,
   };
+}
+
+/** Where tokens come from. */
+export interface TokenSource {
+  issuerFor(spec: BearerTokenSpec, inputs: IssuerInputs): TokenIssuer;
+  /** Verifies a token as spec.verify asks; throws TokenError. */
+  verify(token: string, options: NonNullable<BearerTokenSpec["verify"]>): Promise<unknown>;
+}
+
+/** Asks the issuer for a token (and verifies it when spec.verify says so); a TokenError becomes a failed outcome. */
+export async function fetchToken(
+  source: TokenSource,
+  o: TokenObserved,
+  inputs: IssuerInputs | undefined,
+): Promise<RefreshOutcome> {
+  if (!o.spec) return { ok: false, kind: "invalid", message: o.specError ?? "invalid spec" };
+  if (!inputs)
+    return { ok: false, kind: "inputs", message: o.inputs.state === "failed" ? o.inputs.message : "" };
+  try {
+    const issued = await source.issuerFor(o.spec, inputs).issue();
+    // A token that fails verification is never published: the old one stays.
+    if (o.spec.verify) await source.verify(issued.accessToken, o.spec.verify);
+    const { exp } = jwtTimes(issued.accessToken);
+    const times = tokenTimes(issued.receivedAt, issued.expiresInSeconds, exp);
+    return { ok: true, ...times, accessToken: issued.accessToken };
+  } catch (err) {
+    if (!isTokenError(err)) throw err;
+    return {
+      ok: false,
+      kind: failureKindOf[err.code],
+      message: err.message,
+      ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+    };
+  }
 }

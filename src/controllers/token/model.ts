@@ -1,7 +1,7 @@
 /**
  * What the BearerToken controller observes and decides. gather.ts fills a {@link TokenObserved};
- * decide.ts says whether a token must be fetched now ({@link planRefresh}) and what to publish
- * after a fetch ({@link RefreshOutcome} → {@link afterRefresh}); apply.ts does the I/O.
+ * decide.ts says whether a token must be fetched now (beforeFetch) and, after the fetch, whether to
+ * publish it or keep the published one (afterFetch); apply.ts carries that step out.
  */
 import type { BearerToken, BearerTokenSpec } from "../../api/v1alpha1/bearer-token.ts";
 import type { SecretClaim } from "../secret-claim.ts";
@@ -40,12 +40,10 @@ export type RefreshCause = "missing" | "due" | "expired" | "inputsChanged" | "sp
 /** planRefresh's answer: fetch now, or wait. */
 export type RefreshPlan = { fetch: true; cause: RefreshCause } | { fetch: false; requeueAfterMs: number };
 
-/** How a fetch went. */
+/** Why a fetch published nothing (token/failures.ts maps each to a reason). */
+export type RefreshFailureKind = "rejected" | "unavailable" | "verification" | "invalid" | "inputs";
+
+/** How a fetch went. The token itself rides along to be published, and is never logged. */
 export type RefreshOutcome =
-  | { ok: true; issuedAt: Date; expiresAt: Date }
-  | {
-      ok: false;
-      kind: "rejected" | "unavailable" | "verification" | "invalid" | "inputs";
-      message: string;
-      retryAfterMs?: number;
-    };
+  | { ok: true; issuedAt: Date; expiresAt: Date; accessToken: string }
+  | { ok: false; kind: RefreshFailureKind; message: string; retryAfterMs?: number };

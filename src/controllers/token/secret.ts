@@ -5,15 +5,26 @@
  */
 import { createHash } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
-import { expiresAtAnnotation, tokenKeys, rfc3339 } from "../../api/v1alpha1/index.ts";
+import {
+  expiresAtAnnotation,
+  managedByLabel,
+  managedByValue,
+  ownerLabel,
+  rfc3339,
+  tokenKeys,
+  type BearerToken,
+  type BearerTokenSpec,
+} from "../../api/v1alpha1/index.ts";
+import type { AppliedSecret } from "../../k8s/secrets.ts";
+import { ownershipOf, type SecretClaim, type SecretWriter } from "../secret-claim.ts";
 import type { TokenSecretView } from "./model.ts";
 
 /** Annotation: when the token was obtained (RFC 3339). */
-export const issuedAtAnnotation = "datatrails.ai/issued-at";
+const issuedAtAnnotation = "datatrails.ai/issued-at";
 /** Annotation: the version of the credentials or key the token was obtained with. */
-export const inputsVersionAnnotation = "datatrails.ai/inputs-version";
+const inputsVersionAnnotation = "datatrails.ai/inputs-version";
 /** Annotation: the BearerToken generation the token was obtained for. */
-export const generationAnnotation = "datatrails.ai/generation";
+const generationAnnotation = "datatrails.ai/generation";
 /** Annotation: a digest of the published file, to notice a hand-edited Secret without keeping the token around. */
 const digestAnnotation = "datatrails.ai/digest";
 
@@ -82,5 +93,41 @@ export function readTokenSecret(secret: V1Secret | undefined): TokenSecretView |
     ...(annotations[inputsVersionAnnotation] ? { inputsVersion: annotations[inputsVersionAnnotation] } : {}),
     ...(Number.isInteger(generation) ? { generation } : {}),
     wellFormed,
+  };
+}
+
+/** The BearerToken as the writer of its token Secret. */
+export function tokenWriter(object: BearerToken): SecretWriter {
+  return {
+    kind: "BearerToken",
+    namespace: object.metadata.namespace ?? "",
+    name: object.metadata.name,
+    uid: object.metadata.uid,
+    creationTimestamp: object.metadata.creationTimestamp,
+  };
+}
+
+/**
+ * The whole token Secret to write: the token, its times, and the holder and ownership metadata the
+ * claim allows. Holds the token: never logged.
+ */
+export function tokenSecret(
+  object: BearerToken,
+  spec: BearerTokenSpec,
+  claim: Extract<SecretClaim, { state: "free" | "mine" }>,
+  accessToken: string,
+  times: { issuedAt: Date; expiresAt: Date },
+  inputsVersion: string,
+): AppliedSecret {
+  const content = tokenSecretContent(accessToken, times, inputsVersion, object.metadata.generation);
+  const ownership = ownershipOf(tokenWriter(object), claim, spec.existingSecretPolicy ?? "Refuse");
+  return {
+    namespace: object.metadata.namespace ?? "",
+    name: spec.secretName,
+    labels: { [managedByLabel]: managedByValue, [ownerLabel]: `bearertoken.${object.metadata.name}` },
+    annotations: { ...content.annotations, ...ownership.annotations },
+    ownerReferences: ownership.ownerReferences,
+    keepType: ownership.adopted,
+    data: content.stringData,
   };
 }

@@ -1,0 +1,265 @@
+/**
+ * The integration reconciler at its seam: real gather → decide → apply → status, over an in-memory
+ * cluster, Secret store and DataTrails (src/controllers/testing). Each case names what is given and
+ * what one reconcile must then have done.
+ */
+import { describe, expect, it } from "vitest";
+import { applicationFinalizer, rotateAnnotation } from "../../api/v1alpha1/index.ts";
+import type { WorkResult } from "../../k8s/work-queue.ts";
+import { httpError, type DataTrailsMethod } from "../testing/fake-datatrails-api.ts";
+import { IntegrationWorld, namespace, resyncIntervalMs } from "../testing/integration-world.ts";
+
+const name = "tl";
+const key = `${namespace}/${name}`;
+const secretName = `${name}-credentials`;
+
+/** Brings the integration to Ready through the reconciler itself, as a running operator would. */
+async function settledIntegration(w: IntegrationWorld, spec: Record<string, unknown> = {}): Promise<void> {
+  w.addIntegration(name, spec);
+  await w.reconcile(key);
+  w.tokenIsReady(name);
+  await w.reconcile(key);
+  if (w.reason(name, "Ready") !== "Ready") throw new Error(`not settled: ${JSON.stringify(w.status(name))}`);
+  w.api.calls.length = 0;
+  w.secrets.writes.length = 0;
+  w.events.length = 0;
+}
+
+interface Expected {
+  /** The DataTrails calls that changed something, in order. */
+  writes: DataTrailsMethod[];
+  /** Reasons of conditions after the reconcile, by type. */
+  reasons?: Record<string, string>;
+  /** How the reconcile ended: done (maybe with a requeue), or failed for the queue's backoff. */
+  ends: "done" | "backoff";
+  /** Checked last, for what a case alone cares about. */
+  also?: (w: IntegrationWorld, result: WorkResult | undefined) => void;
+}
+
+interface Case {
+  name: string;
+  given: (w: IntegrationWorld) => Promise<void> | void;
+  expect: Expected;
+}
+
+const cases: Case[] = [
+  {
+    name: "a new integration is created: the application, its credentials Secret, the identity in status",
+    given: (w) => w.addIntegration(name),
+    expect: {
+      writes: ["createApplication"],
+      reasons: { CredentialsReady: "Ready", TokenReady: "Reconciling", Ready: "Reconciling" },
+      ends: "done",
+      also: (w) => {
+        const [app] = [...w.api.applications.values()];
+        const status = w.status(name);
+        expect(status.applicationIdentity).toBe(app?.identity);
+        expect(status.pendingCreate).toBeUndefined();
+        expect(w.secrets.values(namespace, secretName)).toMatchObject({
+          client_id: app?.clientId,
+          client_secret: app?.secret,
+        });
+        expect(w.secrets.writes).toEqual([`create ${namespace}/${secretName}`]);
+        expect(w.integration(name).metadata.finalizers).toContain(applicationFinalizer);
+        expect(w.tokens.has(name)).toBe(true);
+        expect(w.events.map((e) => e.reason)).toEqual(["Created"]);
+      },
+    },
+  },
+  {
+    name: "DataTrails answering 503 to the create is DataTrailsUnavailable, the pending mark kept",
+    given: (w) => {
+      w.addIntegration(name);
+      w.api.failNext("createApplication", httpError(503, "create application"));
+    },
+    expect: {
+      writes: ["createApplication"],
+      reasons: { CredentialsReady: "DataTrailsUnavailable", Ready: "DataTrailsUnavailable" },
+      ends: "backoff",
+      also: (w) => {
+        expect(w.status(name).pendingCreate?.displayName).toBe(`app-${name}`);
+        expect(w.secrets.values(namespace, secretName)).toBeUndefined();
+      },
+    },
+  },
+  {
+    name: "DataTrails answering 403 to the create is AdminUnauthorized",
+    given: (w) => {
+      w.addIntegration(name);
+      w.api.failNext("createApplication", httpError(403, "create application"));
+    },
+    expect: {
+      writes: ["createApplication"],
+      reasons: { CredentialsReady: "AdminUnauthorized", Ready: "AdminUnauthorized" },
+      ends: "backoff",
+    },
+  },
+  {
+    name: "DataTrails answering 402 to the create is QuotaExceeded",
+    given: (w) => {
+      w.addIntegration(name);
+      w.api.failNext("createApplication", httpError(402, "create application"));
+    },
+    expect: {
+      writes: ["createApplication"],
+      reasons: { CredentialsReady: "QuotaExceeded" },
+      ends: "backoff",
+    },
+  },
+  {
+    name: "DataTrails answering 429 is RateLimited, looked at again when it asked",
+    given: (w) => {
+      w.addIntegration(name);
+      w.api.failNext("createApplication", httpError(429, "create application", 7_000));
+    },
+    expect: {
+      writes: ["createApplication"],
+      reasons: { CredentialsReady: "RateLimited" },
+      ends: "done",
+      also: (_w, result) => expect(result).toEqual({ requeueAfterMs: 7_000 }),
+    },
+  },
+  {
+    name: "reading the application failing with 500 is DataTrailsUnavailable, and nothing is written",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.edit(name, (o) => (o.metadata.annotations = { touched: "1" }));
+      w.api.failNext("getApplication", httpError(500, "get application"));
+    },
+    expect: {
+      writes: [],
+      reasons: { CredentialsReady: "DataTrailsUnavailable", Ready: "DataTrailsUnavailable" },
+      ends: "backoff",
+    },
+  },
+  {
+    name: "a policy step that DataTrails fails is AccessPolicyFailed on AccessPoliciesReady",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.edit(
+        name,
+        (o) => {
+          o.spec.accessPolicies = [
+            {
+              name: "read",
+              filters: [["attributes.arc_display_type=Traffic Light"]],
+              permissions: { assetAttributesRead: ["*"] },
+            },
+          ] as unknown as typeof o.spec.accessPolicies;
+        },
+        true,
+      );
+      w.api.failNext("createAccessPolicy", httpError(500, "create access policy"));
+    },
+    expect: {
+      writes: ["createAccessPolicy"],
+      reasons: {
+        AccessPoliciesReady: "AccessPolicyFailed",
+        Ready: "AccessPolicyFailed",
+        CredentialsReady: "Ready",
+      },
+      ends: "backoff",
+      also: (w) => {
+        // The write-ahead mark of the policy's create stays for the next reconcile's search.
+        const entries = w.status(name).accessPolicies ?? [];
+        expect(entries.map((e) => [e.name, e.identity, typeof e.pendingCreateAt])).toEqual([
+          ["read", undefined, "string"],
+        ]);
+      },
+    },
+  },
+  {
+    name: "the first look after a restart at a settled integration asks DataTrails nothing",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.restart();
+    },
+    expect: {
+      writes: [],
+      reasons: { Ready: "Ready" },
+      ends: "done",
+      also: (w, result) => {
+        expect(w.api.calls).toEqual([]);
+        expect(w.secrets.writes).toEqual([]);
+        const after = result?.requeueAfterMs ?? 0;
+        expect(after).toBeGreaterThanOrEqual(resyncIntervalMs * 0.1);
+        expect(after).toBeLessThanOrEqual(resyncIntervalMs);
+      },
+    },
+  },
+  {
+    name: "a rotation asked for by annotation regenerates the secret and writes it",
+    given: async (w) => {
+      await settledIntegration(w);
+      await w.clock.advance(1_000);
+      w.edit(name, (o) => (o.metadata.annotations = { [rotateAnnotation]: "r1" }));
+    },
+    expect: {
+      writes: ["regenerateSecret"],
+      reasons: { CredentialsReady: "Ready" },
+      ends: "done",
+      also: (w) => {
+        const [app] = [...w.api.applications.values()];
+        expect(w.secrets.values(namespace, secretName)?.["client_secret"]).toBe(app?.secret);
+        expect(w.status(name).lastRotateRequest).toBe("r1");
+        expect(w.status(name).pendingRotation).toBeUndefined();
+        expect(w.events.map((e) => e.reason)).toEqual(["SecretRotated"]);
+      },
+    },
+  },
+  {
+    name: "deleting the integration deletes the application, then the finalizer goes",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.edit(name, (o) => (o.metadata.deletionTimestamp = new Date(w.clock.now()).toISOString()));
+    },
+    expect: {
+      writes: ["deleteApplication"],
+      ends: "done",
+      also: (w) => {
+        expect(w.api.applications.size).toBe(0);
+        expect(w.integrations.has(name)).toBe(false);
+      },
+    },
+  },
+  {
+    name: "deleting while DataTrails is down waits with DeleteBlocked and keeps the finalizer",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.edit(name, (o) => (o.metadata.deletionTimestamp = new Date(w.clock.now()).toISOString()));
+      w.api.failNext("getApplication", httpError(503, "get application"));
+    },
+    expect: {
+      writes: [],
+      reasons: { CredentialsReady: "DeleteBlocked", Ready: "DeleteBlocked" },
+      ends: "backoff",
+      also: (w) => {
+        expect(w.api.applications.size).toBe(1);
+        expect(w.integration(name).metadata.finalizers).toContain(applicationFinalizer);
+        expect(w.events.map((e) => e.reason)).toEqual(["DeleteBlocked"]);
+      },
+    },
+  },
+];
+
+describe("integration reconcile", () => {
+  it.each(cases)("$name", async ({ given, expect: want }) => {
+    const w = new IntegrationWorld();
+    await given(w);
+    w.api.calls.length = 0;
+
+    let result: WorkResult | undefined;
+    let failed = false;
+    try {
+      result = await w.reconcile(key);
+    } catch {
+      failed = true;
+    }
+
+    expect(failed ? "backoff" : "done").toBe(want.ends);
+    expect(w.api.writes()).toEqual(want.writes);
+    for (const [type, reason] of Object.entries(want.reasons ?? {}))
+      expect(w.reason(name, type)).toBe(reason);
+    want.also?.(w, result);
+  });
+});

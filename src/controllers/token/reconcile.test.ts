@@ -1,0 +1,271 @@
+/**
+ * The BearerToken reconciler at its seam: real gather → decide → fetch → decide → apply over an
+ * in-memory Secret store and issuer (src/controllers/testing). Each case names what is given and
+ * what one reconcile must then have done.
+ */
+import { describe, expect, it } from "vitest";
+import { bearerTokenSpec, expiresAtAnnotation, type BearerToken } from "../../api/v1alpha1/index.ts";
+import { createFakeClock } from "../../k8s/clock.ts";
+import type { WorkResult } from "../../k8s/work-queue.ts";
+import type { EventInput } from "../../k8s/events.ts";
+import { createLogger } from "../../observability/logger.ts";
+import { FakeSecretStore } from "../testing/fake-secret-store.ts";
+import { FakeTokenIssuer } from "../testing/fake-token-issuer.ts";
+import { tokenReconciler } from "./controller.ts";
+
+const namespace = "team-a";
+const name = "tl";
+const key = `${namespace}/${name}`;
+const tokenSecret = "tl-token";
+const credentials = "tl-credentials";
+const min = 60_000;
+
+/** A BearerToken, its credentials Secret, the issuer and the reconciler, all in memory. */
+class TokenWorld {
+  readonly clock = createFakeClock(Date.UTC(2026, 5, 1, 12));
+  readonly secrets = new FakeSecretStore();
+  readonly issuer = new FakeTokenIssuer(() => this.clock.now());
+  readonly events: EventInput[] = [];
+  token: BearerToken = {
+    apiVersion: "datatrails.ai/v1alpha1",
+    kind: "BearerToken",
+    metadata: { name, namespace, uid: "b0b0b0b0-0000-4000-8000-000000000001", generation: 1 },
+    spec: bearerTokenSpec.parse({
+      secretName: tokenSecret,
+      dataTrails: { credentialsSecretRef: { name: credentials } },
+    }),
+  } as BearerToken;
+
+  constructor() {
+    this.putCredentials("secret-1");
+  }
+
+  /** The credentials Secret the issuer reads (a rotation writes a new secret into it). */
+  putCredentials(secret: string): void {
+    this.secrets.put({
+      metadata: { name: credentials, namespace, uid: "creds-uid" },
+      data: {
+        client_id: Buffer.from("client").toString("base64"),
+        client_secret: Buffer.from(secret).toString("base64"),
+      },
+    });
+  }
+
+  reason(type: string): string | undefined {
+    return this.token.status?.conditions?.find((c) => c.type === type)?.reason;
+  }
+
+  published(): Record<string, string> | undefined {
+    return this.secrets.values(namespace, tokenSecret);
+  }
+
+  reconcile(): Promise<WorkResult> {
+    return tokenReconciler({
+      getToken: () => structuredClone(this.token),
+      lookupSecret: (ns, n) => this.secrets.get(ns, n),
+      ownership: {
+        secretWriters: () => [],
+        holderExists: () => true,
+        integrationWithUid: () => undefined,
+        adopters: () => [],
+      },
+      issuerFor: () => this.issuer,
+      verify: () => Promise.resolve(undefined),
+      secrets: this.secrets,
+      events: { record: (_obj, event) => void this.events.push(event) },
+      writeStatus: (_obj, status) => {
+        this.token = { ...this.token, status: structuredClone(status) };
+        return Promise.resolve();
+      },
+      clock: this.clock,
+      logger: createLogger({ level: "silent" }),
+    })(key);
+  }
+}
+
+/** A token published by an earlier reconcile; then a quiet start. */
+async function published(w: TokenWorld): Promise<void> {
+  await w.reconcile();
+  w.issuer.requests = 0;
+  w.secrets.writes.length = 0;
+  w.events.length = 0;
+}
+
+interface Expected {
+  /** Token requests the reconcile made. */
+  requests: number;
+  /** What happened to the token Secret. */
+  secret: "created" | "applied" | "untouched";
+  /** The reason of TokenReady and Ready, when a status is written. */
+  reason?: string;
+  events: string[];
+  also?: (w: TokenWorld, result: WorkResult | undefined) => void;
+}
+
+const cases: { name: string; given: (w: TokenWorld) => Promise<void> | void; expect: Expected }[] = [
+  {
+    name: "a first token is fetched and published, with its file and expiry",
+    given: () => undefined,
+    expect: {
+      requests: 1,
+      secret: "created",
+      reason: "TokenValid",
+      events: ["TokenRefreshed"],
+      also: (w) => {
+        expect(w.published()).toEqual({
+          access_token: "opaque-token-1",
+          "bearer-token.txt": "Authorization: Bearer opaque-token-1\n",
+          expires_at: "2026-06-01T13:00:00Z",
+        });
+        expect(w.token.status?.tokenExpiresAt).toBe("2026-06-01T13:00:00Z");
+      },
+    },
+  },
+  {
+    name: "the first look after a restart, the Secret there with its annotations, requests no token",
+    given: async (w) => {
+      await published(w);
+      w.token = { ...w.token, status: {} }; // even a status lost costs no request
+      await w.clock.advance(5 * min);
+    },
+    expect: {
+      requests: 0,
+      secret: "untouched",
+      reason: "TokenValid",
+      events: [],
+      also: (w, result) => {
+        expect(w.token.status?.tokenExpiresAt).toBe("2026-06-01T13:00:00Z");
+        expect(result?.requeueAfterMs).toBeGreaterThan(30 * min);
+      },
+    },
+  },
+  {
+    name: "a token due for refresh is replaced, without an Event for a routine refresh",
+    given: async (w) => {
+      await published(w);
+      await w.clock.advance(50 * min);
+    },
+    expect: {
+      requests: 1,
+      secret: "applied",
+      reason: "TokenValid",
+      events: [],
+      also: (w) => expect(w.published()?.["access_token"]).toBe("opaque-token-2"),
+    },
+  },
+  {
+    name: "the issuer failing with a 5xx keeps the valid token: RefreshFailing and a Warning",
+    given: async (w) => {
+      await published(w);
+      await w.clock.advance(50 * min);
+      w.issuer.failNext("Unavailable");
+    },
+    expect: {
+      requests: 1,
+      secret: "untouched",
+      reason: "RefreshFailing",
+      events: ["TokenRefreshFailed"],
+      also: (w) => {
+        expect(w.published()?.["access_token"]).toBe("opaque-token-1");
+        expect(w.token.status?.consecutiveFailures).toBe(1);
+      },
+    },
+  },
+  {
+    name: "the issuer rejecting the credentials with no token held is CredentialsRejected",
+    given: (w) => void w.issuer.failNext("Rejected"),
+    expect: {
+      requests: 1,
+      secret: "untouched",
+      reason: "CredentialsRejected",
+      events: ["TokenRefreshFailed"],
+    },
+  },
+  {
+    name: "rotated credentials are used at once: a new token is published",
+    given: async (w) => {
+      await published(w);
+      await w.clock.advance(min);
+      w.putCredentials("secret-2");
+    },
+    expect: {
+      requests: 1,
+      secret: "applied",
+      reason: "TokenValid",
+      events: ["TokenRefreshed"],
+      also: (w) => expect(w.published()?.["access_token"]).toBe("opaque-token-2"),
+    },
+  },
+  {
+    name: "a credentials Secret that is missing is SecretNotFound, and nothing is asked",
+    given: (w) => {
+      w.token = {
+        ...w.token,
+        spec: {
+          ...w.token.spec,
+          dataTrails: {
+            credentialsSecretRef: {
+              name: "nowhere",
+              clientIdKey: "client_id",
+              clientSecretKey: "client_secret",
+            },
+          },
+        },
+      };
+    },
+    expect: { requests: 0, secret: "untouched", reason: "SecretNotFound", events: ["TokenRefreshFailed"] },
+  },
+  {
+    name: "a Secret of that name that is a user's is left alone: SecretNotOwned",
+    given: (w) => {
+      w.secrets.put({
+        metadata: { name: tokenSecret, namespace, annotations: { [expiresAtAnnotation]: "x" } },
+        data: {},
+      });
+    },
+    expect: {
+      requests: 0,
+      secret: "untouched",
+      reason: "SecretNotOwned",
+      events: ["SecretNotOwned"],
+      also: (w) => expect(w.published()).toEqual({}),
+    },
+  },
+  {
+    name: "a BearerToken being deleted is left to the garbage collector",
+    given: (w) => {
+      w.token = { ...w.token, metadata: { ...w.token.metadata, deletionTimestamp: "2026-06-01T12:00:00Z" } };
+    },
+    expect: {
+      requests: 0,
+      secret: "untouched",
+      events: [],
+      also: (w, result) => {
+        expect(result).toBeUndefined();
+        expect(w.token.status).toBeUndefined();
+      },
+    },
+  },
+];
+
+describe("BearerToken reconcile", () => {
+  it.each(cases)("$name", async ({ given, expect: want }) => {
+    const w = new TokenWorld();
+    await given(w);
+    w.secrets.writes.length = 0;
+
+    const result = await w.reconcile();
+
+    expect(w.issuer.requests).toBe(want.requests);
+    const writes = w.secrets.writes.map((x) => x.split(" ")[0]);
+    expect(writes).toEqual(
+      want.secret === "untouched" ? [] : [want.secret === "created" ? "create" : "apply"],
+    );
+    if (want.reason !== undefined) {
+      expect(w.reason("TokenReady")).toBe(want.reason);
+      expect(w.reason("Ready")).toBe(want.reason);
+    }
+    expect(w.events.map((e) => e.reason)).toEqual(want.events);
+    want.also?.(w, result);
+  });
+});
