@@ -1,6 +1,7 @@
 /**
  * Reads what a BearerToken reconcile needs: its spec, its token Secret and the issuer's inputs
- * (client credentials or a private key), all in the object's own namespace.
+ * (client credentials or a private key), all in the object's own namespace; and, when decide asks
+ * for one, fetches a token from the issuer (fetchToken).
  */
 import type { V1Secret } from "@kubernetes/client-node";
 import {
@@ -20,7 +21,7 @@ import { claimOf, mayWrite, type SecretClaim } from "../secret-claim.ts";
 import type { InputsState, RefreshOutcome, TokenObserved } from "./model.ts";
 import { readTokenSecret, tokenWriter } from "./secret.ts";
 
-/** Looks a Secret up: the operator's cache for the Secrets it manages, the API for the others. */
+/** Looks a Secret up as the API server has it now (every Secret: a reconcile must see its own last write). */
 export type SecretLookup = (namespace: string, name: string) => Promise<V1Secret | undefined>;
 
 /** The name of the Secret holding the issuer's inputs, and the keys to read from it. */

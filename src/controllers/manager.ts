@@ -1,0 +1,122 @@
+/**
+ * The controller manager: builds the shared ports and caches every controller is made from (the
+ * {@link ControllerContext}), then starts the controllers the definitions declare, each on a work
+ * queue of its own, and the metadata-only Secret watch that wakes them for Secrets the operator does
+ * not write. operator.ts calls it once, when this replica starts working.
+ */
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { Dispatcher } from "undici";
+import { managedByLabel, managedByValue } from "../api/v1alpha1/index.ts";
+import type { Config } from "../config.ts";
+import { dataTrailsClientCache } from "../datatrails/client-cache.ts";
+import { createRealClock, type Clock } from "../k8s/clock.ts";
+import { KubeCustomObjects } from "../k8s/custom-objects.ts";
+import { createKubeEventRecorder } from "../k8s/events.ts";
+import { createInformers } from "../k8s/informers.ts";
+import { startSecretFeed, type SecretFeed } from "../k8s/secret-feed.ts";
+import { KubeSecretStore } from "../k8s/secrets.ts";
+import { patchStatus } from "../k8s/status.ts";
+import { createWorkQueue } from "../k8s/work-queue.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { createIssuer } from "../tokens/factory.ts";
+import type { ControllerContext, ControllerDefinition } from "./context.ts";
+import { startController, type Controller } from "./controller.ts";
+import { informerOwnership } from "./ownership.ts";
+
+/** What the context is made from. */
+export interface ContextDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  metrics: Metrics;
+  clock?: Clock;
+  crashPoint?: (step: string) => void;
+}
+
+/** The shared ports and caches every controller is built from. */
+export function createControllerContext(
+  deps: ContextDeps,
+  kubeConfig: KubeConfig,
+  dispatcher: Dispatcher,
+): ControllerContext {
+  const { config, logger, metrics } = deps;
+  const clock = deps.clock ?? createRealClock();
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const informers = createInformers({ kubeConfig, watchNamespaces: config.watchNamespaces, logger, metrics });
+  const secrets = new KubeSecretStore(kubeConfig);
+  return {
+    config,
+    informers,
+    ownership: informerOwnership(informers.integrations, informers.tokens),
+    objects: new KubeCustomObjects(kubeConfig),
+    secrets,
+    // Secrets are read from the API, not the cache: a reconcile must see its own last write.
+    lookupSecret: (namespace, name) => secrets.get(namespace, name),
+    writeStatus: async (ref, obj, previous, next) => {
+      const { namespace, name } = obj.metadata;
+      await patchStatus({
+        kubeConfig,
+        ...ref,
+        ...(namespace ? { namespace } : {}),
+        name,
+        status: next as Record<string, unknown>,
+        previous: (previous ?? {}) as Record<string, unknown>,
+      });
+    },
+    namespaceLabels: async (name) => (await core.readNamespace({ name })).metadata?.labels ?? {},
+    apiFor: dataTrailsClientCache({ timeoutMs: config.dataTrailsTimeoutMs, dispatcher, logger, metrics }),
+    issuerFor: (spec, inputs) =>
+      createIssuer(spec, inputs, { dispatcher, timeoutMs: config.dataTrailsTimeoutMs }),
+    events: createKubeEventRecorder({ kubeConfig, identity: config.identity, logger, clock }),
+    clock,
+    logger,
+    metrics,
+    ...(deps.crashPoint ? { crashPoint: deps.crashPoint } : {}),
+  };
+}
+
+/** Starts the declared controllers and the Secret watch that wakes them; returns what stop() ends. */
+export function startControllers(
+  ctx: ControllerContext,
+  definitions: ControllerDefinition[],
+  kubeConfig: KubeConfig,
+) {
+  const { config, logger, metrics, clock } = ctx;
+  // With watchNamespaces set, only those namespaces' objects are reconciled.
+  const watched = new Set(config.watchNamespaces);
+  const inWatched = (key: string) => watched.size === 0 || watched.has(key.slice(0, key.indexOf("/")));
+  const running = definitions.map((d) => ({
+    definition: d,
+    controller: startController({
+      name: d.name,
+      primary: d.primary,
+      watches: d.watches,
+      accepts: d.accepts ?? inWatched,
+      queue: createWorkQueue<string>({
+        name: d.name,
+        concurrency: d.concurrency,
+        requeueMaxDelayMs: config.maxBackoffMs,
+        requeueJitter: 0.1,
+        clock,
+        metrics,
+        logger,
+      }),
+      reconcile: (key) => d.reconcile(key),
+      logger,
+      metrics,
+    }),
+  }));
+  // Secrets the operator does not write (no managed-by label); its own come through the informer.
+  const onChange = (s: { namespace: string; name: string; labels: Readonly<Record<string, string>> }) => {
+    if (s.labels[managedByLabel] === managedByValue) return;
+    for (const { definition, controller } of running)
+      for (const key of definition.secretKeys(s.namespace, s.name)) controller.enqueue(key);
+  };
+  const namespaces = config.watchNamespaces.length > 0 ? config.watchNamespaces : [undefined];
+  const feeds: SecretFeed[] = namespaces.map((namespace) =>
+    startSecretFeed({ kubeConfig, ...(namespace ? { namespace } : {}), onChange, logger, metrics, clock }),
+  );
+  logger.info("controllers started");
+  const controllers: Controller[] = running.map((r) => r.controller);
+  return { controllers, feeds };
+}
