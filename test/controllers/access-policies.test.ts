@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpDataTrailsApi } from "../../src/datatrails/http-api.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { integrationManifest, type IntegrationSpecInput } from "../support/manifests.ts";
 
 const ns = "it-access-policies";
 let env: TestEnv;
@@ -28,14 +29,8 @@ const trafficLights = {
   permissions: { assetAttributesRead: ["*"], eventTypesRead: ["*"] },
 };
 
-function integration(name: string, spec: Record<string, unknown> = {}) {
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "DataTrailsIntegration",
-    metadata: { name, namespace: ns },
-    spec: { connectionRef: { name: "datatrails" }, displayName: name, ...spec },
-  };
-}
+const integration = (name: string, spec: Partial<IntegrationSpecInput> = {}) =>
+  integrationManifest(ns, name, spec);
 
 interface IntegrationJson {
   metadata: { uid: string };

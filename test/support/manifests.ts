@@ -8,7 +8,7 @@
  * - a connection is named `datatrails` and reads the admin Secret `datatrails-admin`.
  *
  * A test that sends what the schema refuses on purpose (admission tests, fuzzing) builds it with
- * `untypedResource`, so a typo elsewhere is still a type error.
+ * the `untyped...` builders, so a typo elsewhere is still a type error.
  */
 import type { z } from "zod";
 import {
@@ -54,13 +54,14 @@ export type BearerTokenManifest = Manifest<"BearerToken", BearerTokenSpecInput>;
 export type ConnectionManifest = Manifest<"DataTrailsConnection", ConnectionSpecInput>;
 export type ClusterConnectionManifest = Manifest<"ClusterDataTrailsConnection", ClusterConnectionSpecInput>;
 
-/** A v1 Secret manifest with its values in `stringData`. */
+/** A v1 Secret manifest with its values in `stringData` (or, base64-encoded, in `data`). */
 export interface SecretManifest {
   apiVersion: "v1";
   kind: "Secret";
   metadata: ManifestMeta;
   type?: string;
-  stringData: Record<string, string>;
+  stringData?: Record<string, string>;
+  data?: Record<string, string>;
 }
 
 /** The connection every test namespace gets (test/support/env.ts) and the admin Secret it reads. */
@@ -164,6 +165,21 @@ export function secretManifest(
   };
 }
 
+/** A Secret holding `values` base64-encoded in `data`, as a client that does not use `stringData` writes it. */
+export function encodedSecretManifest(
+  namespace: string,
+  name: string,
+  values: Record<string, string>,
+  overrides: MetaOverrides = {},
+): SecretManifest {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: meta(name, namespace, overrides),
+    data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
+  };
+}
+
 /** A Secret with an OAuth2 client's `client_id` and `client_secret` (the admin Secret by default). */
 export function clientSecretManifest(
   namespace: string,
@@ -183,12 +199,36 @@ export function clientSecretManifest(
  * An object of one of the operator's kinds with any spec at all: for tests that send what the
  * schema refuses on purpose, to see the API server or the operator refuse it.
  */
-export function untypedResource(
-  kind: "DataTrailsIntegration" | "BearerToken" | "DataTrailsConnection" | "ClusterDataTrailsConnection",
+export function untypedResource<
+  Kind extends
+    "DataTrailsIntegration" | "BearerToken" | "DataTrailsConnection" | "ClusterDataTrailsConnection",
+>(
+  kind: Kind,
   namespace: string | undefined,
   name: string,
   spec: Record<string, unknown>,
   overrides: MetaOverrides = {},
-): Manifest<typeof kind, Record<string, unknown>> {
+): Manifest<Kind, Record<string, unknown>> {
   return { apiVersion, kind, metadata: meta(name, namespace, overrides), spec };
+}
+
+/** `integrationManifest`'s defaults under a spec the schema may refuse (admission tests). */
+export function untypedIntegrationManifest(
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+  overrides: MetaOverrides = {},
+): Manifest<"DataTrailsIntegration", Record<string, unknown>> {
+  const typed = integrationManifest(namespace, name, {}, overrides);
+  return { ...typed, spec: { ...typed.spec, ...spec } };
+}
+
+/** `bearerTokenManifest`'s defaults (`<name>-token`) under a spec the schema may refuse. */
+export function untypedBearerTokenManifest(
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+  overrides: MetaOverrides = {},
+): Manifest<"BearerToken", Record<string, unknown>> {
+  return untypedResource("BearerToken", namespace, name, { secretName: `${name}-token`, ...spec }, overrides);
 }

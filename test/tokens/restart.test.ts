@@ -8,16 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import {
-  bearerTokenManifest,
   conditionOf,
   createApplication,
-  integrationManifest,
   listBearerTokens,
   metricSum,
   restartOperator,
   waitForQuietController,
   type BearerTokenObject,
 } from "./support.ts";
+import {
+  bearerTokenManifest,
+  clientSecretManifest,
+  dataTrailsIssuer,
+  integrationManifest,
+} from "../support/manifests.ts";
 
 const ns = "it-tokens-restart";
 const count = 100;
@@ -79,13 +83,12 @@ describe("an operator restart", () => {
     await kubectlOk(
       ["apply", "-f", "-"],
       [
-        {
-          apiVersion: "v1",
-          kind: "Secret",
-          metadata: { name: "shared-credentials", namespace: ns },
-          stringData: { client_id: app.clientId, client_secret: app.clientSecret },
-        },
-        ...names.map((n) => bearerTokenManifest(ns, n, "shared-credentials", env.emulator.url)),
+        clientSecretManifest(ns, app, "shared-credentials"),
+        ...names.map((n) =>
+          bearerTokenManifest(ns, n, {
+            dataTrails: dataTrailsIssuer("shared-credentials", env.emulator.url),
+          }),
+        ),
       ],
     );
     await expect.poll(readyCount, { timeout: 60_000, interval: 500 }).toBe(count);
