@@ -317,7 +317,8 @@ describe("spec.roles", () => {
   }, 120_000);
 
   it("refuses spec.roles changed after creation, and with spec.adopt", async () => {
-    const changed = await kubectl(["apply", "-f", "-"], integration("no-policy", { roles: ["OWNER"] }));
+    await kubectlOk(["apply", "-f", "-"], integration("roles-later"));
+    const changed = await kubectl(["apply", "-f", "-"], integration("roles-later", { roles: ["OWNER"] }));
     expect(changed.status).not.toBe(0);
     expect(changed.stderr).toContain("spec.roles can only be set when the integration is created");
 
