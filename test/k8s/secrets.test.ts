@@ -117,8 +117,9 @@ describe("KubeSecretStore (server-side apply)", () => {
   });
 
   it("returns undefined for a Secret that does not exist", async () => {
+    await store.apply(applied("present", { client_id: "id-1" }));
     expect(await store.get(namespace, "absent")).toBeUndefined();
-    expect(decodeSecretData(await store.get(namespace, "creds"))).toMatchObject({ client_id: "id-1" });
+    expect(decodeSecretData(await store.get(namespace, "present"))).toMatchObject({ client_id: "id-1" });
   });
 
   it("fails with a KubeError that carries no secret value", async () => {
