@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { specCase, type SpecCase } from "./specs.ts";
 import { byScale, chaosSeed, reportFigures } from "./support.ts";
+import { untypedResource } from "../support/manifests.ts";
 
 const ns = "chaos-bad-input";
 const runs = byScale(300, 3000);
@@ -42,7 +43,7 @@ async function create(c: SpecCase, name: string, dryRun: boolean): Promise<strin
       version: "v1alpha1",
       namespace: ns,
       plural: plural(c.kind),
-      body: { apiVersion: "datatrails.ai/v1alpha1", kind: c.kind, metadata: { name }, spec: c.spec },
+      body: untypedResource(c.kind, undefined, name, c.spec),
       ...(dryRun ? { dryRun: "All" } : {}),
     });
     return undefined;

@@ -15,7 +15,6 @@ import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts
 import {
   createNamespaceWithConnection,
   deleteNamespace,
-  integration,
   uniqueName,
   waitForCondition,
 } from "../crash/support.ts";
@@ -27,6 +26,7 @@ import {
   type OperatorProcess,
 } from "../support/operator-process.ts";
 import { byScale, chaosSeed, countDamage, reportFigures, seededRandom } from "./support.ts";
+import { integrationManifest } from "../support/manifests.ts";
 
 const integrations = byScale(40, 200);
 const kills = byScale(5, 20);
@@ -82,7 +82,7 @@ describe("SIGKILL at random moments while integrations are created", () => {
       // The batch is applied while the kill's timer runs: the process dies wherever it is.
       const applied = kubectlOk(
         ["apply", "-f", "-"],
-        (batches[k] ?? []).map((n) => integration(namespace, n)),
+        (batches[k] ?? []).map((n) => integrationManifest(namespace, n)),
       );
       await sleep(delay);
       proc.kill("SIGKILL");
@@ -95,7 +95,7 @@ describe("SIGKILL at random moments while integrations are created", () => {
     const last = await startOperator();
     await kubectlOk(
       ["apply", "-f", "-"],
-      (batches[kills] ?? []).map((n) => integration(namespace, n)),
+      (batches[kills] ?? []).map((n) => integrationManifest(namespace, n)),
     );
     await waitForCondition(namespace, names, "Ready", byScale(240, 900));
     const convergedMs = Date.now() - started;

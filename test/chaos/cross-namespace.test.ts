@@ -15,8 +15,13 @@ import type { V1Secret } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
-import { integrationManifest } from "../tokens/support.ts";
 import { reportFigures } from "./support.ts";
+import {
+  clientSecretManifest,
+  integrationManifest,
+  secretManifest,
+  untypedResource,
+} from "../support/manifests.ts";
 
 const attacker = "chaos-attacker";
 const victim = "chaos-victim";
@@ -30,28 +35,14 @@ beforeAll(async () => {
     ["apply", "-f", "-"],
     [
       integrationManifest(victim, "victim-app"),
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: "victim-admin", namespace: victim },
-        stringData: {
-          client_id: env.emulator.admin.clientId,
-          client_secret: env.emulator.admin.clientSecret,
-        },
-      },
+      clientSecretManifest(victim, env.emulator.admin, "victim-admin"),
       // Secrets the attacker's objects will name as Secrets to write.
-      ...["victim-target-1", "victim-target-2", "victim-target-3"].map((name) => ({
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name, namespace: victim },
-        stringData: { note: "the victim's own data" },
-      })),
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: "victim-key", namespace: victim },
-        stringData: { private_key: "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n" },
-      },
+      ...["victim-target-1", "victim-target-2", "victim-target-3"].map((name) =>
+        secretManifest(victim, name, { note: "the victim's own data" }),
+      ),
+      secretManifest(victim, "victim-key", {
+        private_key: "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n",
+      }),
     ],
   );
   await kubectlOk([
@@ -92,12 +83,9 @@ async function readyOf(kind: string, name: string): Promise<string> {
   ]);
 }
 
-const bearerToken = (name: string, spec: Record<string, unknown>) => ({
-  apiVersion: "datatrails.ai/v1alpha1",
-  kind: "BearerToken",
-  metadata: { name, namespace: attacker },
-  spec,
-});
+// The attacker's objects smuggle fields the schema has not (a `namespace` in a Secret reference).
+const bearerToken = (name: string, spec: Record<string, unknown>) =>
+  untypedResource("BearerToken", attacker, name, spec);
 const tokenUrl = () => `${env.emulator.url}/archivist/iam/v1/appidp/token`;
 
 interface Attempt {
@@ -111,16 +99,13 @@ interface Attempt {
   verdict: { refused: string } | { kind: string; name: string; ready: string };
 }
 
-const connection = (name: string, ref: Record<string, string>) => ({
-  apiVersion: "datatrails.ai/v1alpha1",
-  kind: "DataTrailsConnection",
-  metadata: { name, namespace: attacker },
-  spec: { url: env.emulator.url, credentialsSecretRef: ref },
-});
-const onConnection = (name: string, connectionName: string) => ({
-  ...integrationManifest(attacker, name),
-  spec: { connectionRef: { name: connectionName }, displayName: name },
-});
+const connection = (name: string, ref: Record<string, string>) =>
+  untypedResource("DataTrailsConnection", attacker, name, {
+    url: env.emulator.url,
+    credentialsSecretRef: ref,
+  });
+const onConnection = (name: string, connectionName: string) =>
+  integrationManifest(attacker, name, { connectionRef: { name: connectionName } });
 const jwtBearer = (ref: Record<string, string>) => ({
   tokenUrl: tokenUrl(),
   privateKeySecretRef: ref,

@@ -16,13 +16,13 @@ import { kubectlOk } from "../support/kubectl.ts";
 import {
   conditionOf,
   getBearerToken,
-  integrationManifest,
   jwtExpMs,
   readTokenSecret,
   recordVersions,
   type BearerTokenObject,
 } from "../tokens/support.ts";
 import { byScale, peak, reportFigures, sampleRequestRate, totalRequests } from "./support.ts";
+import { integrationManifest } from "../support/manifests.ts";
 
 const ns = "chaos-datatrails";
 const settled = Array.from({ length: byScale(3, 10) }, (_, i) => `settled-${i}`);

@@ -16,10 +16,10 @@ import { CoreV1Api, CustomObjectsApi, type V1Secret } from "@kubernetes/client-n
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rotateAnnotation } from "../../src/api/v1alpha1/index.ts";
 import { startControlPlane, type ControlPlane } from "../../src/envtest/control-plane.ts";
-import { integration } from "../crash/support.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { byScale, chaosSeed, countDamage, reportFigures, seededRandom } from "./support.ts";
+import { integrationManifest } from "../support/manifests.ts";
 
 const restartNs = "chaos-apiserver";
 const conflictNs = "chaos-conflicts";
@@ -77,7 +77,7 @@ describe("Kubernetes faults", () => {
     for (let r = 0; r < restarts; r++) {
       await kubectl(
         ["apply", "-f", "-"],
-        (batches[r] ?? []).map((n) => integration(restartNs, n)),
+        (batches[r] ?? []).map((n) => integrationManifest(restartNs, n)),
       );
       const delay = random.int(100, 1500);
       delays.push(delay);
@@ -89,7 +89,7 @@ describe("Kubernetes faults", () => {
     }
     await kubectl(
       ["apply", "-f", "-"],
-      (batches[restarts] ?? []).map((n) => integration(restartNs, n)),
+      (batches[restarts] ?? []).map((n) => integrationManifest(restartNs, n)),
     );
     await waitReady(restartNs, names, byScale(180, 600));
     const convergedMs = Date.now() - started;
@@ -184,7 +184,7 @@ describe("Kubernetes faults", () => {
     const started = Date.now();
     await kubectl(
       ["apply", "-f", "-"],
-      names.map((n) => integration(conflictNs, n)),
+      names.map((n) => integrationManifest(conflictNs, n)),
     );
     await waitReady(conflictNs, names, 180);
     // Rotate every other one while the writer still runs.

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpDataTrailsApi } from "../../src/datatrails/http-api.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { integrationManifest, type IntegrationSpecInput } from "../support/manifests.ts";
 
 const ns = "it-access-policies";
 let env: TestEnv;
@@ -28,14 +29,8 @@ const trafficLights = {
   permissions: { assetAttributesRead: ["*"], eventTypesRead: ["*"] },
 };
 
-function integration(name: string, spec: Record<string, unknown> = {}) {
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "DataTrailsIntegration",
-    metadata: { name, namespace: ns },
-    spec: { connectionRef: { name: "datatrails" }, displayName: name, ...spec },
-  };
-}
+const integration = (name: string, spec: Partial<IntegrationSpecInput> = {}) =>
+  integrationManifest(ns, name, spec);
 
 interface IntegrationJson {
   metadata: { uid: string };
@@ -322,7 +317,8 @@ describe("spec.roles", () => {
   }, 120_000);
 
   it("refuses spec.roles changed after creation, and with spec.adopt", async () => {
-    const changed = await kubectl(["apply", "-f", "-"], integration("no-policy", { roles: ["OWNER"] }));
+    await kubectlOk(["apply", "-f", "-"], integration("roles-later"));
+    const changed = await kubectl(["apply", "-f", "-"], integration("roles-later", { roles: ["OWNER"] }));
     expect(changed.status).not.toBe(0);
     expect(changed.stderr).toContain("spec.roles can only be set when the integration is created");
 

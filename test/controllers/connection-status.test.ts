@@ -12,11 +12,11 @@ import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { findLeaks } from "../support/hygiene.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { createApplication, restartOperator, waitForQuietController } from "../tokens/support.ts";
+import { clientSecretManifest, clusterConnectionManifest, connectionManifest } from "../support/manifests.ts";
 
 const suffix = randomBytes(3).toString("hex");
 const ns = `connection-status-${suffix}`;
 const other = `connection-status-other-${suffix}`;
-const api = "datatrails.ai/v1alpha1";
 
 interface Live {
   metadata: { generation: number };
@@ -51,33 +51,20 @@ afterAll(async () => {
   }
 });
 
-const secret = (namespace: string, name: string, clientId: string, clientSecret: string) => ({
-  apiVersion: "v1",
-  kind: "Secret",
-  metadata: { name, namespace },
-  stringData: { client_id: clientId, client_secret: clientSecret },
-});
+const secret = (namespace: string, name: string, clientId: string, clientSecret: string) =>
+  clientSecretManifest(namespace, { clientId, clientSecret }, name);
 
-const connection = (name: string, secretName: string, url = env.emulator.url) => ({
-  apiVersion: api,
-  kind: "DataTrailsConnection",
-  metadata: { name, namespace: ns },
-  spec: { url, credentialsSecretRef: { name: secretName } },
-});
+const connection = (name: string, secretName: string, url = env.emulator.url) =>
+  connectionManifest(ns, url, { credentialsSecretRef: { name: secretName } }, name);
 
 function clusterConnection(secretName: string) {
   const name = `connection-status-${suffix}-${clusterNames.length}`;
   clusterNames.push(name);
-  return {
-    apiVersion: api,
-    kind: "ClusterDataTrailsConnection",
-    metadata: { name },
-    spec: {
-      url: env.emulator.url,
-      credentialsSecretRef: { namespace: other, name: secretName },
-      allowedNamespaces: { names: [ns] },
-    },
-  };
+  return clusterConnectionManifest(name, {
+    url: env.emulator.url,
+    credentialsSecretRef: { namespace: other, name: secretName },
+    allowedNamespaces: { names: [ns] },
+  });
 }
 
 /** A secret that is not the admin's (64 hex, one digit changed). */

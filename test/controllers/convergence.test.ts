@@ -9,6 +9,7 @@ import type { RouteName } from "../../src/emulator/route-names.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { sumMetric } from "../support/metrics-text.ts";
+import { integrationManifest, type IntegrationSpecInput } from "../support/manifests.ts";
 
 const ns = "it-convergence";
 const resyncMs = 1000;
@@ -32,14 +33,8 @@ const writes: RouteName[] = [
 ];
 const writeCount = () => writes.reduce((sum, route) => sum + env.emulator.control.count(route), 0);
 
-function integration(name: string, spec: Record<string, unknown>) {
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "DataTrailsIntegration",
-    metadata: { name, namespace: ns },
-    spec: { connectionRef: { name: "datatrails" }, displayName: `conv-${name}`, ...spec },
-  };
-}
+const integration = (name: string, spec: Partial<IntegrationSpecInput>) =>
+  integrationManifest(ns, name, { displayName: `conv-${name}`, ...spec });
 
 const policy = (filters: string[][]) => ({
   name: "lights",

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { clientSecretManifest, connectionManifest, integrationManifest } from "../support/manifests.ts";
 
 const ns = "it-inputs";
 let env: TestEnv;
@@ -32,28 +33,14 @@ async function readyReason(name: string): Promise<string> {
 
 describe("a user's admin Secret", () => {
   it("fixed after a long run of failures is used within 10 s", async () => {
-    const adminSecret = (clientSecret: string) => ({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "wrong-admin", namespace: ns },
-      stringData: { client_id: env.emulator.admin.clientId, client_secret: clientSecret },
-    });
+    const adminSecret = (clientSecret: string) =>
+      clientSecretManifest(ns, { clientId: env.emulator.admin.clientId, clientSecret }, "wrong-admin");
     await kubectlOk(
       ["apply", "-f", "-"],
       [
         adminSecret("0".repeat(64)),
-        {
-          apiVersion: "datatrails.ai/v1alpha1",
-          kind: "DataTrailsConnection",
-          metadata: { name: "wrong", namespace: ns },
-          spec: { url: env.emulator.url, credentialsSecretRef: { name: "wrong-admin" } },
-        },
-        {
-          apiVersion: "datatrails.ai/v1alpha1",
-          kind: "DataTrailsIntegration",
-          metadata: { name: "waits", namespace: ns },
-          spec: { connectionRef: { name: "wrong" }, displayName: "inputs-waits" },
-        },
+        connectionManifest(ns, env.emulator.url, { credentialsSecretRef: { name: "wrong-admin" } }, "wrong"),
+        integrationManifest(ns, "waits", { connectionRef: { name: "wrong" }, displayName: "inputs-waits" }),
       ],
     );
     await expect.poll(() => readyReason("waits"), { timeout: 30_000 }).toBe("AdminUnauthorized");

@@ -8,6 +8,7 @@ import { HttpDataTrailsApi } from "../../src/datatrails/http-api.ts";
 import { sha256Hex } from "../../src/emulator/index.ts";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
+import { integrationManifest, type IntegrationSpecInput } from "../support/manifests.ts";
 
 const ns = "it-integration";
 let env: TestEnv;
@@ -21,14 +22,11 @@ afterAll(async () => {
   await env?.stop();
 });
 
-function integration(name: string, spec: Record<string, unknown> = {}, annotations?: Record<string, string>) {
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "DataTrailsIntegration",
-    metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) },
-    spec: { connectionRef: { name: "datatrails" }, displayName: name, ...spec },
-  };
-}
+const integration = (
+  name: string,
+  spec: Partial<IntegrationSpecInput> = {},
+  annotations?: Record<string, string>,
+) => integrationManifest(ns, name, spec, annotations ? { annotations } : {});
 
 async function secretData(name: string): Promise<Record<string, string>> {
   const secret = await env.core.readNamespacedSecret({ name, namespace: ns });

@@ -10,14 +10,13 @@ import { ownerClaimName } from "../../src/api/v1alpha1/index.ts";
 import { holderUidAnnotation } from "../../src/controllers/secret-claim.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { conditionOf, createApplication, readTokenSecret, type Condition } from "../tokens/support.ts";
 import {
   bearerTokenManifest,
-  conditionOf,
-  createApplication,
+  dataTrailsIssuer,
   integrationManifest,
-  readTokenSecret,
-  type Condition,
-} from "../tokens/support.ts";
+  secretManifest,
+} from "../support/manifests.ts";
 
 const ns = "it-ownership";
 let env: TestEnv;
@@ -30,12 +29,7 @@ afterAll(async () => {
 });
 
 async function userSecret(name: string, data: Record<string, string>): Promise<V1Secret> {
-  await kubectlOk(["apply", "-f", "-"], {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name, namespace: ns, labels: { team: "a" } },
-    stringData: data,
-  });
+  await kubectlOk(["apply", "-f", "-"], secretManifest(ns, name, data, { labels: { team: "a" } }));
   return env.core.readNamespacedSecret({ name, namespace: ns });
 }
 
@@ -184,7 +178,9 @@ describe("output Secrets that are not the operator's", () => {
     await userSecret("tk-user-creds", { client_id: "x", client_secret: "y" });
     const before = await readTokenSecret(env, ns, "tk-token");
     await kubectlOk(["apply", "-f", "-"], {
-      ...bearerTokenManifest(ns, "user-bt", "tk-user-creds", env.emulator.url),
+      ...bearerTokenManifest(ns, "user-bt", {
+        dataTrails: dataTrailsIssuer("tk-user-creds", env.emulator.url),
+      }),
       spec: { secretName: "tk-token", dataTrails: { credentialsSecretRef: { name: "tk-user-creds" } } },
     });
     const c = await waitForReason("bearertoken", "user-bt", "Ready", "SecretInUse");
@@ -200,7 +196,9 @@ describe("output Secrets that are not the operator's", () => {
     const creds = await createApplication(env.emulator, "own-bt-foreign");
     await userSecret("bt-foreign-creds", { client_id: creds.clientId, client_secret: creds.clientSecret });
     await kubectlOk(["apply", "-f", "-"], {
-      ...bearerTokenManifest(ns, "bt-foreign", "bt-foreign-creds", env.emulator.url),
+      ...bearerTokenManifest(ns, "bt-foreign", {
+        dataTrails: dataTrailsIssuer("bt-foreign-creds", env.emulator.url),
+      }),
       spec: {
         secretName: "bt-foreign-token",
         dataTrails: { credentialsSecretRef: { name: "bt-foreign-creds" }, url: env.emulator.url },
@@ -227,12 +225,10 @@ describe("admission refuses what it can", () => {
   it.each([
     {
       name: "a BearerToken writing into its own input Secret",
-      manifest: {
-        apiVersion: "datatrails.ai/v1alpha1",
-        kind: "BearerToken",
-        metadata: { name: "self-input", namespace: ns },
-        spec: { secretName: "loop", dataTrails: { credentialsSecretRef: { name: "loop" } } },
-      },
+      manifest: bearerTokenManifest(ns, "self-input", {
+        secretName: "loop",
+        dataTrails: dataTrailsIssuer("loop"),
+      }),
       message: "spec.secretName must differ from the Secret the issuer reads",
     },
     {
@@ -318,7 +314,9 @@ describe("upgrades and inputs", () => {
     await userSecret("rotating-creds", { client_id: first.clientId, client_secret: first.clientSecret });
     await kubectlOk(
       ["apply", "-f", "-"],
-      bearerTokenManifest(ns, "rotating", "rotating-creds", env.emulator.url),
+      bearerTokenManifest(ns, "rotating", {
+        dataTrails: dataTrailsIssuer("rotating-creds", env.emulator.url),
+      }),
     );
     await waitReady("bearertoken", "rotating");
     const before = await readTokenSecret(env, ns, "rotating-token");

@@ -5,6 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubectlOk } from "../support/kubectl.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
+import {
+  type IntegrationSpecInput,
+  bearerTokenManifest,
+  clientSecretManifest,
+  clusterConnectionManifest,
+  dataTrailsIssuer,
+  integrationManifest,
+} from "../support/manifests.ts";
 
 const [allowed, labelled, refused] = ["tenancy-allowed", "tenancy-labelled", "tenancy-refused"];
 const clusterConnection = "tenancy-shared";
@@ -18,28 +26,15 @@ beforeAll(async () => {
   await kubectlOk(
     ["apply", "-f", "-"],
     [
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: "shared-admin", namespace: "tenancy-operator" },
-        stringData: {
-          client_id: env.emulator.admin.clientId,
-          client_secret: env.emulator.admin.clientSecret,
+      clientSecretManifest("tenancy-operator", env.emulator.admin, "shared-admin"),
+      clusterConnectionManifest(clusterConnection, {
+        url: env.emulator.url,
+        credentialsSecretRef: { namespace: "tenancy-operator", name: "shared-admin" },
+        allowedNamespaces: {
+          names: [allowed],
+          selector: { matchLabels: { "datatrails-access": "granted" } },
         },
-      },
-      {
-        apiVersion: "datatrails.ai/v1alpha1",
-        kind: "ClusterDataTrailsConnection",
-        metadata: { name: clusterConnection },
-        spec: {
-          url: env.emulator.url,
-          credentialsSecretRef: { namespace: "tenancy-operator", name: "shared-admin" },
-          allowedNamespaces: {
-            names: [allowed],
-            selector: { matchLabels: { "datatrails-access": "granted" } },
-          },
-        },
-      },
+      }),
     ],
   );
 });
@@ -49,14 +44,8 @@ afterAll(async () => {
   await env?.stop();
 });
 
-function integration(namespace: string, name: string, connectionRef: Record<string, string>) {
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "DataTrailsIntegration",
-    metadata: { name, namespace },
-    spec: { connectionRef, displayName: `${namespace}-${name}` },
-  };
-}
+const integration = (namespace: string, name: string, connectionRef: IntegrationSpecInput["connectionRef"]) =>
+  integrationManifest(namespace, name, { connectionRef, displayName: `${namespace}-${name}` });
 
 async function readyReason(namespace: string, name: string): Promise<string> {
   return kubectlOk([
@@ -115,16 +104,11 @@ describe("tenancy", () => {
   });
 
   it("reads a BearerToken's credentials only in its own namespace", async () => {
-    await kubectlOk(["apply", "-f", "-"], {
-      apiVersion: "datatrails.ai/v1alpha1",
-      kind: "BearerToken",
-      metadata: { name: "borrowed", namespace: refused },
-      // shared-credentials exists in the allowed namespace, not here.
-      spec: {
-        secretName: "borrowed-token",
-        dataTrails: { credentialsSecretRef: { name: "shared-credentials" } },
-      },
-    });
+    // shared-credentials exists in the allowed namespace, not here.
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      bearerTokenManifest(refused, "borrowed", { dataTrails: dataTrailsIssuer("shared-credentials") }),
+    );
     await expect
       .poll(
         () =>

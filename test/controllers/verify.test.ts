@@ -6,18 +6,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubectlOk } from "../support/kubectl.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
+import {
+  type BearerTokenSpecInput,
+  bearerTokenManifest,
+  dataTrailsIssuer,
+  integrationManifest,
+} from "../support/manifests.ts";
 
 const ns = "it-verify";
 let env: TestEnv;
 
 beforeAll(async () => {
   env = await startTestEnv([ns]);
-  await kubectlOk(["apply", "-f", "-"], {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "DataTrailsIntegration",
-    metadata: { name: "source", namespace: ns },
-    spec: { connectionRef: { name: "datatrails" }, displayName: "verify-source", token: { enabled: false } },
-  });
+  await kubectlOk(
+    ["apply", "-f", "-"],
+    integrationManifest(ns, "source", { displayName: "verify-source", token: { enabled: false } }),
+  );
   await kubectlOk([
     "wait",
     "--for=condition=Ready",
@@ -31,18 +35,11 @@ afterAll(async () => {
   await env?.stop();
 });
 
-function bearerToken(name: string, verify: Record<string, unknown>) {
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "BearerToken",
-    metadata: { name, namespace: ns },
-    spec: {
-      secretName: `${name}-token`,
-      dataTrails: { credentialsSecretRef: { name: "source-credentials" } },
-      verify: { discoveryUrl: `${env.emulator.url}/appidpv1/.well-known/openid-configuration`, ...verify },
-    },
-  };
-}
+const bearerToken = (name: string, verify: Partial<NonNullable<BearerTokenSpecInput["verify"]>>) =>
+  bearerTokenManifest(ns, name, {
+    dataTrails: dataTrailsIssuer("source-credentials"),
+    verify: { discoveryUrl: `${env.emulator.url}/appidpv1/.well-known/openid-configuration`, ...verify },
+  });
 
 const readyOf = (name: string) =>
   kubectlOk([

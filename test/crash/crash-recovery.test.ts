@@ -13,14 +13,8 @@ import { rotateAnnotation } from "../../src/api/v1alpha1/index.ts";
 import { sha256Hex } from "../../src/emulator/index.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { crashHarness } from "./harness.ts";
-import {
-  expectRecovered,
-  getIntegration,
-  integration,
-  tokenStatus,
-  uniqueName,
-  waitForCondition,
-} from "./support.ts";
+import { expectRecovered, getIntegration, tokenStatus, uniqueName, waitForCondition } from "./support.ts";
+import { integrationManifest } from "../support/manifests.ts";
 
 const { newCase, operator, crashAt } = crashHarness();
 
@@ -72,7 +66,7 @@ describe("SIGKILL during the create plan", () => {
     async ({ step, atCrash, regenerations }) => {
       const c = await newCase("crash-create");
       const name = uniqueName("create");
-      await crashAt(c, step, () => kubectlOk(["apply", "-f", "-"], integration(c.namespace, name)));
+      await crashAt(c, step, () => kubectlOk(["apply", "-f", "-"], integrationManifest(c.namespace, name)));
       const left = await getIntegration(c.namespace, name);
       expect({
         creates: c.emulator.control.count("applications.create"),
@@ -110,7 +104,7 @@ describe("SIGKILL during an on-demand rotation", () => {
       const name = uniqueName("rotate");
       // A clean operator makes the integration: WriteCredentials is a create step too.
       const setup = await operator(c);
-      await kubectlOk(["apply", "-f", "-"], integration(c.namespace, name));
+      await kubectlOk(["apply", "-f", "-"], integrationManifest(c.namespace, name));
       await waitForCondition(c.namespace, [name], "CredentialsReady");
       const before = await expectRecovered(c.emulator, c.namespace, name);
       setup.kill("SIGTERM");
@@ -169,7 +163,7 @@ describe("a create whose answer is lost", () => {
     // The emulator creates the application, then destroys the connection instead of answering.
     c.emulator.control.dropNext({ route: "applications.create", afterHandling: true });
     await operator(c);
-    await kubectlOk(["apply", "-f", "-"], integration(c.namespace, name));
+    await kubectlOk(["apply", "-f", "-"], integrationManifest(c.namespace, name));
 
     await waitForCondition(c.namespace, [name], "CredentialsReady");
     await expectRecovered(c.emulator, c.namespace, name);

@@ -20,10 +20,10 @@ import {
   deleteNamespace,
   expectRecovered,
   getIntegration,
-  integration,
   uniqueName,
   waitForCondition,
 } from "./support.ts";
+import { integrationManifest } from "../support/manifests.ts";
 
 const leaseDurationMs = 3000;
 const renewDeadlineMs = 2000;
@@ -104,7 +104,7 @@ describe("two operator processes with leader election", () => {
     const names = Array.from({ length: 10 }, (_, i) => `crash-leader-${i}`);
     await kubectlOk(
       ["apply", "-f", "-"],
-      names.map((n) => integration(namespace, n)),
+      names.map((n) => integrationManifest(namespace, n)),
     );
     await waitForCondition(namespace, names, "Ready", 120);
     await expectOneApplicationEach(names);
@@ -130,7 +130,7 @@ describe("two operator processes with leader election", () => {
 
     // The new leader works: a new integration becomes Ready, and still nothing is duplicated.
     const late = "crash-leader-late";
-    await kubectlOk(["apply", "-f", "-"], integration(namespace, late));
+    await kubectlOk(["apply", "-f", "-"], integrationManifest(namespace, late));
     await waitForCondition(namespace, [late], "Ready", 60);
     await expectOneApplicationEach([...names, late]);
     expect(follower.findLog("lost the leader lease")).toBe(undefined);

@@ -11,26 +11,20 @@ import { HttpDataTrailsApi } from "../../src/datatrails/http-api.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { crashHarness, type CrashCase } from "./harness.ts";
 import { uniqueName, waitForCondition } from "./support.ts";
+import { integrationManifest, type IntegrationManifest } from "../support/manifests.ts";
 
 const { newCase, operator, crashAt } = crashHarness({ seedAssets: true });
 
-function reader(namespace: string, name: string): object {
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "DataTrailsIntegration",
-    metadata: { name, namespace },
-    spec: {
-      connectionRef: { name: "datatrails" },
-      displayName: name,
-      accessPolicies: [
-        {
-          name: "lights",
-          filters: [["attributes.arc_display_type=Traffic Light"]],
-          permissions: { assetAttributesRead: ["*"] },
-        },
-      ],
-    },
-  };
+function reader(namespace: string, name: string): IntegrationManifest {
+  return integrationManifest(namespace, name, {
+    accessPolicies: [
+      {
+        name: "lights",
+        filters: [["attributes.arc_display_type=Traffic Light"]],
+        permissions: { assetAttributesRead: ["*"] },
+      },
+    ],
+  });
 }
 
 interface Status {

@@ -1,8 +1,8 @@
 /**
- * Builders and checks shared by the crash tests: a namespace of their own with a connection to an
- * emulator, integrations, and the end state every recovery must reach (one application per
- * integration, a credentials Secret whose secret is the application's current one and works at the
- * token endpoint, no pending mark left in status).
+ * Checks shared by the crash tests: a namespace of their own with a connection to an emulator,
+ * and the end state every recovery must reach (one application per integration, a credentials
+ * Secret whose secret is the application's current one and works at the token endpoint, no
+ * pending mark left in status).
  */
 import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
@@ -28,16 +28,6 @@ export async function createNamespaceWithConnection(
 /** Deletes a namespace without waiting (objects with finalizers may keep it terminating). */
 export async function deleteNamespace(namespace: string): Promise<void> {
   await kubectlOk(["delete", "namespace", namespace, "--wait=false", "--ignore-not-found"]);
-}
-
-/** A DataTrailsIntegration whose display name is its own name. */
-export function integration(namespace: string, name: string): object {
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "DataTrailsIntegration",
-    metadata: { name, namespace },
-    spec: { connectionRef: { name: "datatrails" }, displayName: name },
-  };
 }
 
 /** The parts of a DataTrailsIntegration the checks read. */

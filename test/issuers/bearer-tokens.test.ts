@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubectlOk } from "../support/kubectl.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { startOidcProvider, type RunningOidcProvider } from "../support/oidc-provider.ts";
+import { bearerTokenManifest, secretManifest, type BearerTokenSpecInput } from "../support/manifests.ts";
 
 const ns = "it-issuers";
 const resource = "https://app.datatrails.example";
@@ -24,21 +25,11 @@ afterAll(async () => {
 });
 
 async function secret(name: string, stringData: Record<string, string>) {
-  await kubectlOk(["apply", "-f", "-"], {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name, namespace: ns },
-    stringData,
-  });
+  await kubectlOk(["apply", "-f", "-"], secretManifest(ns, name, stringData));
 }
 
-async function bearerToken(name: string, spec: Record<string, unknown>) {
-  await kubectlOk(["apply", "-f", "-"], {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "BearerToken",
-    metadata: { name, namespace: ns },
-    spec: { secretName: `${name}-token`, ...spec },
-  });
+async function bearerToken(name: string, spec: Omit<BearerTokenSpecInput, "secretName">) {
+  await kubectlOk(["apply", "-f", "-"], bearerTokenManifest(ns, name, spec));
 }
 
 const ready = (name: string) =>

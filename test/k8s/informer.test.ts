@@ -19,6 +19,9 @@ describe("createResilientInformer", () => {
 
   beforeAll(async () => {
     deleteNamespace = await createNamespace(kc, namespace);
+    // Every case's informer starts on these: one it must list, one its selector leaves out.
+    await core.createNamespacedSecret({ namespace, body: secret("pre-labelled", true) });
+    await core.createNamespacedSecret({ namespace, body: secret("pre-unlabelled", false) });
   });
   afterAll(async () => {
     await deleteNamespace();
@@ -49,8 +52,6 @@ describe("createResilientInformer", () => {
   };
 
   it("syncs the labelled Secrets, then delivers add, update and delete for them only", async () => {
-    await core.createNamespacedSecret({ namespace, body: secret("pre-labelled", true) });
-    await core.createNamespacedSecret({ namespace, body: secret("pre-unlabelled", false) });
     const { informer, seen } = secretsInformer();
     try {
       expect(informer.hasSynced()).toBe(false);

@@ -8,6 +8,7 @@ import { KubeError } from "../../src/k8s/errors.ts";
 import { KubeSecretStore, decodeSecretData, type AppliedSecret } from "../../src/k8s/secrets.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { createNamespace, sharedKubeConfig, uniqueName } from "./support.ts";
+import { encodedSecretManifest, secretManifest } from "../support/manifests.ts";
 
 describe("KubeSecretStore (server-side apply)", () => {
   const kc = sharedKubeConfig();
@@ -87,12 +88,10 @@ describe("KubeSecretStore (server-side apply)", () => {
 
   it("keeps a key and a label a user added with kubectl apply --server-side", async () => {
     await store.apply(applied("shared", { a: "1", b: "2" }));
-    await kubectlOk(["apply", "--server-side", "--field-manager=user", "-f", "-"], {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "shared", namespace, labels: { team: "payments" } },
-      stringData: { extra: "from-user" },
-    });
+    await kubectlOk(
+      ["apply", "--server-side", "--field-manager=user", "-f", "-"],
+      secretManifest(namespace, "shared", { extra: "from-user" }, { labels: { team: "payments" } }),
+    );
 
     await store.apply(applied("shared", { a: "1b" }));
 
@@ -106,12 +105,10 @@ describe("KubeSecretStore (server-side apply)", () => {
 
   it("takes back a key it owns that a user overwrote (forced apply)", async () => {
     await store.apply(applied("forced", { client_secret: "ours" }));
-    await kubectlOk(["apply", "--server-side", "--force-conflicts", "--field-manager=user", "-f", "-"], {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "forced", namespace },
-      data: { client_secret: Buffer.from("theirs").toString("base64") },
-    });
+    await kubectlOk(
+      ["apply", "--server-side", "--force-conflicts", "--field-manager=user", "-f", "-"],
+      encodedSecretManifest(namespace, "forced", { client_secret: "theirs" }),
+    );
     expect(decodeSecretData(await read("forced")).client_secret).toBe("theirs");
 
     await store.apply(applied("forced", { client_secret: "ours" }));
@@ -120,8 +117,9 @@ describe("KubeSecretStore (server-side apply)", () => {
   });
 
   it("returns undefined for a Secret that does not exist", async () => {
+    await store.apply(applied("present", { client_id: "id-1" }));
     expect(await store.get(namespace, "absent")).toBeUndefined();
-    expect(decodeSecretData(await store.get(namespace, "creds"))).toMatchObject({ client_id: "id-1" });
+    expect(decodeSecretData(await store.get(namespace, "present"))).toMatchObject({ client_id: "id-1" });
   });
 
   it("fails with a KubeError that carries no secret value", async () => {

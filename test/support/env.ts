@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from "../../src/observability/metrics.ts"
 import { startOperator, type Operator } from "../../src/operator.ts";
 import { findLeaks } from "./hygiene.ts";
 import { installCrds, kubectlOk } from "./kubectl.ts";
+import { clientSecretManifest, connectionManifest } from "./manifests.ts";
 
 /** A running test environment. */
 export interface TestEnv {
@@ -118,22 +119,8 @@ export async function createConnection(
   await kubectlOk(
     ["apply", "-f", "-"],
     [
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: "datatrails-admin", namespace },
-        stringData: { client_id: emulator.admin.clientId, client_secret: emulator.admin.clientSecret },
-      },
-      {
-        apiVersion: "datatrails.ai/v1alpha1",
-        kind: "DataTrailsConnection",
-        metadata: { name: "datatrails", namespace },
-        spec: {
-          url: emulator.url,
-          credentialsSecretRef: { name: "datatrails-admin" },
-          requestsPerSecond: 100,
-        },
-      },
+      clientSecretManifest(namespace, emulator.admin),
+      connectionManifest(namespace, emulator.url, { requestsPerSecond: 100 }),
     ],
     kubeconfigPath,
   );

@@ -10,7 +10,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { kubectlOk } from "../support/kubectl.ts";
-import { integrationManifest, jwtExpMs, readTokenSecret } from "./support.ts";
+import { jwtExpMs, readTokenSecret } from "./support.ts";
+import { integrationManifest } from "../support/manifests.ts";
 
 const run = promisify(execFile);
 const ns = "it-tokens-curl";

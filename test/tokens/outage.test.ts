@@ -13,12 +13,12 @@ import {
   conditionOf,
   decodeTokenSecret,
   getBearerToken,
-  integrationManifest,
   jwtExpMs,
   readTokenSecret,
   recordVersions,
   type BearerTokenObject,
 } from "./support.ts";
+import { integrationManifest } from "../support/manifests.ts";
 
 const ns = "it-tokens-outage";
 const name = "outage";

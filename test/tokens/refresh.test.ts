@@ -12,7 +12,6 @@ import {
   conditionOf,
   decodeTokenSecret,
   getBearerToken,
-  integrationManifest,
   jwtExpMs,
   readTokenSecret,
   recordVersions,
@@ -20,6 +19,7 @@ import {
   type TokenSecret,
 } from "./support.ts";
 import type { V1Secret } from "@kubernetes/client-node";
+import { integrationManifest } from "../support/manifests.ts";
 
 const ns = "it-tokens-refresh";
 const name = "cycles";

@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import {
-  bearerTokenManifest,
   conditionOf,
   createApplication,
   listBearerTokens,
   perSecond,
   type BearerTokenObject,
 } from "./support.ts";
+import { bearerTokenManifest, clientSecretManifest, dataTrailsIssuer } from "../support/manifests.ts";
 
 const ns = "it-tokens-spread";
 const count = 1000;
@@ -61,19 +61,16 @@ describe("refresh jitter", () => {
     { timeout: 170_000 },
     async () => {
       const app = await createApplication(env.emulator, "spread-shared");
-      await kubectlOk(["apply", "-f", "-"], {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: "shared-credentials", namespace: ns },
-        stringData: { client_id: app.clientId, client_secret: app.clientSecret },
-      });
+      await kubectlOk(["apply", "-f", "-"], clientSecretManifest(ns, app, "shared-credentials"));
       const names = Array.from({ length: count }, (_, i) => `spread-${String(i).padStart(4, "0")}`);
       for (let i = 0; i < count; i += batch) {
         await kubectlOk(
           ["create", "-f", "-"],
-          names
-            .slice(i, i + batch)
-            .map((n) => bearerTokenManifest(ns, n, "shared-credentials", env.emulator.url)),
+          names.slice(i, i + batch).map((n) =>
+            bearerTokenManifest(ns, n, {
+              dataTrails: dataTrailsIssuer("shared-credentials", env.emulator.url),
+            }),
+          ),
         );
       }
       await expect

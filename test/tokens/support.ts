@@ -1,5 +1,5 @@
 /**
- * Helpers for the BearerToken tests: manifests, reading token Secrets and statuses, recording every
+ * Helpers for the BearerToken tests: reading token Secrets and statuses, recording every
  * version of an object with a real watch, reading the operator's /metrics, and restarting the
  * in-process operator on the same namespaces. Nothing here prints a token or a secret.
  */
@@ -40,29 +40,6 @@ export interface BearerTokenObject {
 /** The condition of `type`, if present. */
 export function conditionOf(obj: { status?: { conditions?: Condition[] } } | undefined, type: string) {
   return obj?.status?.conditions?.find((c) => c.type === type);
-}
-
-/** A DataTrailsIntegration on the env's `datatrails` connection. */
-export function integrationManifest(namespace: string, name: string, spec: Record<string, unknown> = {}) {
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "DataTrailsIntegration",
-    metadata: { name, namespace },
-    spec: { connectionRef: { name: "datatrails" }, displayName: name, ...spec },
-  };
-}
-
-/** A BearerToken of kind `dataTrails` on a user-made credentials Secret (which holds no url key). */
-export function bearerTokenManifest(namespace: string, name: string, credentialsSecret: string, url: string) {
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "BearerToken",
-    metadata: { name, namespace },
-    spec: {
-      secretName: `${name}-token`,
-      dataTrails: { credentialsSecretRef: { name: credentialsSecret }, url },
-    },
-  };
 }
 
 /** A token Secret's data, decoded, and its annotations. */
