@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createFakeClock, createRealClock, sleep } from "./clock.ts";
+import { createRealClock, sleep } from "./clock.ts";
+import { createFakeClock } from "./fake-clock.ts";
 
 describe("fake clock", () => {
   it("fires timers in due order (ties in creation order) and moves time to each", async () => {

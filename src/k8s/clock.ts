@@ -2,10 +2,8 @@
  * Time as an injected dependency: the one time source of the operator. Everything that waits or
  * reads the time (work queue, leader election, informer backoff, event de-duplication, the
  * DataTrails client, the token issuers, error mapping) takes a `Clock`, so unit tests drive time
- * with {@link createFakeClock} (on @sinonjs/fake-timers) instead of sleeping.
+ * with the fake clock of fake-clock.ts (on @sinonjs/fake-timers, for tests only) instead of sleeping.
  */
-import { createClock as createFakeTimersClock, type TimerId as FakeTimerId } from "@sinonjs/fake-timers";
-
 /** An opaque handle for a timer made by a {@link Clock}. */
 export interface TimerHandle {
   readonly timerId: number;
@@ -21,30 +19,20 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** A clock whose time moves only when a test says so. */
-export interface FakeClock extends Clock {
-  /** Moves time forward, firing due timers in order and letting promise callbacks run after each. */
-  advance(ms: number): Promise<void>;
-  /** Lets pending promise callbacks run without moving time. */
-  flush(): Promise<void>;
-  /** How many timers are waiting. */
-  pendingTimers(): number;
-}
-
 // Node (and @sinonjs/fake-timers, which mimics it) fires a timer after 1 ms when asked for more than
 // 2^31-1 ms (about 24.8 days), which would turn a "refresh in a year" into a hot loop; longer waits
 // are chained in steps of this size.
 const maxNodeDelayMs = 2_147_483_647;
 
 /** The timer primitives a {@link Clock} is built on: Node's globals, or a fake-timers clock. */
-interface TimerPrimitives<T> {
+export interface TimerPrimitives<T> {
   now(): number;
   setTimeout(callback: () => void, delayMs: number): T;
   clearTimeout(timer: T): void;
 }
 
 /** A Clock over `timers` whose setTimeout is safe for delays longer than 24.8 days. */
-function chainedClock<T>(timers: TimerPrimitives<T>): Clock {
+export function chainedClock<T>(timers: TimerPrimitives<T>): Clock {
   const armed = new Map<number, T>();
   let nextId = 1;
   return {
@@ -112,62 +100,4 @@ export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Prom
     }, delayMs);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-// Enough turns of the event loop for chains of awaits on already-settled promises to finish.
-const flushTurns = 20;
-
-/**
- * A fake clock starting at `startMs` (default 2025-01-01T00:00:00Z) for unit tests, on
- * @sinonjs/fake-timers (a clock of its own: Node's globals are left alone). `advance` fires due
- * timers one at a time, in due order (ties in creation order), and lets promise callbacks run
- * after each.
- */
-export function createFakeClock(startMs = Date.UTC(2025, 0, 1)): FakeClock {
-  const fake = createFakeTimersClock(startMs);
-  // When each fake-timers timer is due, to pick the next one due within an advance.
-  const due = new Map<FakeTimerId, number>();
-
-  const flush = async () => {
-    for (let i = 0; i < flushTurns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-  };
-
-  const clock = chainedClock<FakeTimerId>({
-    now: () => fake.now,
-    setTimeout(callback, delayMs) {
-      const timer: FakeTimerId = fake.setTimeout(() => {
-        due.delete(timer);
-        callback();
-      }, delayMs);
-      due.set(timer, fake.now + delayMs);
-      return timer;
-    },
-    clearTimeout(timer) {
-      due.delete(timer);
-      fake.clearTimeout(timer);
-    },
-  });
-
-  const nextDueMs = (): number | undefined => {
-    let best: number | undefined;
-    for (const dueMs of due.values()) if (best === undefined || dueMs < best) best = dueMs;
-    return best;
-  };
-
-  return {
-    ...clock,
-    async advance(ms) {
-      const targetMs = fake.now + ms;
-      await flush();
-      for (let dueMs = nextDueMs(); dueMs !== undefined && dueMs <= targetMs; dueMs = nextDueMs()) {
-        // next() fires the one earliest timer (ties in creation order) and moves time to it.
-        fake.next();
-        await flush();
-      }
-      if (targetMs > fake.now) fake.tick(targetMs - fake.now);
-      await flush();
-    },
-    flush,
-    pendingTimers: () => fake.countTimers(),
-  };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createMetrics } from "../observability/metrics.ts";
-import { createFakeClock, type FakeClock } from "./clock.ts";
+import { createFakeClock, type FakeClock } from "./fake-clock.ts";
 import { createWorkQueue, type WorkQueueOptions, type WorkResult } from "./work-queue.ts";
 
 type Key = string;

@@ -28,7 +28,14 @@ interface Crd {
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: {
     group: string;
-    names: { kind: string; plural: string; shortNames?: string[]; categories?: string[] };
+    names: {
+      kind: string;
+      listKind?: string;
+      plural: string;
+      singular?: string;
+      shortNames?: string[];
+      categories?: string[];
+    };
     versions: {
       name: string;
       schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } } };
@@ -36,19 +43,30 @@ interface Crd {
   };
 }
 
-/** A copy of the chart with its CRDs in `group`; `withField` adds a string field to the connection's spec. */
-function chartCopy(group: string, withField: boolean): string {
+/**
+ * A copy of the chart with its CRDs in `group` and their names prefixed (`prefix` + plural, the kind
+ * capitalised the same way), so that kubectl in the other test files, which share this API server,
+ * never resolves `datatrailsintegration` to one of these; `withField` adds a string field to the
+ * connection's spec.
+ */
+function chartCopy(group: string, prefix: string, withField: boolean): string {
   const dir = join(mkdtempSync(join(tmpdir(), "chart-crd-upgrade-")), "datatrails-operator");
   cpSync(chartDir, dir, { recursive: true });
   const crdDir = join(dir, "crds");
   for (const file of readdirSync(crdDir)) {
     const crd = parse(readFileSync(join(crdDir, file), "utf8")) as Crd;
-    crd.metadata.name = `${crd.spec.names.plural}.${group}`;
+    const isConnection = crd.spec.names.kind === kind;
+    const names = crd.spec.names;
+    names.plural = prefix + names.plural;
+    if (names.singular) names.singular = prefix + names.singular;
+    names.kind = prefixedKind(prefix, names.kind);
+    if (names.listKind) names.listKind = prefixedKind(prefix, names.listKind);
+    crd.metadata.name = `${names.plural}.${group}`;
     crd.spec.group = group;
     // Short names and categories are cluster-wide too: the real CRDs keep theirs.
-    delete crd.spec.names.shortNames;
-    delete crd.spec.names.categories;
-    if (withField && crd.spec.names.kind === kind)
+    delete names.shortNames;
+    delete names.categories;
+    if (withField && isConnection)
       for (const v of crd.spec.versions)
         v.schema.openAPIV3Schema.properties.spec.properties[added] = {
           type: "string",
@@ -59,16 +77,20 @@ function chartCopy(group: string, withField: boolean): string {
   return dir;
 }
 
-/** One release and the CRD group its charts use. */
+const prefixedKind = (prefix: string, k: string) => `${prefix[0]?.toUpperCase() ?? ""}${prefix.slice(1)}${k}`;
+
+/** One release and the CRD group and names its charts use. */
 function setup(name: string) {
   const group = `${name}-${suffix}.upgrade.test`;
   return {
     release: `${name}-${suffix}`,
     namespace: `chart-${name}-${suffix}`,
     group,
-    crd: `datatrailsconnections.${group}`,
-    v1: chartCopy(group, false),
-    v2: chartCopy(group, true),
+    prefix: name,
+    kind: prefixedKind(name, kind),
+    crd: `${name}datatrailsconnections.${group}`,
+    v1: chartCopy(group, name, false),
+    v2: chartCopy(group, name, true),
   };
 }
 type Setup = ReturnType<typeof setup>;
@@ -86,15 +108,16 @@ async function specFields(s: Setup): Promise<string[]> {
 
 const connection = (s: Setup, name: string, extra: Record<string, string> = {}) => ({
   apiVersion: `${s.group}/v1alpha1`,
-  kind,
+  kind: s.kind,
   metadata: { name, namespace: s.namespace },
   spec: { credentialsSecretRef: { name: "admin" }, url: "https://app.datatrails.ai", ...extra },
 });
 
 async function getConnection(s: Setup, name: string) {
-  return JSON.parse(
-    await kubectlOk(["get", `${kind.toLowerCase()}s.${s.group}`, name, "-n", s.namespace, "-o", "json"]),
-  ) as { metadata: { uid: string }; spec: Record<string, unknown> };
+  return JSON.parse(await kubectlOk(["get", s.crd, name, "-n", s.namespace, "-o", "json"])) as {
+    metadata: { uid: string };
+    spec: Record<string, unknown>;
+  };
 }
 
 async function waitEstablished(s: Setup) {
@@ -200,7 +223,13 @@ afterAll(async () => {
       "datatrailsconnections",
       "datatrailsintegrations",
     ])
-      await kubectl(["delete", "crd", `${plural}.${s.group}`, "--ignore-not-found", "--wait=false"]);
+      await kubectl([
+        "delete",
+        "crd",
+        `${s.prefix}${plural}.${s.group}`,
+        "--ignore-not-found",
+        "--wait=false",
+      ]);
     await kubectl(["delete", "namespace", s.namespace, "--wait=false"]);
   }
 }, 180_000);

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoreV1Api, EventsV1Api, type EventsV1Event, type KubernetesObject } from "@kubernetes/client-node";
-import { createFakeClock } from "../../src/k8s/clock.ts";
+import { createFakeClock } from "../../src/k8s/fake-clock.ts";
 import { createKubeEventRecorder, reportingController } from "../../src/k8s/events.ts";
 import { capturingLogger, createNamespace, sharedKubeConfig, uniqueName } from "./support.ts";
 

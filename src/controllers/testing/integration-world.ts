@@ -14,7 +14,7 @@ import {
   type DataTrailsIntegration,
   type IntegrationStatus,
 } from "../../api/v1alpha1/index.ts";
-import { createFakeClock, type FakeClock } from "../../k8s/clock.ts";
+import { createFakeClock, type FakeClock } from "../../k8s/fake-clock.ts";
 import type { CustomObjects, ResourceRef } from "../../k8s/custom-objects.ts";
 import type { EventInput, EventRecorder } from "../../k8s/events.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";

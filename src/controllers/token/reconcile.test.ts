@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { bearerTokenSpec, expiresAtAnnotation, type BearerToken } from "../../api/v1alpha1/index.ts";
-import { createFakeClock } from "../../k8s/clock.ts";
+import { createFakeClock } from "../../k8s/fake-clock.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";
 import type { EventInput } from "../../k8s/events.ts";
 import { createLogger } from "../../observability/logger.ts";
