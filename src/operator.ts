@@ -14,6 +14,7 @@ import { tokenDefinition } from "./controllers/token/definition.ts";
 import type { Clock } from "./k8s/clock.ts";
 import { startLeaderElection, type LeaderElection } from "./k8s/leader-election.ts";
 import { PooledKubeConfig } from "./k8s/pooled-kube-config.ts";
+import { ownServiceAccount, serviceAccountOwner } from "./k8s/service-account.ts";
 import { startHealthServer } from "./observability/health.ts";
 import type { Logger } from "./observability/logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
@@ -70,8 +71,10 @@ function leadThenStart(
     start();
     return undefined;
   }
+  const owner = serviceAccountOwner(ownServiceAccount(), config.leaseNamespace);
   return startLeaderElection({
     kubeConfig,
+    ...(owner ? { owner } : {}),
     namespace: config.leaseNamespace,
     name: config.leaseName,
     identity: config.identity,

@@ -12,7 +12,13 @@
  *   full lease duration. It does not call `onStoppedLeading`: the caller is already shutting down,
  *   and must have stopped its work before calling `stop()`.
  */
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
+import {
+  CoordinationV1Api,
+  V1MicroTime,
+  type KubeConfig,
+  type V1Lease,
+  type V1OwnerReference,
+} from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { sleep, type Clock, type TimerHandle } from "./clock.ts";
@@ -27,6 +33,12 @@ export interface LeaderElectionOptions {
   name: string;
   /** This process's identity (pod name + random suffix), written as holderIdentity. */
   identity: string;
+  /**
+   * An owner for the Lease, in its namespace (in a pod: its ServiceAccount, see service-account.ts),
+   * so that the garbage collector removes the Lease with what installed the operator. Set when the
+   * Lease is created, and added to a Lease that has no owner yet.
+   */
+  owner?: V1OwnerReference;
   /** How long a lease stays valid without renewal; default 15 s. */
   leaseDurationMs?: number;
   /** How long the leader keeps trying to renew before giving up leadership; default 10 s. */
@@ -108,7 +120,13 @@ type Attempt = "acquired" | "renewed" | "held-by-other" | "failed";
 
 /** Starts campaigning for the lease in the background and returns a handle. */
 export function startLeaderElection(options: LeaderElectionOptions): LeaderElection {
-  const { namespace, name, identity, clock, logger, metrics } = options;
+  const { namespace, name, identity, clock, logger, metrics, owner } = options;
+  // A Lease keeps the owners it has; one without any gets ours.
+  const ownerReferencesFor = (current: V1Lease) => {
+    const refs = current.metadata?.ownerReferences ?? [];
+    if (refs.length > 0) return { ownerReferences: refs };
+    return owner ? { ownerReferences: [owner] } : {};
+  };
   const leaseDurationMs = options.leaseDurationMs ?? 15_000;
   const renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
   const retryPeriodMs = options.retryPeriodMs ?? 2_000;
@@ -177,7 +195,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
           body: {
             apiVersion: "coordination.k8s.io/v1",
             kind: "Lease",
-            metadata: { name, namespace },
+            metadata: { name, namespace, ...(owner ? { ownerReferences: [owner] } : {}) },
             spec: desiredSpec(nowMs, undefined),
           },
         });
@@ -204,6 +222,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
             resourceVersion: current.metadata?.resourceVersion ?? "",
             ...(current.metadata?.labels ? { labels: current.metadata.labels } : {}),
             ...(current.metadata?.annotations ? { annotations: current.metadata.annotations } : {}),
+            ...ownerReferencesFor(current),
           },
           spec: desiredSpec(nowMs, current),
         },
