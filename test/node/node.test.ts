@@ -57,6 +57,33 @@ let node: RunningNode | undefined;
 let scratch: string | undefined;
 const kubectl = (args: string[], input?: object) =>
   kubectlOk(args, input, (plane as ClusterControlPlane).kubeconfigPath);
+/** Who holds the chart's leader Lease ("" when nobody does or it is not there). */
+const leaseHolder = async () =>
+  await kubectl([
+    "get",
+    "lease",
+    "dt-datatrails-operator",
+    "-n",
+    namespace,
+    "-o",
+    "jsonpath={.spec.holderIdentity}",
+  ]).catch(() => "");
+/** The names of the release's operator pods. */
+const operatorPods = async () =>
+  (
+    await kubectl([
+      "get",
+      "pods",
+      "-n",
+      namespace,
+      "-l",
+      "app.kubernetes.io/instance=dt",
+      "-o",
+      "jsonpath={.items[*].metadata.name}",
+    ])
+  )
+    .split(" ")
+    .filter(Boolean);
 
 beforeAll(async () => {
   if (missing !== undefined) return;
@@ -260,65 +287,17 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
       "jsonpath={.status.readyReplicas}",
     ]);
     expect(ready).toBe("2");
-    const pods = (
-      await kubectl([
-        "get",
-        "pods",
-        "-n",
-        namespace,
-        "-l",
-        "app.kubernetes.io/instance=dt",
-        "-o",
-        "jsonpath={.items[*].metadata.name}",
-      ])
-    ).split(" ");
+    const pods = await operatorPods();
     expect(pods).toHaveLength(2);
     await expect
-      .poll(
-        async () =>
-          await kubectl([
-            "get",
-            "lease",
-            "dt-datatrails-operator",
-            "-n",
-            namespace,
-            "-o",
-            "jsonpath={.spec.holderIdentity}",
-          ]).catch(() => ""),
-        { timeout: 60_000, interval: 1_000 },
-      )
+      .poll(leaseHolder, { timeout: 60_000, interval: 1_000 })
       .toMatch(new RegExp(`^(${pods.join("|")})`));
   }, 120_000);
 
   it("hands the lease to another pod when the leader's pod is deleted, asking DataTrails for nothing", async () => {
-    const holder = async () =>
-      await kubectl([
-        "get",
-        "lease",
-        "dt-datatrails-operator",
-        "-n",
-        namespace,
-        "-o",
-        "jsonpath={.spec.holderIdentity}",
-      ]).catch(() => "");
-    const pods = async () =>
-      (
-        await kubectl([
-          "get",
-          "pods",
-          "-n",
-          namespace,
-          "-l",
-          "app.kubernetes.io/instance=dt",
-          "-o",
-          "jsonpath={.items[*].metadata.name}",
-        ])
-      )
-        .split(" ")
-        .filter(Boolean);
-    await expect.poll(holder, { timeout: 60_000, interval: 1_000 }).not.toBe("");
-    const before = await holder();
-    const leaderPod = (await pods()).find((pod) => before.startsWith(pod));
+    await expect.poll(leaseHolder, { timeout: 60_000, interval: 1_000 }).not.toBe("");
+    const before = await leaseHolder();
+    const leaderPod = (await operatorPods()).find((pod) => before.startsWith(pod));
     if (!leaderPod) throw new Error(`no pod holds the lease (holder ${before})`);
     const e = emulator as RunningEmulator;
     const tokensBefore = e.control.count("token");
@@ -327,7 +306,7 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
     await expect
       .poll(
         async () => {
-          const now = await holder();
+          const now = await leaseHolder();
           return now !== "" && !now.startsWith(leaderPod);
         },
         { timeout: 90_000, interval: 500 },
@@ -581,19 +560,9 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
           (pod) =>
             pod.metadata?.deletionTimestamp === undefined && pod.metadata?.annotations?.["rolled"] === rolled,
         );
-      const holder = async () =>
-        await kubectl([
-          "get",
-          "lease",
-          "dt-datatrails-operator",
-          "-n",
-          namespace,
-          "-o",
-          "jsonpath={.spec.holderIdentity}",
-        ]).catch(() => "");
       await until(async () => {
         const names = (await current()).map((pod) => pod.metadata?.name ?? "");
-        const h = await holder();
+        const h = await leaseHolder();
         return names.some((name) => h.startsWith(name));
       }, 120_000);
       // The new leader refreshes the team's token, so a refresh lost in the roll would show here.
@@ -651,35 +620,10 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
         timeout: 300_000,
         env: { ...process.env, HOME: scratch ?? tmpdir() },
       });
-    const holder = async () =>
-      await kubectl([
-        "get",
-        "lease",
-        "dt-datatrails-operator",
-        "-n",
-        namespace,
-        "-o",
-        "jsonpath={.spec.holderIdentity}",
-      ]).catch(() => "");
-    const podNames = async () =>
-      (
-        await kubectl([
-          "get",
-          "pods",
-          "-n",
-          namespace,
-          "-l",
-          "app.kubernetes.io/instance=dt",
-          "-o",
-          "jsonpath={.items[*].metadata.name}",
-        ])
-      )
-        .split(" ")
-        .filter(Boolean);
-    await until(async () => (await holder()) !== "", 60_000);
+    await until(async () => (await leaseHolder()) !== "", 60_000);
     // What each replica says while it stops: follow their logs through the uninstall.
     const said: string[] = [];
-    const followers = (await podNames()).map((pod) => {
+    const followers = (await operatorPods()).map((pod) => {
       const child = spawn(
         join(p.binDir, "kubectl"),
         ["--kubeconfig", p.kubeconfigPath, "logs", "-f", "--tail=0", `pod/${pod}`, "-n", namespace],
@@ -732,8 +676,8 @@ describe.skipIf(missing !== undefined || noPodman !== undefined)("the chart on a
       ...valueArgs({ "image.repository": repository, "image.tag": tag, "image.pullPolicy": "Never" }),
     ]);
     await until(async () => {
-      const now = await holder();
-      return (await podNames()).some((pod) => now.startsWith(pod));
+      const now = await leaseHolder();
+      return (await operatorPods()).some((pod) => now.startsWith(pod));
     }, 120_000);
     console.log(`a reinstall led ${Date.now() - installedAt} ms after helm install began`);
   }, 600_000);
