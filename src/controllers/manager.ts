@@ -15,6 +15,7 @@ import { createKubeEventRecorder } from "../k8s/events.ts";
 import { createInformers } from "../k8s/informers.ts";
 import { startSecretFeed, type SecretFeed } from "../k8s/secret-feed.ts";
 import { KubeSecretStore } from "../k8s/secrets.ts";
+import { KubeServiceAccountTokens } from "../k8s/service-account-tokens.ts";
 import { patchStatus } from "../k8s/status.ts";
 import { createWorkQueue } from "../k8s/work-queue.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -44,6 +45,7 @@ export function createControllerContext(
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const informers = createInformers({ kubeConfig, watchNamespaces: config.watchNamespaces, logger, metrics });
   const secrets = new KubeSecretStore(kubeConfig);
+  const serviceAccountTokens = new KubeServiceAccountTokens(kubeConfig);
   return {
     config,
     informers,
@@ -66,7 +68,12 @@ export function createControllerContext(
     namespaceLabels: async (name) => (await core.readNamespace({ name })).metadata?.labels ?? {},
     apiFor: dataTrailsClientCache({ timeoutMs: config.dataTrailsTimeoutMs, dispatcher, logger, metrics }),
     issuerFor: (spec, inputs) =>
-      createIssuer(spec, inputs, { dispatcher, timeoutMs: config.dataTrailsTimeoutMs }),
+      createIssuer(spec, inputs, {
+        dispatcher,
+        timeoutMs: config.dataTrailsTimeoutMs,
+        clock,
+        serviceAccountTokens,
+      }),
     events: createKubeEventRecorder({ kubeConfig, identity: config.identity, logger, clock }),
     clock,
     logger,

@@ -15,7 +15,10 @@ export interface GrantRequest {
 /** What a client-credentials grant (RFC 6749 §4.4) sends. */
 export interface ClientCredentialsGrant {
   clientId: string;
-  clientSecret: string;
+  /** The client secret; left out when the client authenticates with {@link clientAssertion}. */
+  clientSecret?: string | undefined;
+  /** A signed JWT that authenticates the client in place of a secret (RFC 7523 §2.2). */
+  clientAssertion?: string | undefined;
   scopes?: readonly string[] | undefined;
   /** Azure AD v1's `resource`. */
   resource?: string | undefined;
@@ -26,18 +29,26 @@ export interface ClientCredentialsGrant {
 
 const formContentType = "application/x-www-form-urlencoded";
 
+/** The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2). */
+export const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 /** The request of a client-credentials grant. */
 export function clientCredentialsRequest(grant: ClientCredentialsGrant): GrantRequest {
   const form = new URLSearchParams({ grant_type: "client_credentials" });
   const headers: Record<string, string> = { "content-type": formContentType };
-  if (grant.authStyle === "Basic") {
+  if (grant.clientAssertion !== undefined) {
+    // RFC 7523 §2.2: the assertion authenticates the client; client_id says which (Azure AD wants it).
+    form.set("client_id", grant.clientId);
+    form.set("client_assertion_type", clientAssertionType);
+    form.set("client_assertion", grant.clientAssertion);
+  } else if (grant.authStyle === "Basic") {
     // RFC 6749 §2.3.1: each part is form-urlencoded before the Basic encoding.
     const user = encodeURIComponent(grant.clientId);
-    const pass = encodeURIComponent(grant.clientSecret);
+    const pass = encodeURIComponent(grant.clientSecret ?? "");
     headers["authorization"] = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
   } else {
     form.set("client_id", grant.clientId);
-    form.set("client_secret", grant.clientSecret);
+    form.set("client_secret", grant.clientSecret ?? "");
   }
   if (grant.scopes?.length) form.set("scope", grant.scopes.join(" "));
   if (grant.resource) form.set("resource", grant.resource);

@@ -1,14 +1,18 @@
 /**
  * OAuth2 client-credentials grant (RFC 6749 §4.4): DataTrails appidp, Azure AD v1 (`resource`) and
- * v2 (`scope=<resource>/.default`), and any other OAuth2 server.
+ * v2 (`scope=<resource>/.default`), and any other OAuth2 server. The client authenticates with a
+ * secret, or with a JWT client assertion (RFC 7523 §2.2) made anew for every request.
  */
 import { clientCredentialsRequest, type ClientCredentialsGrant } from "../http/token-endpoint.ts";
+import type { AssertionSource } from "./client-assertion.ts";
 import { postGrant, type HttpIssuerOptions } from "./http.ts";
 import type { IssuedToken, TokenIssuer } from "./issuer.ts";
 
 /** What a client-credentials grant needs: where to send it and what it sends. */
-export interface ClientCredentialsParams extends ClientCredentialsGrant {
+export interface ClientCredentialsParams extends Omit<ClientCredentialsGrant, "clientAssertion"> {
   tokenUrl: string;
+  /** Makes the client assertion of each request, in place of a client secret. */
+  assertion?: AssertionSource;
 }
 
 /** A TokenIssuer for the client-credentials grant. */
@@ -21,7 +25,11 @@ export class ClientCredentialsIssuer implements TokenIssuer {
     this.#options = options;
   }
 
-  issue(signal?: AbortSignal): Promise<IssuedToken> {
-    return postGrant(this.#params.tokenUrl, clientCredentialsRequest(this.#params), this.#options, signal);
+  async issue(signal?: AbortSignal): Promise<IssuedToken> {
+    const { assertion, ...grant } = this.#params;
+    const request = clientCredentialsRequest(
+      assertion ? { ...grant, clientAssertion: await assertion(signal) } : grant,
+    );
+    return postGrant(this.#params.tokenUrl, request, this.#options, signal);
   }
 }

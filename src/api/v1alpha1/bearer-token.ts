@@ -26,13 +26,87 @@ export const dataTrailsIssuer = z
   })
   .describe("Get the token from DataTrails with an integration's client ID and secret.");
 
+/** The audience Azure AD expects on a federated ServiceAccount token. */
+export const azureTokenExchangeAudience = "api://AzureADTokenExchange";
+
+/**
+ * A JWT client assertion (RFC 7523 §2.2) in place of a client secret: signed with a certificate's
+ * key (Azure AD certificate credentials), or a ServiceAccount token (workload identity federation).
+ */
+export const clientAssertion = z
+  .object({
+    clientId: z
+      .string()
+      .min(1)
+      .max(256)
+      .describe("The client (application) id: the assertion's iss and sub, sent as client_id."),
+    certificate: z
+      .object({
+        secretRef: z
+          .object({
+            name: objectName.describe(
+              "Name of a kubernetes.io/tls Secret in the same namespace (tls.crt, tls.key; RSA).",
+            ),
+          })
+          .describe("The Secret holding the certificate and its private key."),
+        assertionLifetimeSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(3600)
+          .default(300)
+          .describe("Lifetime (exp - nbf) of each assertion. Defaults to 300."),
+      })
+      .optional()
+      .describe(
+        "Sign each assertion with the certificate's key (RS256; headers x5t#S256 and x5t; aud = tokenUrl).",
+      ),
+    serviceAccount: z
+      .object({
+        name: objectName.describe("Name of a ServiceAccount in the same namespace."),
+        audience: z
+          .string()
+          .min(1)
+          .max(256)
+          .default(azureTokenExchangeAudience)
+          .describe(`The token's audience. Defaults to ${azureTokenExchangeAudience}.`),
+        expirationSeconds: z
+          .number()
+          .int()
+          .min(600)
+          .max(86400)
+          .default(600)
+          .describe(
+            "Lifetime of each ServiceAccount token (the TokenRequest minimum is 600). Defaults to 600.",
+          ),
+      })
+      .optional()
+      .describe(
+        "Use a ServiceAccount token the operator requests (TokenRequest API) as the assertion: " +
+          "workload identity federation, no stored secret.",
+      ),
+  })
+  .describe(
+    "Authenticate with a JWT client assertion instead of a client secret. Set one of certificate and serviceAccount.",
+  )
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "has(self.certificate) != has(self.serviceAccount)",
+        message:
+          "spec.oauth2ClientCredentials.clientAssertion needs exactly one of certificate and serviceAccount",
+      },
+    ],
+  });
+
 /** A generic OAuth2 client-credentials issuer. */
 export const clientCredentialsIssuer = z
   .object({
     tokenUrl: httpUrl.describe(
       "The token endpoint, e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token.",
     ),
-    credentialsSecretRef: clientCredentialsSecretRef,
+    credentialsSecretRef: clientCredentialsSecretRef.optional(),
+    clientAssertion: clientAssertion.optional(),
     scopes: z
       .array(z.string().min(1))
       .max(50)
@@ -47,9 +121,25 @@ export const clientCredentialsIssuer = z
     authStyle: z
       .enum(["Body", "Basic"])
       .default("Body")
-      .describe("Send the client credentials in the form body or as HTTP Basic auth. Defaults to Body."),
+      .describe(
+        "Send the client credentials in the form body or as HTTP Basic auth. Defaults to Body " +
+          "(a client assertion always goes in the body).",
+      ),
   })
-  .describe("Get the token with an OAuth2 client-credentials grant.");
+  .describe("Get the token with an OAuth2 client-credentials grant.")
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "has(self.credentialsSecretRef) != has(self.clientAssertion)",
+        message: "spec.oauth2ClientCredentials needs exactly one of credentialsSecretRef and clientAssertion",
+      },
+      {
+        rule: "!has(self.clientAssertion) || self.authStyle == 'Body'",
+        message: "spec.oauth2ClientCredentials.authStyle must be Body with clientAssertion",
+        fieldPath: ".authStyle",
+      },
+    ],
+  });
 
 /** An RFC 7523 JWT-bearer assertion grant. */
 export const jwtBearerIssuer = z
@@ -144,10 +234,11 @@ export const bearerTokenSpec = z
       {
         rule:
           "(!has(self.dataTrails) || self.dataTrails.credentialsSecretRef.name != self.secretName) && " +
-          "(!has(self.oauth2ClientCredentials) || self.oauth2ClientCredentials.credentialsSecretRef.name != self.secretName) && " +
+          "(!has(self.oauth2ClientCredentials) || !has(self.oauth2ClientCredentials.credentialsSecretRef) || self.oauth2ClientCredentials.credentialsSecretRef.name != self.secretName) && " +
+          "(!has(self.oauth2ClientCredentials) || !has(self.oauth2ClientCredentials.clientAssertion) || !has(self.oauth2ClientCredentials.clientAssertion.certificate) || self.oauth2ClientCredentials.clientAssertion.certificate.secretRef.name != self.secretName) && " +
           "(!has(self.jwtBearer) || self.jwtBearer.privateKeySecretRef.name != self.secretName)",
         message:
-          "spec.secretName must differ from the Secret the issuer reads (credentialsSecretRef or privateKeySecretRef): a token cannot be written into its own input",
+          "spec.secretName must differ from the Secret the issuer reads (credentialsSecretRef, clientAssertion.certificate.secretRef or privateKeySecretRef): a token cannot be written into its own input",
         fieldPath: ".secretName",
         reason: "FieldValueInvalid",
       },

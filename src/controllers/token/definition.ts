@@ -20,7 +20,8 @@ export function tokenDefinition(ctx: ControllerContext): ControllerDefinition {
   const inputs = new ReferenceIndex();
   indexInformer(tokens, inputs, (t) => {
     const spec = bearerTokenSpec.safeParse(t.spec);
-    return spec.success ? [`${t.metadata.namespace ?? ""}/${inputSecretRef(spec.data).name}`] : [];
+    const ref = spec.success ? inputSecretRef(spec.data) : undefined;
+    return ref ? [`${t.metadata.namespace ?? ""}/${ref.name}`] : [];
   });
   return {
     name: "bearertoken",

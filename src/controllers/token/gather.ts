@@ -24,22 +24,39 @@ import { readTokenSecret, tokenWriter } from "./secret.ts";
 /** Looks a Secret up as the API server has it now (every Secret: a reconcile must see its own last write). */
 export type SecretLookup = (namespace: string, name: string) => Promise<V1Secret | undefined>;
 
-/** The name of the Secret holding the issuer's inputs, and the keys to read from it. */
-export function inputSecretRef(spec: BearerTokenSpec): { name: string; keys: string[] } {
+/**
+ * The name of the Secret holding the issuer's inputs, and the keys to read from it; undefined when
+ * the issuer reads no Secret (a ServiceAccount assertion: nothing is stored).
+ */
+export function inputSecretRef(spec: BearerTokenSpec): { name: string; keys: string[] } | undefined {
   const cc = spec.dataTrails?.credentialsSecretRef ?? spec.oauth2ClientCredentials?.credentialsSecretRef;
   if (cc) return { name: cc.name, keys: [cc.clientIdKey, cc.clientSecretKey] };
+  const assertion = spec.oauth2ClientCredentials?.clientAssertion;
+  if (assertion?.certificate) return { name: assertion.certificate.secretRef.name, keys: tlsKeys };
+  if (assertion) return undefined;
   const key = spec.jwtBearer?.privateKeySecretRef;
   return { name: key?.name ?? "", keys: [key?.key ?? "private_key"] };
 }
 
+/** The keys of a `kubernetes.io/tls` Secret. */
+const tlsKeys = ["tls.crt", "tls.key"];
+
 /** The issuer's inputs from the Secret's values, or why they are unusable (naming keys, never values). */
 function issuerInputs(spec: BearerTokenSpec, secret: V1Secret | undefined): IssuerInputs | string {
   const ref = inputSecretRef(spec);
+  if (!ref) return "no Secret to read";
   if (!secret) return `Secret ${ref.name} not found`;
   const data = decodeSecretData(secret);
   const missing = ref.keys.filter((k) => !data[k]);
   if (missing.length) return `Secret ${ref.name} has no ${missing.join(", ")}`;
   if (spec.jwtBearer) return { kind: "privateKey", privateKeyPem: data[ref.keys[0] ?? ""] ?? "" };
+  if (spec.oauth2ClientCredentials?.clientAssertion?.certificate) {
+    return {
+      kind: "certificate",
+      certificatePem: data["tls.crt"] ?? "",
+      privateKeyPem: data["tls.key"] ?? "",
+    };
+  }
   return {
     kind: "clientCredentials",
     clientId: data[ref.keys[0] ?? ""] ?? "",
@@ -69,7 +86,7 @@ export async function gatherToken(
   const secret = mayWrite(secretClaim) ? readTokenSecret(raw) : undefined;
   const specError = !parsed.success
     ? specProblems(parsed.error.issues)
-    : inputSecretRef(parsed.data).name === parsed.data.secretName
+    : inputSecretRef(parsed.data)?.name === parsed.data.secretName
       ? "spec.secretName: must differ from the Secret the issuer reads; a token cannot be written into its own input"
       : undefined;
   if (!parsed.success || specError !== undefined) {
@@ -86,7 +103,23 @@ export async function gatherToken(
     };
   }
   const spec = parsed.data;
-  const inputSecret = await lookup(namespace, inputSecretRef(spec).name);
+  const account = spec.oauth2ClientCredentials?.clientAssertion?.serviceAccount;
+  if (account) {
+    // Nothing stored to read: the ServiceAccount's tokens are asked for at each request. The
+    // version names what the token was obtained with, so a restart asks the issuer for nothing.
+    return {
+      observed: {
+        object,
+        spec,
+        secret,
+        secretClaim,
+        inputs: { state: "ready", version: `serviceaccount/${account.name}/${account.audience}` },
+      },
+      inputs: { kind: "serviceAccount", namespace },
+    };
+  }
+  const ref = inputSecretRef(spec);
+  const inputSecret = ref ? await lookup(namespace, ref.name) : undefined;
   const inputs = issuerInputs(spec, inputSecret);
   const state: InputsState =
     typeof inputs === "string"
