@@ -24,6 +24,8 @@ describe("Azure directory", () => {
         displayName: expect.any(String) as unknown,
         secretSha256: sha256Hex(secret),
         roles: { [api]: ["archivist_administrator", "guest"] },
+        certificateThumbprints: [],
+        federatedCredentials: [],
       },
     ]);
     expect(azure.resources(tenant)).toEqual([

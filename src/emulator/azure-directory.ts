@@ -4,7 +4,14 @@
  * roles assigned to the client on each resource), and the v1/v2 access tokens it issues for the
  * client-credentials grant. Routes in routes/azure.ts speak the wire protocol over this.
  */
-import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import {
+  createHash,
+  randomBytes,
+  randomUUID,
+  timingSafeEqual,
+  X509Certificate,
+  type KeyObject,
+} from "node:crypto";
 import { z } from "zod";
 import { KeySet } from "./key-set.ts";
 import { sha256Hex } from "./state.ts";
@@ -15,6 +22,50 @@ const tenantIdSchema = z
     /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9-]+(\.[a-z0-9-]+)+)$/i,
     "tenant must be a GUID or a domain name",
   );
+
+/** A federated identity credential: which external tokens the app trusts, as Azure AD keeps it. */
+export const federatedCredentialSchema = z.object({
+  /** The external issuer (`iss`), e.g. a cluster's ServiceAccount issuer URL. */
+  issuer: z.url(),
+  /** The external subject (`sub`), e.g. `system:serviceaccount:<namespace>:<name>`. */
+  subject: z.string().min(1),
+  /** Audiences the external token must name one of (Azure's default: api://AzureADTokenExchange). */
+  audiences: z.array(z.string().min(1)).min(1).max(1).default(["api://AzureADTokenExchange"]),
+});
+
+/** A federated identity credential (defaults applied). */
+export type FederatedCredential = z.output<typeof federatedCredentialSchema>;
+
+/** A certificate credential: the public certificate, its thumbprints and key. */
+export interface CertificateCredentialRecord {
+  /** SHA-1 thumbprint, hex upper-case, as the portal shows it. */
+  thumbprint: string;
+  /** SHA-1 and SHA-256 of the DER, base64url: what `x5t` and `x5t#S256` carry. */
+  x5t: string;
+  x5tS256: string;
+  publicKey: KeyObject;
+}
+
+/** A public certificate as a certificate credential; throws on a certificate that does not parse. */
+export function certificateCredential(pem: string): CertificateCredentialRecord {
+  const cert = new X509Certificate(pem);
+  const sha1 = createHash("sha1").update(cert.raw).digest();
+  return {
+    thumbprint: sha1.toString("hex").toUpperCase(),
+    x5t: sha1.toString("base64url"),
+    x5tS256: createHash("sha256").update(cert.raw).digest("base64url"),
+    publicKey: cert.publicKey,
+  };
+}
+
+function parsesAsCertificate(pem: string): boolean {
+  try {
+    new X509Certificate(pem);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** What an app registration is made of; every field has a default. */
 export const azureClientInputSchema = z.object({
@@ -30,6 +81,13 @@ export const azureClientInputSchema = z.object({
   displayName: z.string().min(1).optional(),
   /** App roles assigned to the client, by resource (application ID URI or app id). */
   roles: z.record(z.string().min(1), z.array(z.string().min(1))).optional(),
+  /** Certificate credentials: public certificates (PEM) whose keys may sign client assertions. */
+  certificates: z
+    .array(z.string().refine(parsesAsCertificate, "certificates: an entry is not a PEM X.509 certificate"))
+    .max(20)
+    .optional(),
+  /** Federated identity credentials: tokens of these issuers and subjects may stand in for a secret. */
+  federatedCredentials: z.array(federatedCredentialSchema).max(20).optional(),
 });
 
 /** Input of {@link AzureDirectory.addClient}. */
@@ -63,6 +121,10 @@ export interface AzureClient {
   secretSha256: string;
   /** App roles by resource URI. */
   roles: Map<string, string[]>;
+  certificates: CertificateCredentialRecord[];
+  federatedCredentials: FederatedCredential[];
+  /** The `jti` of each client assertion accepted, until its `exp` (seconds): a second use is a replay. */
+  usedAssertionIds: Map<string, number>;
 }
 
 /** An app registration as state inspection shows it: the secret's hash, never the secret. */
@@ -73,6 +135,9 @@ export interface AzureClientSnapshot {
   displayName: string;
   secretSha256: string;
   roles: Record<string, string[]>;
+  /** SHA-1 thumbprints of the certificate credentials. */
+  certificateThumbprints: string[];
+  federatedCredentials: FederatedCredential[];
 }
 
 /** Settings of the Azure issuer that may change while the emulator runs. */
@@ -208,6 +273,9 @@ export class AzureDirectory {
       displayName: parsed.displayName ?? `emulated-app-${clientId.slice(0, 8)}`,
       secretSha256: sha256Hex(secret),
       roles,
+      certificates: (parsed.certificates ?? []).map(certificateCredential),
+      federatedCredentials: parsed.federatedCredentials ?? [],
+      usedAssertionIds: new Map(),
     };
     tenant.clients.set(clientId.toLowerCase(), client);
     return { client, secret };
@@ -216,6 +284,11 @@ export class AzureDirectory {
   /** Deletes an app registration; false when there was none. */
   removeClient(tenant: string, clientId: string): boolean {
     return this.#tenant(tenant)?.clients.delete(clientId.toLowerCase()) ?? false;
+  }
+
+  /** An app registration, by client id (any case). */
+  client(tenant: string, clientId: string): AzureClient | undefined {
+    return this.#tenant(tenant)?.clients.get(clientId.toLowerCase());
   }
 
   /** Checks client credentials in a tenant (the secret compared in constant time). */
@@ -239,6 +312,8 @@ export class AzureDirectory {
         displayName: c.displayName,
         secretSha256: c.secretSha256,
         roles: Object.fromEntries([...c.roles].map(([r, names]) => [r, [...names]])),
+        certificateThumbprints: c.certificates.map((cert) => cert.thumbprint),
+        federatedCredentials: c.federatedCredentials.map((f) => ({ ...f, audiences: [...f.audiences] })),
       })),
     );
   }

@@ -7,6 +7,7 @@ import type { AzureDirectory } from "./azure-directory.ts";
 import type { EmulatorClock } from "./clock.ts";
 import type { EmulatorSettings, Faults, FixedWindowLimiter } from "./faults.ts";
 import type { FederatedDirectory } from "./federated-directory.ts";
+import type { OidcKeys } from "./oidc-keys.ts";
 import type { RequestCounters, RouteName } from "./route-names.ts";
 import type { EmulatorState } from "./state.ts";
 import type { TokenAuthority } from "./tokens.ts";
@@ -24,6 +25,8 @@ export interface EmulatorContext {
   readonly tokens: TokenAuthority;
   /** The emulated Azure AD tenants. */
   readonly azure: AzureDirectory;
+  /** External issuers' signing keys, for Azure AD's federated identity credentials. */
+  readonly oidc: OidcKeys;
   /** The emulated JWT-bearer (Federated Directory) issuer. */
   readonly federated: FederatedDirectory;
   readonly clock: EmulatorClock;

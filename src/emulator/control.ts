@@ -163,6 +163,7 @@ export function createControl(ctx: EmulatorContext): EmulatorControl {
     reset: () => {
       ctx.state.reset();
       ctx.azure.reset();
+      ctx.oidc.clear();
       ctx.federated.reset();
       ctx.faults.clear();
       ctx.counters.reset();

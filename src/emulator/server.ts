@@ -10,6 +10,7 @@ import formbody from "@fastify/formbody";
 import Fastify, { type FastifyBaseLogger, type FastifyRequest } from "fastify";
 import { AzureDirectory } from "./azure-directory.ts";
 import { offsetClock } from "./clock.ts";
+import { OidcKeys } from "./oidc-keys.ts";
 import type { EmulatorContext } from "./context.ts";
 import { createControl, type EmulatorControl } from "./control.ts";
 import {
@@ -71,8 +72,12 @@ export interface EmulatorOptions {
   admin?: { clientId: string; clientSecret: string };
   /** A pino-compatible logger for fastify; none by default. Request logs carry no bodies or headers. */
   logger?: FastifyBaseLogger;
-  /** The emulated Azure AD: the default tenant's id (a random GUID by default) and `expires_in` (3599). */
-  azure?: { defaultTenantId?: string; tokenTtlSeconds?: number };
+  /**
+   * The emulated Azure AD: the default tenant's id (a random GUID by default), `expires_in` (3599),
+   * and CA certificates (PEM) to trust besides the system's when fetching a federated issuer's
+   * discovery document and JWKS (a test cluster's CA).
+   */
+  azure?: { defaultTenantId?: string; tokenTtlSeconds?: number; federationCaCertificates?: string[] };
   /** The emulated JWT-bearer issuer: `expires_in` (28800), the assertion `aud` ("key"), the longest assertion (3600 s). */
   federated?: Partial<FederatedSettings>;
 }
@@ -137,6 +142,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     }),
     tokens: await createTokenAuthority(),
     azure: new AzureDirectory(options.azure),
+    oidc: new OidcKeys({ caCertificates: options.azure?.federationCaCertificates }),
     federated: new FederatedDirectory(options.federated),
     clock,
     settings: structuredClone(initialSettings),
@@ -251,6 +257,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     close: async () => {
       closing.abort();
       await app.close();
+      await ctx.oidc.close();
     },
   };
 }

@@ -98,3 +98,18 @@ export function oauthErrorCode(text: string): string | undefined {
     return undefined;
   }
 }
+
+const azureErrorCodesField = z.object({ error_codes: z.array(z.number().int().nonnegative()).max(10) });
+
+/**
+ * Azure AD's `error_codes` (the numbers of its AADSTS codes) in a refusal, when it sends them: numbers
+ * only, so safe to repeat; empty for other issuers.
+ */
+export function azureErrorCodes(text: string): number[] {
+  try {
+    const parsed = azureErrorCodesField.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data.error_codes : [];
+  } catch {
+    return [];
+  }
+}

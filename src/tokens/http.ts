@@ -5,8 +5,14 @@
  */
 import { errors as undiciErrors, request, type Dispatcher } from "undici";
 import { waitRequestedBy } from "../http/retry-after.ts";
-import { oauthErrorCode, tokenEndpointAnswer, type GrantRequest } from "../http/token-endpoint.ts";
+import {
+  azureErrorCodes,
+  oauthErrorCode,
+  tokenEndpointAnswer,
+  type GrantRequest,
+} from "../http/token-endpoint.ts";
 import { systemClock, type Clock } from "../k8s/clock.ts";
+import { aadstsDetail } from "./aadsts.ts";
 import { TokenError, TokenErrorCode } from "./errors.ts";
 import type { IssuedToken } from "./issuer.ts";
 
@@ -71,7 +77,8 @@ export async function postGrant(
     });
   if (status >= 400) {
     const error = oauthErrorCode(text);
-    const detail = error === undefined ? "" : ` (${error})`;
+    const parts = [...(error === undefined ? [] : [error]), ...azureErrorCodes(text).map(aadstsDetail)];
+    const detail = parts.length === 0 ? "" : ` (${parts.join(", ")})`;
     throw new TokenError(TokenErrorCode.Rejected, `token endpoint ${host} answered ${status}${detail}`, {
       status,
     });

@@ -6,7 +6,13 @@
  * of sts.windows.net and login.microsoftonline.com, so discovery and verification work locally.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { azureEndpoints, type AzureDirectory, type AzureResource } from "../azure-directory.ts";
+import { clientAssertionType, verifyClientAssertion } from "../azure-assertions.ts";
+import {
+  azureEndpoints,
+  type AzureAuthentication,
+  type AzureDirectory,
+  type AzureResource,
+} from "../azure-directory.ts";
 import type { EmulatorContext } from "../context.ts";
 import { azureError } from "../oauth-errors.ts";
 
@@ -44,7 +50,7 @@ function discoveryDocument(baseUrl: string, tenant: string, version: Version): R
   const v1 = version === "1.0";
   return {
     token_endpoint: v1 ? e.tokenUrlV1 : e.tokenUrlV2,
-    token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
+    token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
     jwks_uri: v1 ? e.jwksUriV1 : e.jwksUriV2,
     issuer: v1 ? e.issuerV1 : e.issuerV2,
     grant_types_supported: ["client_credentials"],
@@ -76,6 +82,25 @@ export function registerAzureRoutes(app: FastifyInstance, ctx: EmulatorContext):
     );
   };
 
+  async function assertionAuthentication(
+    tenant: string,
+    clientId: string,
+    assertion: string,
+  ): Promise<AzureAuthentication> {
+    const client = azure.client(tenant, clientId);
+    if (!client) return { ok: false, reason: "unknownClient" };
+    const checked = await verifyClientAssertion({
+      client,
+      assertion,
+      endpoints: azureEndpoints(ctx.baseUrl, tenant),
+      nowMs: now(),
+      oidc: ctx.oidc,
+    });
+    if (checked.ok) return checked;
+    const r = checked.refusal;
+    throw fail(r.status, r.error, r.code, r.description);
+  }
+
   async function token(request: FastifyRequest<{ Params: { tenant: string } }>, version: Version) {
     const tenant = knownTenant(request.params.tenant);
     const grantType = formField(request, "grant_type");
@@ -86,13 +111,24 @@ export function registerAzureRoutes(app: FastifyInstance, ctx: EmulatorContext):
     const basic = basicCredentials(request);
     const bodyId = formField(request, "client_id");
     const bodySecret = formField(request, "client_secret");
-    if (basic && (bodySecret !== undefined || (bodyId !== undefined && bodyId !== basic.id))) {
+    const assertion = formField(request, "client_assertion");
+    const assertionType = formField(request, "client_assertion_type");
+    const methods = [basic, bodySecret, assertion].filter((m) => m !== undefined).length;
+    if (methods > 1 || (basic && bodyId !== undefined && bodyId !== basic.id)) {
       throw fail(400, "invalid_request", 90023, "Only one client authentication method may be used.");
     }
     const clientId = basic?.id ?? bodyId;
     const secret = basic?.secret ?? bodySecret;
     if (!clientId) throw missing("client_id");
-    if (!secret) {
+    if (assertion !== undefined && assertionType !== clientAssertionType) {
+      throw fail(
+        400,
+        "invalid_request",
+        900144,
+        `The request body must contain the following parameter: 'client_assertion_type' with the value ${clientAssertionType}.`,
+      );
+    }
+    if (!secret && !assertion) {
       throw fail(
         401,
         "invalid_client",
@@ -125,7 +161,9 @@ export function registerAzureRoutes(app: FastifyInstance, ctx: EmulatorContext):
       requested = only.slice(0, -"/.default".length);
     }
 
-    const auth = azure.authenticate(tenant, clientId, secret);
+    const auth = assertion
+      ? await assertionAuthentication(tenant, clientId, assertion)
+      : azure.authenticate(tenant, clientId, secret ?? "");
     if (!auth.ok && auth.reason === "unknownClient") {
       throw fail(
         400,
