@@ -27,6 +27,7 @@ export const routeNames = [
   "azure.discovery.v2",
   "azure.jwks.v1",
   "azure.jwks.v2",
+  "azure.resource",
   "federated.token",
   "federated.discovery",
   "federated.jwks",

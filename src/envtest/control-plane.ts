@@ -24,8 +24,10 @@ export interface ControlPlane {
   kubeConfig: KubeConfig;
   /** The same configuration as a file, for kubectl, helm and child processes. */
   kubeconfigPath: string;
-  /** https://127.0.0.1:<port> */
+  /** https://127.0.0.1:<port>; also the issuer (`iss`) of the ServiceAccount tokens it issues. */
   server: string;
+  /** The CA (PEM) of the serving certificate, for clients that fetch the issuer's discovery. */
+  caCertificate: string;
   /** The directory holding etcd, kube-apiserver and (when available) kubectl. */
   binDir: string;
   /** Stops kube-apiserver and starts it again on the same port; etcd keeps its data. */
@@ -199,7 +201,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     `--client-ca-file=${file("ca.crt")}`,
     `--service-account-key-file=${file("sa.pub")}`,
     `--service-account-signing-key-file=${file("sa.key")}`,
+    // The first issuer is the one new tokens carry: the API server itself, so that a relying party
+    // outside the cluster (the emulator's Azure AD checking a federated ServiceAccount token) can
+    // fetch its discovery document and JWKS. The in-cluster name is still accepted.
+    `--service-account-issuer=${server}`,
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+    `--service-account-jwks-uri=${server}/openid/v1/jwks`,
     "--service-cluster-ip-range=10.0.0.0/24",
     "--authorization-mode=RBAC",
     "--allow-privileged=true",
@@ -260,6 +267,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     kubeConfig,
     kubeconfigPath,
     server,
+    caCertificate: certs.caCert,
     binDir,
     stop,
     async restartApiServer() {

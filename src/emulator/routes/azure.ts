@@ -6,6 +6,7 @@
  * of sts.windows.net and login.microsoftonline.com, so discovery and verification work locally.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { createLocalJWKSet, jwtVerify } from "jose";
 import { clientAssertionType, verifyClientAssertion } from "../azure-assertions.ts";
 import {
   azureEndpoints,
@@ -237,6 +238,39 @@ export function registerAzureRoutes(app: FastifyInstance, ctx: EmulatorContext):
   );
   app.get("/:tenant/discovery/keys", { config: { route: "azure.jwks.v1" } }, (r: TenantRequest) =>
     azure.keys(knownTenant(r.params.tenant))?.jwks(),
+  );
+  // A protected API registered in the tenant: it takes the tenant's v1 and v2 access tokens as a
+  // resource server would (signature, issuer, expiry by the emulator's clock) and answers who called.
+  app.get(
+    "/:tenant/resource/whoami",
+    { config: { route: "azure.resource" } },
+    async (r: TenantRequest, reply) => {
+      const tenant = knownTenant(r.params.tenant);
+      const e = azureEndpoints(ctx.baseUrl, tenant);
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(r.headers.authorization ?? "");
+      try {
+        if (!match?.[1]) throw new Error("no bearer token");
+        const keys = createLocalJWKSet(azure.keys(tenant)?.jwks() ?? { keys: [] });
+        const { payload } = await jwtVerify(match[1], keys, {
+          issuer: [e.issuerV1, e.issuerV2],
+          currentDate: new Date(now()),
+        });
+        return {
+          appid: payload["appid"] ?? payload["azp"],
+          aud: payload.aud,
+          ver: payload["ver"],
+          roles: payload["roles"] ?? [],
+        };
+      } catch {
+        return reply
+          .code(401)
+          .header("www-authenticate", 'Bearer error="invalid_token"')
+          .send({
+            error: "invalid_token",
+            error_description: "The access token is missing, invalid or expired.",
+          });
+      }
+    },
   );
   app.get("/:tenant/discovery/v2.0/keys", { config: { route: "azure.jwks.v2" } }, (r: TenantRequest) => {
     const tenant = knownTenant(r.params.tenant);
