@@ -12,6 +12,9 @@ import { z } from "zod";
 const discoverySchema = z.object({ issuer: z.string(), jwks_uri: z.url() });
 const jwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
 
+// A Kubernetes API server answers its JWKS only to a client that accepts jwk-set+json (406 otherwise).
+const accept = "application/json, application/jwk-set+json";
+
 /** Why an issuer's keys could not be had. */
 export class OidcFetchError extends Error {
   override readonly name = "OidcFetchError";
@@ -66,7 +69,7 @@ export class OidcKeys {
   async #json(url: string): Promise<unknown> {
     let response: Awaited<ReturnType<typeof request>>;
     try {
-      response = await request(url, { dispatcher: this.#agent, headers: { accept: "application/json" } });
+      response = await request(url, { dispatcher: this.#agent, headers: { accept } });
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       throw new OidcFetchError(

@@ -195,6 +195,56 @@ export function clientSecretManifest(
   );
 }
 
+/** A `kubernetes.io/tls` Secret holding a certificate and its private key (PEM). */
+export function tlsSecretManifest(
+  namespace: string,
+  name: string,
+  pair: { certificatePem: string; privateKeyPem: string },
+  overrides: MetaOverrides = {},
+): SecretManifest {
+  return secretManifest(
+    namespace,
+    name,
+    { "tls.crt": pair.certificatePem, "tls.key": pair.privateKeyPem },
+    { ...overrides, type: "kubernetes.io/tls" },
+  );
+}
+
+/** A ServiceAccount. */
+export function serviceAccountManifest(
+  namespace: string,
+  name: string,
+): { apiVersion: "v1"; kind: "ServiceAccount"; metadata: ManifestMeta } {
+  return { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(name, namespace, {}) };
+}
+
+/**
+ * The `oauth2ClientCredentials` issuer of a BearerToken that authenticates with a client assertion:
+ * signed with the certificate in a `kubernetes.io/tls` Secret, or a ServiceAccount's token.
+ */
+export function clientAssertionIssuer(
+  tokenUrl: string,
+  clientId: string,
+  assertion: { certificateSecret: string } | { serviceAccount: string; audience?: string },
+  target: { resource: string } | { scopes: string[] },
+): NonNullable<BearerTokenSpecInput["oauth2ClientCredentials"]> {
+  return {
+    tokenUrl,
+    ...target,
+    clientAssertion: {
+      clientId,
+      ...("certificateSecret" in assertion
+        ? { certificate: { secretRef: { name: assertion.certificateSecret } } }
+        : {
+            serviceAccount: {
+              name: assertion.serviceAccount,
+              ...(assertion.audience === undefined ? {} : { audience: assertion.audience }),
+            },
+          }),
+    },
+  };
+}
+
 /**
  * An object of one of the operator's kinds with any spec at all: for tests that send what the
  * schema refuses on purpose, to see the API server or the operator refuse it.

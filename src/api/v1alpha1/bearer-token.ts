@@ -134,7 +134,7 @@ export const clientCredentialsIssuer = z
         message: "spec.oauth2ClientCredentials needs exactly one of credentialsSecretRef and clientAssertion",
       },
       {
-        rule: "!has(self.clientAssertion) || self.authStyle == 'Body'",
+        rule: "!has(self.clientAssertion) || !has(self.authStyle) || self.authStyle == 'Body'",
         message: "spec.oauth2ClientCredentials.authStyle must be Body with clientAssertion",
         fieldPath: ".authStyle",
       },
