@@ -262,13 +262,10 @@ export function registerAzureRoutes(app: FastifyInstance, ctx: EmulatorContext):
           roles: payload["roles"] ?? [],
         };
       } catch {
-        return reply
-          .code(401)
-          .header("www-authenticate", 'Bearer error="invalid_token"')
-          .send({
-            error: "invalid_token",
-            error_description: "The access token is missing, invalid or expired.",
-          });
+        return reply.code(401).header("www-authenticate", 'Bearer error="invalid_token"').send({
+          error: "invalid_token",
+          error_description: "The access token is missing, invalid or expired.",
+        });
       }
     },
   );
