@@ -7,12 +7,13 @@
  * assertion is refused with a reason naming its cause; a restart asks for no token.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import type { AzureClientCredentials } from "../../src/emulator/index.ts";
 import { certificateAssertions } from "../../src/tokens/client-assertion.ts";
 import { ClientCredentialsIssuer } from "../../src/tokens/client-credentials.ts";
@@ -71,6 +72,7 @@ beforeAll(async () => {
     ["apply", "-f", "-"],
     [
       tlsSecretManifest(ns, "app-certificate", registered),
+      tlsSecretManifest(ns, "azure-app-certificate", registered),
       tlsSecretManifest(ns, "other-certificate", unregistered),
       serviceAccountManifest(ns, exchanger),
       serviceAccountManifest(otherNs, exchanger),
@@ -254,6 +256,26 @@ describe("client assertions for Azure AD", () => {
       expect(result.stderr).toContain(message);
     }
   });
+
+  it.each(["azure-certificate", "azure-workload-identity"])(
+    "examples/%s.yaml, pointed at the emulator, reaches TokenReady",
+    async (example) => {
+      const text = await readFile(
+        join(import.meta.dirname, "..", "..", "examples", `${example}.yaml`),
+        "utf8",
+      );
+      const objects = parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown>);
+      for (const o of objects) {
+        if (o["kind"] !== "BearerToken") continue;
+        const c = (o["spec"] as { oauth2ClientCredentials: Record<string, unknown> }).oauth2ClientCredentials;
+        c["tokenUrl"] = app.endpoints.tokenUrlV2;
+        c["scopes"] = [`${resource}/.default`];
+        (c["clientAssertion"] as Record<string, unknown>)["clientId"] = app.clientId;
+      }
+      await kubectlOk(["apply", "-n", ns, "-f", "-"], objects);
+      await expect.poll(() => readyOf(example), { timeout: 30_000 }).toMatch(/^True\/TokenValid/);
+    },
+  );
 
   it("asks Azure AD for no token after a restart", async () => {
     // The refusals of other cases retry on their own; they are not what this case measures.
