@@ -1,7 +1,8 @@
 /**
  * `check-token`: what DataTrails' old check-token script did, and more. It decodes a token's header
  * and payload, verifies the signature through OIDC discovery or a JWKS URL, checks iss, aud, iat,
- * nbf, exp and roles, and can fetch the token itself with client credentials first.
+ * nbf, exp and roles, and can fetch the token itself with client credentials first (a client
+ * secret, or a client assertion signed with a certificate's key: Azure AD certificate credentials).
  *
  * Where the keys come from: `--discovery-url`, else `--jwks-url`, else the token's own `iss`
  * (OpenID Connect Discovery: one trailing `/` stripped, `/.well-known/openid-configuration`
@@ -19,7 +20,8 @@ import { Command, Option } from "commander";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { dataTrailsTokenPath } from "../api/v1alpha1/index.ts";
 import { systemClock } from "../k8s/clock.ts";
-import { ClientCredentialsIssuer } from "../tokens/client-credentials.ts";
+import { certificateAssertions } from "../tokens/client-assertion.ts";
+import { ClientCredentialsIssuer, type ClientCredentialsParams } from "../tokens/client-credentials.ts";
 import { isTokenError, TokenErrorCode } from "../tokens/errors.ts";
 import { verifyToken } from "../tokens/verify.ts";
 
@@ -33,6 +35,9 @@ interface CheckOptions {
   tokenUrl?: string;
   clientId?: string;
   clientSecretFile?: string;
+  certificate?: string;
+  privateKey?: string;
+  assertionLifetimeSeconds: string;
   scope?: string[];
   resource?: string;
   discoveryUrl?: string;
@@ -131,21 +136,49 @@ async function fetchToken(options: CheckOptions): Promise<string> {
       : undefined);
   if (!tokenUrl || !options.clientId)
     throw new UsageError("give --token/--token-file, or --client-id with --token-url or --datatrails-url");
+  const issuer = new ClientCredentialsIssuer({
+    tokenUrl,
+    ...clientAuthentication(options, tokenUrl, options.clientId),
+    ...(options.scope ? { scopes: options.scope } : {}),
+    ...(options.resource ? { resource: options.resource } : {}),
+  });
+  return (await issuer.issue()).accessToken;
+}
+
+/** A client secret (file or $CLIENT_SECRET), or client assertions signed with a certificate's key. */
+function clientAuthentication(
+  options: CheckOptions,
+  tokenUrl: string,
+  clientId: string,
+): Pick<ClientCredentialsParams, "clientId" | "clientSecret" | "assertion"> {
+  if (options.certificate || options.privateKey) {
+    if (!options.certificate || !options.privateKey)
+      throw new UsageError("a certificate assertion needs both --certificate and --private-key");
+    if (options.clientSecretFile)
+      throw new UsageError("give --client-secret-file or --certificate with --private-key, not both");
+    const lifetimeSeconds = Number(options.assertionLifetimeSeconds);
+    if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 60 || lifetimeSeconds > 3600)
+      throw new UsageError("--assertion-lifetime-seconds must be a whole number from 60 to 3600");
+    const credential = {
+      certificatePem: readFileSync(options.certificate, "utf8"),
+      privateKeyPem: readFileSync(options.privateKey, "utf8"),
+    };
+    return {
+      clientId,
+      assertion: certificateAssertions(credential, { clientId, audience: tokenUrl, lifetimeSeconds }, () =>
+        systemClock.now(),
+      ),
+    };
+  }
   const secret = options.clientSecretFile
     ? readFileSync(options.clientSecretFile, "utf8").trim()
     : process.env["CLIENT_SECRET"]?.trim();
   if (!secret)
     throw new UsageError(
-      "the client secret comes from --client-secret-file or the CLIENT_SECRET environment variable",
+      "the client secret comes from --client-secret-file or the CLIENT_SECRET environment variable " +
+        "(or sign an assertion with --certificate and --private-key)",
     );
-  const issuer = new ClientCredentialsIssuer({
-    tokenUrl,
-    clientId: options.clientId,
-    clientSecret: secret,
-    ...(options.scope ? { scopes: options.scope } : {}),
-    ...(options.resource ? { resource: options.resource } : {}),
-  });
-  return (await issuer.issue()).accessToken;
+  return { clientId, clientSecret: secret };
 }
 
 function relative(seconds: number, now: number): string {
@@ -273,6 +306,14 @@ export function checkTokenCommand(): Command {
     .option("--token-url <url>", "fetch a token from this endpoint with client credentials")
     .option("--client-id <id>", "client ID for fetching a token")
     .option("--client-secret-file <path>", "file holding the client secret (else $CLIENT_SECRET)")
+    .option(
+      "--certificate <path>",
+      "PEM certificate: authenticate with a client assertion signed by its key (Azure AD certificate credentials)",
+    )
+    .option("--private-key <path>", "PEM private key (RSA) of --certificate")
+    .addOption(
+      new Option("--assertion-lifetime-seconds <n>", "lifetime of the client assertion").default("300"),
+    )
     .option("--scope <scope>", "scope to ask for (repeatable)", collect)
     .option("--resource <uri>", "resource to ask for (Azure AD v1)")
     .option(

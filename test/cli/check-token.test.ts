@@ -12,6 +12,7 @@ import { generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
 import { ClientCredentialsIssuer } from "../../src/tokens/client-credentials.ts";
+import { selfSignedRsaCertificate } from "../../src/tokens/testing/certificate.ts";
 import { startOidcProvider, type RunningOidcProvider } from "../support/oidc-provider.ts";
 
 let emulator: RunningEmulator;
@@ -152,6 +153,73 @@ describe("check-token", () => {
     ]);
     expect(err).toMatch(/token endpoint 127\.0\.0\.1:\d+ answered 401/);
     expect(code).toBe(1);
+  });
+
+  describe("with a certificate assertion (Azure AD certificate credentials)", () => {
+    const resource = "https://app.datatrails.example";
+    let paths: { cert: string; key: string; otherCert: string; otherKey: string };
+    beforeAll(async () => {
+      const [cert, other] = await Promise.all([
+        selfSignedRsaCertificate("check-token"),
+        selfSignedRsaCertificate("other"),
+      ]);
+      paths = {
+        cert: join(dir, "app.crt"),
+        key: join(dir, "app.key"),
+        otherCert: join(dir, "other.crt"),
+        otherKey: join(dir, "other.key"),
+      };
+      await writeFile(paths.cert, cert.certificatePem);
+      await writeFile(paths.key, cert.privateKeyPem, { mode: 0o600 });
+      await writeFile(paths.otherCert, other.certificatePem);
+      await writeFile(paths.otherKey, other.privateKeyPem, { mode: 0o600 });
+      emulator.control.azure.addClient({
+        clientId: "check-token-cert",
+        certificates: [cert.certificatePem],
+        roles: { [resource]: ["archivist_administrator"] },
+      });
+    });
+    const args = (cert: string, key: string) => {
+      const e = emulator.control.azure.endpoints();
+      return [
+        "--token-url",
+        e.tokenUrlV2,
+        "--client-id",
+        "check-token-cert",
+        "--certificate",
+        cert,
+        "--private-key",
+        key,
+        "--scope",
+        `${resource}/.default`,
+        "--role",
+        "archivist_administrator",
+      ];
+    };
+
+    it("fetches a token signed for with the certificate's key and verifies it", async () => {
+      const { code, out, err } = await run(args(paths.cert, paths.key));
+      expect(err).toBe("");
+      expect(out).toMatch(/valid/i);
+      expect(code).toBe(0);
+    });
+
+    it("exits 1 naming AADSTS700027 for a certificate the app does not hold, printing no key", async () => {
+      const { code, out, err } = await run(args(paths.otherCert, paths.otherKey));
+      expect(err).toMatch(/answered 401 \(invalid_client, AADSTS700027: the certificate is not registered/);
+      expect(`${out}${err}`).not.toMatch(/PRIVATE KEY|MII/);
+      expect(code).toBe(1);
+    });
+
+    it("exits 2 for a certificate without its key", async () => {
+      const { code, err } = await run(
+        args(paths.cert, paths.key).filter(
+          (a, i, all) => a !== "--private-key" && all[i - 1] !== "--private-key",
+        ),
+      );
+      expect(err).toMatch(/needs both --certificate and --private-key/);
+      expect(code).toBe(2);
+    });
   });
 
   describe("against oidc-provider, an independent OpenID provider", () => {
