@@ -34,6 +34,7 @@ const ns = "it-azure-assertions";
 const otherNs = "it-azure-assertions-b";
 const resource = "https://app.datatrails.example";
 const exchanger = "token-exchanger";
+const exchange = "api://AzureADTokenExchange";
 let env: TestEnv;
 let app: AzureClientCredentials;
 let registered: TestCertificate;
@@ -65,7 +66,10 @@ beforeAll(async () => {
   const issuer = cluster?.server ?? "";
   app = env.emulator.control.azure.addClient({
     certificates: [registered.certificatePem],
-    federatedCredentials: [{ issuer, subject: `system:serviceaccount:${ns}:${exchanger}` }],
+    federatedCredentials: [
+      { issuer, subject: `system:serviceaccount:${ns}:${exchanger}` },
+      { issuer, subject: `system:serviceaccount:${ns}:wide-exchanger` },
+    ],
     roles: { [resource]: ["archivist_administrator"] },
   });
   await kubectlOk(
@@ -74,9 +78,11 @@ beforeAll(async () => {
       tlsSecretManifest(ns, "app-certificate", registered),
       tlsSecretManifest(ns, "azure-app-certificate", registered),
       tlsSecretManifest(ns, "other-certificate", unregistered),
-      serviceAccountManifest(ns, exchanger),
-      serviceAccountManifest(otherNs, exchanger),
-      serviceAccountManifest(otherNs, "only-in-b"),
+      serviceAccountManifest(ns, exchanger, [exchange]),
+      serviceAccountManifest(ns, "wide-exchanger", [exchange, "api://SomethingElse"]),
+      serviceAccountManifest(ns, "not-opted-in"),
+      serviceAccountManifest(otherNs, exchanger, [exchange]),
+      serviceAccountManifest(otherNs, "only-in-b", [exchange]),
     ],
   );
   dir = await mkdtemp(join(tmpdir(), "azure-bearer-"));
@@ -191,10 +197,34 @@ describe("client assertions for Azure AD", () => {
   });
 
   it("refuses a federated token with a wrong audience, naming AADSTS700212", async () => {
-    await bearerToken("wrong-audience", { serviceAccount: exchanger, audience: "api://SomethingElse" }, v2);
+    // The ServiceAccount lends tokens for this audience; Azure AD's credential expects another.
+    await bearerToken(
+      "wrong-audience",
+      { serviceAccount: "wide-exchanger", audience: "api://SomethingElse" },
+      v2,
+    );
     await expect
       .poll(() => readyOf("wrong-audience"), { timeout: 30_000 })
       .toMatch(/^False\/CredentialsRejected: .*AADSTS700212: no federated identity credential .* audience/);
+  });
+
+  it("lends no ServiceAccount token for an audience the ServiceAccount does not list in its annotation", async () => {
+    await bearerToken("not-opted-in", { serviceAccount: "not-opted-in" }, v2);
+    await bearerToken(
+      "unlisted-audience",
+      { serviceAccount: exchanger, audience: "api://SomethingElse" },
+      v2,
+    );
+    const refusal = (sa: string, audience: string) =>
+      new RegExp(
+        `^False/InvalidSpec: .*ServiceAccount ${ns}/${sa} does not lend tokens for audience ${audience}: its annotation datatrails.ai/token-audiences must list it`,
+      );
+    await expect
+      .poll(() => readyOf("not-opted-in"), { timeout: 30_000 })
+      .toMatch(refusal("not-opted-in", exchange));
+    await expect
+      .poll(() => readyOf("unlisted-audience"), { timeout: 30_000 })
+      .toMatch(refusal(exchanger, "api://SomethingElse"));
   });
 
   it("cannot use another namespace's ServiceAccount: not by name, and not by its federated identity", async () => {
@@ -280,7 +310,17 @@ describe("client assertions for Azure AD", () => {
   it("asks Azure AD for no token after a restart", async () => {
     // The refusals of other cases retry on their own; they are not what this case measures.
     for (const [namespace, names] of [
-      [ns, ["wrong-cert", "expired-assertion", "wrong-audience", "only-in-b"]],
+      [
+        ns,
+        [
+          "wrong-cert",
+          "expired-assertion",
+          "wrong-audience",
+          "only-in-b",
+          "not-opted-in",
+          "unlisted-audience",
+        ],
+      ],
       [otherNs, ["other-tenant"]],
     ] as const)
       await kubectlOk(["delete", "bearertoken", "-n", namespace, "--ignore-not-found", "--wait", ...names]);

@@ -13,6 +13,7 @@
 import type { z } from "zod";
 import {
   apiVersion,
+  serviceAccountAudiencesAnnotation,
   type bearerTokenSpec,
   type clusterConnectionSpec,
   type connectionSpec,
@@ -210,12 +211,20 @@ export function tlsSecretManifest(
   );
 }
 
-/** A ServiceAccount. */
+/** A ServiceAccount; `audiences` fills its opt-in annotation for token requests by the operator. */
 export function serviceAccountManifest(
   namespace: string,
   name: string,
+  audiences: string[] = [],
 ): { apiVersion: "v1"; kind: "ServiceAccount"; metadata: ManifestMeta } {
-  return { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(name, namespace, {}) };
+  const annotations = audiences.length
+    ? { [serviceAccountAudiencesAnnotation]: audiences.join(",") }
+    : undefined;
+  return {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: meta(name, namespace, annotations ? { annotations } : {}),
+  };
 }
 
 /**

@@ -30,6 +30,13 @@ export const dataTrailsIssuer = z
 export const azureTokenExchangeAudience = "api://AzureADTokenExchange";
 
 /**
+ * Annotation on a ServiceAccount: the audiences (comma-separated) the operator may request its tokens
+ * for. A ServiceAccount without it lends no token: whoever writes a BearerToken chooses the token
+ * endpoint the token is sent to, so the ServiceAccount's owner must opt in, audience by audience.
+ */
+export const serviceAccountAudiencesAnnotation = "datatrails.ai/token-audiences";
+
+/**
  * A JWT client assertion (RFC 7523 §2.2) in place of a client secret: signed with a certificate's
  * key (Azure AD certificate credentials), or a ServiceAccount token (workload identity federation).
  */
@@ -63,7 +70,9 @@ export const clientAssertion = z
       ),
     serviceAccount: z
       .object({
-        name: objectName.describe("Name of a ServiceAccount in the same namespace."),
+        name: objectName.describe(
+          `Name of a ServiceAccount in the same namespace; its annotation ${serviceAccountAudiencesAnnotation} must list the audience.`,
+        ),
         audience: z
           .string()
           .min(1)
