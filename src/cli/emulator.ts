@@ -4,6 +4,7 @@
  * credential, shown once as the DataTrails UI shows a new integration's secret. This is the one
  * place the project prints a secret on purpose.
  */
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { emulatorOptionsFromFlags, parseEmulatorFlags } from "../emulator/cli-options.ts";
 import { adminPrefix, startEmulator } from "../emulator/index.ts";
@@ -25,13 +26,19 @@ export function emulatorCommand(): Command {
       "answer lists sent without page_size with their first n items and no next page token",
     )
     .option("--seed-assets", "seed a few assets (traffic lights and others)", false)
+    .option(
+      "--azure-federation-ca-file <path>",
+      "PEM CA certificates to trust (besides the system's) when Azure AD fetches a federated issuer's keys",
+    )
     .option("--json", "print the start-up details as one JSON line instead of text", false);
 
   return command.action(async (raw: Record<string, unknown>) => {
     const parsed = parseEmulatorFlags(raw);
     if (!parsed.ok) command.error(`error: ${parsed.message}`, { exitCode: 2 });
     else {
-      const emulator = await startEmulator(emulatorOptionsFromFlags(parsed.flags));
+      const emulator = await startEmulator(
+        emulatorOptionsFromFlags(parsed.flags, (path) => readFileSync(path, "utf8")),
+      );
       const details = {
         url: emulator.url,
         publicUrl: emulator.publicUrl,

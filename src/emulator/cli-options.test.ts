@@ -16,6 +16,19 @@ describe("emulator flags", () => {
     });
   });
 
+  it("reads the Azure federation CA file through the reader it is given", () => {
+    const parsed = parseEmulatorFlags({ azureFederationCaFile: "/etc/ca.pem" });
+    const read: string[] = [];
+    const options =
+      parsed.ok &&
+      emulatorOptionsFromFlags(parsed.flags, (path) => {
+        read.push(path);
+        return "-----BEGIN CERTIFICATE-----";
+      });
+    expect(read).toEqual(["/etc/ca.pem"]);
+    expect(options && options.azure).toEqual({ federationCaCertificates: ["-----BEGIN CERTIFICATE-----"] });
+  });
+
   it("reads every flag", () => {
     const parsed = parseEmulatorFlags({
       port: "8090",

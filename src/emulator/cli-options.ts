@@ -35,6 +35,8 @@ export const emulatorFlagsSchema = z.object({
   tier: z.enum(tenantTiers, { error: "--tier must be FREE, PREMIUM or READONLY" }).default("FREE"),
   truncateUnpagedLists: integer("--truncate-unpaged-lists", 1).optional(),
   seedAssets: z.boolean().default(false),
+  /** PEM file of CA certificates to trust when fetching a federated issuer's discovery and JWKS. */
+  azureFederationCaFile: z.string().min(1).optional(),
   json: z.boolean().default(false),
 });
 
@@ -50,8 +52,14 @@ export function parseEmulatorFlags(
   return { ok: false, message: result.error.issues.map((i) => i.message).join("; ") };
 }
 
-/** The startEmulator options the flags stand for. */
-export function emulatorOptionsFromFlags(flags: EmulatorFlags): EmulatorOptions {
+/**
+ * The startEmulator options the flags stand for; `readFile` reads --azure-federation-ca-file (the
+ * only flag that names a file).
+ */
+export function emulatorOptionsFromFlags(
+  flags: EmulatorFlags,
+  readFile: (path: string) => string = () => "",
+): EmulatorOptions {
   const options: EmulatorOptions = {
     host: flags.host,
     port: flags.port,
@@ -64,5 +72,8 @@ export function emulatorOptionsFromFlags(flags: EmulatorFlags): EmulatorOptions 
   };
   if (flags.truncateUnpagedLists !== undefined) options.truncateUnpagedLists = flags.truncateUnpagedLists;
   if (flags.publicUrl !== undefined) options.publicUrl = flags.publicUrl;
+  if (flags.azureFederationCaFile !== undefined) {
+    options.azure = { federationCaCertificates: [readFile(flags.azureFederationCaFile)] };
+  }
   return options;
 }
