@@ -11,8 +11,10 @@ import {
   type AzureClientCredentials,
   type RunningEmulator,
 } from "../../src/emulator/index.ts";
+import { certificateAssertions } from "../../src/tokens/client-assertion.ts";
 import { ClientCredentialsIssuer } from "../../src/tokens/client-credentials.ts";
 import { TokenError } from "../../src/tokens/errors.ts";
+import { selfSignedRsaCertificate, type TestCertificate } from "../../src/tokens/testing/certificate.ts";
 import { jwtPayload, send } from "./support.ts";
 
 const api = "https://app.datatrails.ai";
@@ -382,3 +384,80 @@ function clientParams() {
     clientSecret: client.clientSecret,
   };
 }
+
+describe("client assertions over HTTP", () => {
+  let cert: TestCertificate;
+  let certClient: AzureClientCredentials;
+  beforeAll(async () => {
+    cert = await selfSignedRsaCertificate("azure-http");
+  });
+  beforeEach(() => {
+    certClient = emulator.control.azure.addClient({
+      certificates: [cert.certificatePem],
+      roles: { [api]: ["guest"] },
+    });
+  });
+  const assertionFor = (audience: string) =>
+    certificateAssertions(cert, { clientId: certClient.clientId, audience, lifetimeSeconds: 300 }, () =>
+      emulator.control.now(),
+    )();
+  const form = async (overrides: Record<string, string> = {}) => ({
+    grant_type: "client_credentials",
+    client_id: certClient.clientId,
+    client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    client_assertion: await assertionFor(certClient.endpoints.tokenUrlV2),
+    scope: `${api}/.default`,
+    ...overrides,
+  });
+  const codes = (r: { body: unknown }) => (r.body as { error_codes?: number[] }).error_codes;
+
+  it("issues a v2 token for a certificate assertion, once per jti", async () => {
+    const body = await form();
+    const first = await send(emulator, "POST", path(certClient.endpoints.tokenUrlV2), { form: body });
+    expect(first.status).toBe(200);
+    const replay = await send(emulator, "POST", path(certClient.endpoints.tokenUrlV2), { form: body });
+    expect(replay.status).toBe(401);
+    expect(codes(replay)).toEqual([50013]);
+    expect((replay.body as { error_description: string }).error_description).toMatch(/already been used/);
+  });
+
+  it.each([
+    {
+      name: "an assertion and a secret together",
+      overrides: { client_secret: "s" },
+      status: 400,
+      code: 90023,
+    },
+    {
+      name: "another client_assertion_type",
+      overrides: { client_assertion_type: "urn:other" },
+      status: 400,
+      code: 900144,
+    },
+    {
+      name: "an assertion that is not a JWT",
+      overrides: { client_assertion: "nope" },
+      status: 401,
+      code: 50027,
+    },
+  ])("refuses $name with AADSTS$code", async ({ overrides, status, code }) => {
+    const response = await send(emulator, "POST", path(certClient.endpoints.tokenUrlV2), {
+      form: await form(overrides),
+    });
+    expect(response.status).toBe(status);
+    expect(codes(response)).toEqual([code]);
+  });
+
+  it("lets the tenant's protected resource take its access tokens and nothing else", async () => {
+    const issued = await send(emulator, "POST", path(certClient.endpoints.tokenUrlV2), {
+      form: await form(),
+    });
+    const token = (issued.body as { access_token: string }).access_token;
+    const whoami = `/${certClient.tenant}/resource/whoami`;
+    const ok = await send(emulator, "GET", whoami, { token });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ appid: certClient.clientId, ver: "2.0", roles: ["guest"] });
+    expect((await send(emulator, "GET", whoami)).status).toBe(401);
+    expect((await send(emulator, "GET", whoami, { token: `${token}x` })).status).toBe(401);
+  });
+});
