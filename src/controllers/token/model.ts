@@ -35,7 +35,15 @@ export interface TokenObserved {
 }
 
 /** Why a token is being fetched. */
-export type RefreshCause = "missing" | "due" | "expired" | "inputsChanged" | "specChanged" | "malformed";
+export type RefreshCause =
+  | "missing"
+  | "due"
+  | "expired"
+  | "inputsChanged"
+  | "specChanged"
+  | "malformed"
+  /** The datatrails.ai/refresh-requested-at annotation holds a value not yet acted on. */
+  | "requested";
 
 /** planRefresh's answer: fetch now, or wait. */
 export type RefreshPlan = { fetch: true; cause: RefreshCause } | { fetch: false; requeueAfterMs: number };
