@@ -181,3 +181,20 @@ describe("spec.suspend", () => {
     expect(step.status.conditions?.find((c) => c.type === "Suspended")).toBeUndefined();
   });
 });
+
+describe("a request already answered, seen through a stale cache", () => {
+  it("is not fetched again when the token Secret (read fresh) says its token answers it", () => {
+    // The status in the cache does not show the request yet; the Secret written with the token does.
+    const o = observed(token({ annotations: { [refreshAnnotation]: "r1" } }), {
+      secret: { ...secret, refreshRequest: "r1" },
+    });
+    expect(planRefresh(o, at(10 * min)).fetch).toBe(false);
+  });
+
+  it("writes the request a published token answers onto the token Secret", () => {
+    const o = observed(token({ annotations: { [refreshAnnotation]: "r1" } }));
+    const step = afterFetch(o, issued, at(10 * min), "requested");
+    if (step.kind !== "publish") throw new Error(`expected a publish, got ${step.kind}`);
+    expect(step.secret.annotations?.["datatrails.ai/refresh-request"]).toBe("r1");
+  });
+});

@@ -33,11 +33,13 @@ function scheduleKey(o: TokenObserved): string {
 
 /** The datatrails.ai/refresh-requested-at value not yet acted on, if any. */
 export function refreshRequested(o: TokenObserved): string | undefined {
-  return pendingRequest(
+  const value = pendingRequest(
     o.object.metadata.annotations,
     refreshAnnotation,
     o.object.status?.lastRefreshRequest,
   );
+  // The token Secret (read fresh) says which request its token answers, before the cache may.
+  return value !== undefined && value !== o.secret?.refreshRequest ? value : undefined;
 }
 
 /** How long a suspended BearerToken waits before looking again (a spec change wakes it at once). */
@@ -338,7 +340,15 @@ export function afterFetch(
     return {
       kind: "publish",
       // An absent Secret is created, never applied over one made a moment ago.
-      secret: tokenSecret(o.object, o.spec, claim, fetched.accessToken, times, o.inputs.version),
+      secret: tokenSecret(
+        o.object,
+        o.spec,
+        claim,
+        fetched.accessToken,
+        times,
+        o.inputs.version,
+        refreshRequested(o) ?? o.object.status?.lastRefreshRequest ?? o.secret?.refreshRequest,
+      ),
       create: claim.state === "free",
       expiresAt: fetched.expiresAt,
       status: result.status,

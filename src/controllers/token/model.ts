@@ -16,6 +16,8 @@ export interface TokenSecretView {
   inputsVersion?: string;
   /** The BearerToken generation the token was obtained for. */
   generation?: number;
+  /** The datatrails.ai/refresh-requested-at value the token answers, if any. */
+  refreshRequest?: string;
   /** Whether bearer-token.txt, expires_at and the labels are as the operator writes them. */
   wellFormed: boolean;
 }
