@@ -7,7 +7,7 @@
  * client secret expiry gauge is on /metrics.
  */
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { refreshAnnotation, rotateAnnotation } from "../../src/api/v1alpha1/index.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
@@ -27,6 +27,8 @@ beforeAll(async () => {
   // request while a test counts them.
   env = await startTestEnv([ns]);
 });
+// A case that shortens tokens gives them back their hour, pass or fail.
+afterEach(() => env.emulator.control.setTokenTtlSeconds(3600));
 afterAll(async () => {
   if (process.env["DUMP_LOGS"])
     (await import("node:fs")).writeFileSync("/tmp/control-logs.txt", env.logs.join("\n"));
@@ -185,7 +187,6 @@ describe("spec.suspend", () => {
     expect(condition(await get("bearertoken", name), "Suspended")).toBeUndefined();
     expect(await secretVersion(`${name}-credentials`)).not.toBe(versions[0]);
     expect(await secretVersion(`${name}-token`)).not.toBe(versions[1]);
-    env.emulator.control.setTokenTtlSeconds(3600);
   });
 
   it("holds a deletion while suspended, and an Orphan deletion goes on leaving the application", async () => {
