@@ -12,6 +12,7 @@ export interface Metrics {
   tokenExpiryTimestampSeconds: Gauge<"namespace" | "name">;
   /** When each integration's client secret stops working (DataTrails' valid_until), as a Unix time in seconds. */
   clientSecretValidUntilTimestampSeconds: Gauge<"namespace" | "name">;
+  clientSecretRotationDueTimestampSeconds: Gauge<"namespace" | "name">;
   /** Token requests by issuer kind and result. */
   tokenRefreshTotal: Counter<"namespace" | "issuer" | "result">;
   /** Reconcile durations by controller and result. */
@@ -58,6 +59,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     clientSecretValidUntilTimestampSeconds: new Gauge({
       name: "datatrails_client_secret_valid_until_timestamp_seconds",
       help: "When the client secret of a DataTrailsIntegration expires (valid_until), as a Unix time in seconds.",
+      labelNames: ["namespace", "name"],
+      registers,
+    }),
+    clientSecretRotationDueTimestampSeconds: new Gauge({
+      name: "datatrails_client_secret_rotation_due_timestamp_seconds",
+      help:
+        "When the operator will rotate the client secret of a DataTrailsIntegration (secretRotation " +
+        "BeforeExpiry: valid_until minus renewBeforeDays), as a Unix time in seconds. Absent under Never.",
       labelNames: ["namespace", "name"],
       registers,
     }),

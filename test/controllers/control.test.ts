@@ -214,8 +214,8 @@ describe("spec.suspend", () => {
   });
 });
 
-describe("datatrails_client_secret_valid_until_timestamp_seconds", () => {
-  it("shows each integration's valid_until on /metrics, and goes with the integration", async () => {
+describe("datatrails_client_secret_valid_until_timestamp_seconds and _rotation_due_", () => {
+  it("shows each integration's valid_until and rotation due time on /metrics, and goes with the integration", async () => {
     const name = "gauge-int";
     await kubectlOk(["apply", "-f", "-"], integrationManifest(ns, name));
     await ready("datatrailsintegration", name);
@@ -227,6 +227,18 @@ describe("datatrails_client_secret_valid_until_timestamp_seconds", () => {
         name,
       });
     await expect.poll(gauge).toBe(validUntil / 1000);
+    const due = () =>
+      metricSum(env.operator.metricsPort, "datatrails_client_secret_rotation_due_timestamp_seconds", {
+        namespace: ns,
+        name,
+      });
+    // BeforeExpiry by default: rotation due renewBeforeDays (30) before valid_until.
+    await expect.poll(due).toBe(validUntil / 1000 - 30 * 86_400);
+
+    // Never: the rotation-due series goes, valid_until stays.
+    await patchSpec("datatrailsintegration", name, { secretRotation: { policy: "Never" } });
+    await expect.poll(due).toBe(0);
+    expect(await gauge()).toBe(validUntil / 1000);
 
     await kubectlOk(["delete", "datatrailsintegration", name, "-n", ns, "--timeout=60s"]);
     await expect.poll(gauge).toBe(0);

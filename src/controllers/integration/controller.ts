@@ -7,6 +7,7 @@ import {
   ConditionType,
   Reason,
   type DataTrailsIntegration,
+  type IntegrationSpec,
   type IntegrationStatus,
 } from "../../api/v1alpha1/index.ts";
 import type { Clock } from "../../k8s/clock.ts";
@@ -18,7 +19,7 @@ import { applyPlan, type ApplyDeps } from "./apply.ts";
 import { decide, type DecideOptions } from "./decide.ts";
 import { gatherIntegration, settledAtFirstLook, type GatherDeps } from "./gather.ts";
 import type { Failure } from "./model.ts";
-import { settledCheckDelayMs } from "./predicates.ts";
+import { rotationDueAt, settledCheckDelayMs } from "./predicates.ts";
 import { statusAfterApply } from "./status.ts";
 
 /** What the integration reconcile depends on. */
@@ -50,15 +51,23 @@ class ReconcileFailure extends Error {
   }
 }
 
-/** Sets the client secret expiry gauge from the status written (removed when there is none to show). */
+/**
+ * Sets the client secret gauges from the status written: valid_until, and when the policy will rotate
+ * it (absent under Never). Both are removed when there is nothing to show.
+ */
 function recordSecretExpiry(
   metrics: Metrics | undefined,
   labels: { namespace: string; name: string },
+  spec: IntegrationSpec,
   status: IntegrationStatus | undefined,
 ): void {
+  if (!metrics) return;
   const validUntil = Date.parse(status?.secretValidUntil ?? "");
-  if (Number.isNaN(validUntil)) metrics?.clientSecretValidUntilTimestampSeconds.remove(labels);
-  else metrics?.clientSecretValidUntilTimestampSeconds.set(labels, validUntil / 1000);
+  if (Number.isNaN(validUntil)) metrics.clientSecretValidUntilTimestampSeconds.remove(labels);
+  else metrics.clientSecretValidUntilTimestampSeconds.set(labels, validUntil / 1000);
+  const due = Number.isNaN(validUntil) ? undefined : rotationDueAt(spec, status?.secretValidUntil);
+  if (due === undefined) metrics.clientSecretRotationDueTimestampSeconds.remove(labels);
+  else metrics.clientSecretRotationDueTimestampSeconds.set(labels, due.getTime() / 1000);
 }
 
 /** Builds the reconcile function of the integration controller. */
@@ -70,6 +79,7 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
     const obj = await deps.getIntegration(namespace, name);
     if (!obj) {
       deps.metrics?.clientSecretValidUntilTimestampSeconds.remove({ namespace, name });
+      deps.metrics?.clientSecretRotationDueTimestampSeconds.remove({ namespace, name });
       return;
     }
     const log = objectLogger(deps.logger, { controller: "datatrailsintegration", namespace, name });
@@ -78,7 +88,7 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
       // checked against DataTrails, so a restart makes no DataTrails call at all.
       seen.add(key);
       if (await settledAtFirstLook(obj, deps, now())) {
-        recordSecretExpiry(deps.metrics, { namespace, name }, obj.status);
+        recordSecretExpiry(deps.metrics, { namespace, name }, obj.spec, obj.status);
         return {
           requeueAfterMs: settledCheckDelayMs(
             jitterFraction(obj.metadata.uid),
@@ -107,6 +117,7 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
     recordSecretExpiry(
       deps.metrics,
       { namespace, name },
+      observed.spec ?? obj.spec,
       outcome.results.finalizerRemoved ? undefined : status,
     );
     if (failure) {
