@@ -5,6 +5,7 @@
  * would touch the operator's own names, collide keys or change a Secret's type, naming the field;
  * a restart with renamed keys rebuilds the schedule from the Secret and asks for nothing.
  */
+import { join } from "node:path";
 import type { V1Secret } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
@@ -210,6 +211,40 @@ describe("an integration's output Secrets shaped by templates", () => {
         ?.credentialsSecretRef,
     ).toEqual({ name: `${name}-credentials`, clientSecretKey: "secret" });
   }, 180_000);
+});
+
+describe("examples/secret-template.yaml", () => {
+  it("applied as it is, shapes both Secrets as docs/secret-template.md says", async () => {
+    const name = "traffic-light-102";
+    await kubectlOk([
+      "apply",
+      "-n",
+      ns,
+      "-f",
+      join(import.meta.dirname, "../../examples/secret-template.yaml"),
+    ]);
+    await waitReady("datatrailsintegration", name);
+    await expect
+      .poll(async () => (await kubectl(["get", "secret", `${name}-token`, "-n", ns])).status, {
+        timeout: 60_000,
+      })
+      .toBe(0);
+    await waitReady("bearertoken", name);
+    const creds = await secret(`${name}-credentials`);
+    expect(creds.type).toBe("datatrails.ai/credentials");
+    expect(creds.metadata?.labels?.["backup.example.com/include"]).toBe("true");
+    expect(Object.keys(await values(`${name}-credentials`)).sort()).toEqual([
+      ".env",
+      "DATATRAILS_CLIENT_ID",
+      "DATATRAILS_CLIENT_SECRET",
+      "credentials.json",
+      "token_url",
+      "url",
+    ]);
+    const t = await values(`${name}-token`);
+    expect(t[".env"]).toMatch(/^DATATRAILS_TOKEN=\S+\nDATATRAILS_TOKEN_EXPIRES_AT=\S+\n$/);
+    expect(await tokenWorks(t["access_token"] ?? "")).toBe(true);
+  }, 120_000);
 });
 
 describe("a BearerToken with renamed keys", () => {
