@@ -286,6 +286,43 @@ describe("a BearerToken with renamed keys", () => {
   }, 120_000);
 });
 
+describe("a hand-edited rendering", () => {
+  it("is put back from the Secret's own values, with no token request", async () => {
+    const app = await createApplication(env.emulator, "template-edited");
+    const name = "edited";
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      [
+        clientSecretManifest(ns, app, "edited-input"),
+        bearerTokenManifest(ns, name, {
+          dataTrails: dataTrailsIssuer("edited-input", env.emulator.url),
+          secretTemplate: { renderings: ["Dotenv"] },
+        }),
+      ],
+    );
+    await waitReady("bearertoken", name);
+    await waitForQuietController(env.operator.metricsPort, "bearertoken", 1);
+    const original = (await values(`${name}-token`))[".env"];
+    const tokens = env.emulator.control.count("token");
+
+    await kubectlOk([
+      "patch",
+      "secret",
+      `${name}-token`,
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ data: { ".env": Buffer.from("DATATRAILS_TOKEN=forged\n").toString("base64") } }),
+    ]);
+    await expect
+      .poll(async () => (await values(`${name}-token`))[".env"], { timeout: 30_000 })
+      .toBe(original);
+    await waitForQuietController(env.operator.metricsPort, "bearertoken", 1);
+    expect(env.emulator.control.count("token")).toBe(tokens);
+  }, 120_000);
+});
+
 describe("admission refuses a template, naming the field", () => {
   it.each<{ name: string; template: Record<string, unknown>; field: string; says: RegExp }>([
     {
