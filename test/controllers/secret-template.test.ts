@@ -338,6 +338,12 @@ describe("admission refuses a template, naming the field", () => {
       says: /operator's own names/,
     },
     {
+      name: "a label name that is not a qualified name",
+      template: { metadata: { labels: { "not a label!": "x" } } },
+      field: "spec.credentialsSecret.template.metadata.labels",
+      says: /qualified names/,
+    },
+    {
       name: "a renamed key that collides with another key",
       template: { keys: { client_id: "url" } },
       field: "spec.credentialsSecret.template.keys",
@@ -375,6 +381,18 @@ describe("admission refuses a template, naming the field", () => {
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain(field);
     expect(result.stderr).toMatch(says);
+  });
+
+  it("refuses the operator's own names in the token Secret's template too", async () => {
+    const result = await kubectl(
+      ["apply", "--dry-run=server", "-f", "-"],
+      untypedIntegrationManifest(ns, "refused-token", {
+        token: { template: { metadata: { labels: { "datatrails.ai/owner": "someone" } } } },
+      }),
+    );
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("spec.token.template.metadata.labels");
+    expect(result.stderr).toMatch(/operator's own names/);
   });
 
   it("refuses a change of the Secret's type once the object exists", async () => {
