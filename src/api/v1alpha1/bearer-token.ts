@@ -135,6 +135,14 @@ export const bearerTokenSpec = z
     jwtBearer: jwtBearerIssuer.optional(),
     verify: verification.optional(),
     secretTemplate: secretTemplate(tokenShape).optional(),
+    // On-demand control (docs/control.md).
+    suspend: z
+      .boolean()
+      .optional()
+      .describe(
+        "Stop requesting tokens and writing the token Secret; the published token stays as it is. " +
+          "A child of a DataTrailsIntegration follows the integration's spec.suspend.",
+      ),
   })
   .describe("A bearer token kept fresh in a Secret. Set exactly one issuer.")
   .meta({
@@ -180,6 +188,11 @@ export const bearerTokenStatus = z
       .optional()
       .describe("Why the last refresh failed, if it did. Never holds a secret."),
     consecutiveFailures: z.number().int().optional().describe("Refresh failures since the last success."),
+    // On-demand control (docs/control.md).
+    lastRefreshRequest: z
+      .string()
+      .optional()
+      .describe("The value of the datatrails.ai/refresh-requested-at annotation last acted on."),
   })
   .describe("Observed state of the token.");
 

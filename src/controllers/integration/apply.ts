@@ -14,6 +14,7 @@ import {
   managedByLabel,
   managedByValue,
   ownerLabel,
+  refreshAnnotation,
   resources,
   type DataTrailsIntegration,
   type IntegrationStatus,
@@ -228,6 +229,9 @@ export async function applyPlan(
               namespace,
               ownerReferences: [ownerRef(obj)],
               labels: { [managedByLabel]: managedByValue },
+              ...(action.refreshRequest !== undefined
+                ? { annotations: { [refreshAnnotation]: action.refreshRequest } }
+                : {}),
             },
             spec: {
               secretName: action.secretName,
@@ -240,6 +244,7 @@ export async function applyPlan(
               },
               ...(action.existingSecretPolicy ? { existingSecretPolicy: action.existingSecretPolicy } : {}),
               ...(action.template ? { secretTemplate: action.template } : {}),
+              ...(action.suspend ? { suspend: true } : {}),
             },
           } as KubernetesObject,
           fieldManager,

@@ -3,7 +3,12 @@
  * one place an outcome becomes a status and a failure a reason), then backoff for a failure.
  */
 import type { Metrics } from "../../observability/metrics.ts";
-import { ConditionType, Reason, type DataTrailsIntegration } from "../../api/v1alpha1/index.ts";
+import {
+  ConditionType,
+  Reason,
+  type DataTrailsIntegration,
+  type IntegrationStatus,
+} from "../../api/v1alpha1/index.ts";
 import type { Clock } from "../../k8s/clock.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";
 import { objectLogger, type Logger } from "../../observability/logger.ts";
@@ -45,6 +50,17 @@ class ReconcileFailure extends Error {
   }
 }
 
+/** Sets the client secret expiry gauge from the status written (removed when there is none to show). */
+function recordSecretExpiry(
+  metrics: Metrics | undefined,
+  labels: { namespace: string; name: string },
+  status: IntegrationStatus | undefined,
+): void {
+  const validUntil = Date.parse(status?.secretValidUntil ?? "");
+  if (Number.isNaN(validUntil)) metrics?.clientSecretValidUntilTimestampSeconds.remove(labels);
+  else metrics?.clientSecretValidUntilTimestampSeconds.set(labels, validUntil / 1000);
+}
+
 /** Builds the reconcile function of the integration controller. */
 export function integrationReconciler(deps: IntegrationControllerDeps): (key: string) => Promise<WorkResult> {
   const now = () => new Date(deps.clock.now());
@@ -52,19 +68,24 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
   return async (key) => {
     const { namespace, name } = splitKey(key);
     const obj = await deps.getIntegration(namespace, name);
-    if (!obj) return;
+    if (!obj) {
+      deps.metrics?.clientSecretValidUntilTimestampSeconds.remove({ namespace, name });
+      return;
+    }
     const log = objectLogger(deps.logger, { controller: "datatrailsintegration", namespace, name });
     if (!seen.has(key)) {
       // The first look since this process started: a settled object waits for its turn to be
       // checked against DataTrails, so a restart makes no DataTrails call at all.
       seen.add(key);
-      if (await settledAtFirstLook(obj, deps, now()))
+      if (await settledAtFirstLook(obj, deps, now())) {
+        recordSecretExpiry(deps.metrics, { namespace, name }, obj.status);
         return {
           requeueAfterMs: settledCheckDelayMs(
             jitterFraction(obj.metadata.uid),
             deps.options.resyncIntervalMs,
           ),
         };
+      }
     }
     const { observed, api, credentialsSecret } = await gatherIntegration(obj, deps);
     const plan = decide(observed, now(), deps.options);
@@ -83,6 +104,11 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
     );
     const { status, failure } = statusAfterApply(obj, plan, outcome, now());
     if (status) await deps.writeStatus(obj, outcome.results.status, status);
+    recordSecretExpiry(
+      deps.metrics,
+      { namespace, name },
+      outcome.results.finalizerRemoved ? undefined : status,
+    );
     if (failure) {
       if (outcome.error)
         log.info({ reason: failure.reason, err: outcome.error.cause }, "reconcile step failed");

@@ -7,6 +7,7 @@ import {
   credentialsKeys,
   credentialsShape,
   integrationSpec,
+  refreshAnnotation,
   Reason,
   type BearerToken,
   type ClusterDataTrailsConnection,
@@ -142,13 +143,17 @@ function childToken(
   const policy = spec?.token?.existingSecretPolicy;
   const ref = child.spec.dataTrails?.credentialsSecretRef;
   const names = keyNames(credentialsShape, spec?.credentialsSecret?.template);
+  // A refresh request is passed on when the integration carries one; one made on the child itself stays.
+  const refreshRequest = obj.metadata.annotations?.[refreshAnnotation];
   const upToDate =
     child.spec.secretName === tokenSecretName(obj, spec) &&
     ref?.name === credentialsSecretName(obj, spec) &&
     (ref.clientIdKey ?? credentialsKeys.clientId) === names[credentialsKeys.clientId] &&
     (ref.clientSecretKey ?? credentialsKeys.clientSecret) === names[credentialsKeys.clientSecret] &&
     templateDigest(child.spec.secretTemplate) === templateDigest(spec?.token?.template) &&
-    (child.spec.existingSecretPolicy ?? "Refuse") === (policy ?? "Refuse");
+    (child.spec.existingSecretPolicy ?? "Refuse") === (policy ?? "Refuse") &&
+    (child.spec.suspend === true) === (spec?.suspend === true) &&
+    (refreshRequest === undefined || child.metadata.annotations?.[refreshAnnotation] === refreshRequest);
   const ready = child.status?.conditions?.find((c) => c.type === "Ready");
   return {
     exists: true,
@@ -206,6 +211,14 @@ export async function gatherIntegration(
     return { observed: { ...base, specError }, api: undefined, credentialsSecret: secret };
   }
   const identity = identityCandidate(obj, spec, credentials);
+  if (spec.suspend === true) {
+    // Suspended: DataTrails is asked nothing at all, not even a read (docs/control.md).
+    return {
+      observed: { ...base, ...(identity ? { identity } : {}) },
+      api: undefined,
+      credentialsSecret: secret,
+    };
+  }
   if (!mayWrite(claim) && !obj.metadata.deletionTimestamp) {
     // Nothing is asked of DataTrails for an integration that could not store what it is given.
     return {

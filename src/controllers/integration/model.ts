@@ -160,6 +160,10 @@ export type Action =
       clientSecretKey?: string;
       /** spec.token.template, passed on as the child's spec.secretTemplate. */
       template?: SecretTemplate;
+      /** spec.suspend, passed on to the child. */
+      suspend?: true;
+      /** The integration's datatrails.ai/refresh-requested-at value, passed on to the child. */
+      refreshRequest?: string;
     }
   | { type: "DeleteBearerToken" }
   | { type: "RecordEvent"; eventType: "Normal" | "Warning"; reason: string; note: string };

@@ -19,6 +19,8 @@ export interface TokenSecretView {
   generation?: number;
   /** Digest of what the token was requested with besides the input values (absent on older Secrets). */
   request?: string;
+  /** The datatrails.ai/refresh-requested-at value the token answers, if any. */
+  refreshRequest?: string;
   /** Whether bearer-token.txt, expires_at and the labels are as the operator writes them. */
   wellFormed: boolean;
   /** Whether the Secret is shaped as spec.secretTemplate says (secret-shape.ts); if not, it is rewritten. */
@@ -46,7 +48,15 @@ export interface TokenObserved {
 }
 
 /** Why a token is being fetched. */
-export type RefreshCause = "missing" | "due" | "expired" | "inputsChanged" | "specChanged" | "malformed";
+export type RefreshCause =
+  | "missing"
+  | "due"
+  | "expired"
+  | "inputsChanged"
+  | "specChanged"
+  | "malformed"
+  /** The datatrails.ai/refresh-requested-at annotation holds a value not yet acted on. */
+  | "requested";
 
 /** planRefresh's answer: fetch now, or wait. */
 export type RefreshPlan = { fetch: true; cause: RefreshCause } | { fetch: false; requeueAfterMs: number };

@@ -28,6 +28,12 @@ const issuedAtAnnotation = "datatrails.ai/issued-at";
 const inputsVersionAnnotation = "datatrails.ai/inputs-version";
 /** Annotation: the BearerToken generation the token was obtained for. */
 const generationAnnotation = "datatrails.ai/generation";
+/**
+ * Annotation: the datatrails.ai/refresh-requested-at value the token answers (the last one acted on).
+ * The Secret is read fresh, the BearerToken from the cache: the reconcile that follows a publish
+ * must not take a request already answered for a new one.
+ */
+const refreshRequestAnnotation = "datatrails.ai/refresh-request";
 /** Annotation: a digest of the published file, to notice a hand-edited Secret without keeping the token around. */
 const digestAnnotation = "datatrails.ai/digest";
 /**
@@ -76,11 +82,13 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** What the token was obtained with, recorded on the Secret: the inputs' version, the generation, the request. */
+/** What the token was obtained with, recorded on the Secret: the inputs' version, the generation, the request, the refresh request it answers. */
 export interface TokenProvenance {
   inputsVersion: string;
   generation: number;
   request: string;
+  /** The datatrails.ai/refresh-requested-at value the token answers, if any. */
+  refreshRequest?: string;
 }
 
 /** The canonical values and the bookkeeping annotations of a token Secret. */
@@ -103,6 +111,9 @@ export function tokenSecretContent(
       [generationAnnotation]: String(provenance.generation),
       [requestAnnotation]: provenance.request,
       [digestAnnotation]: digest(accessToken),
+      ...(provenance.refreshRequest !== undefined
+        ? { [refreshRequestAnnotation]: provenance.refreshRequest }
+        : {}),
     },
   };
 }
@@ -143,6 +154,9 @@ export function readTokenSecret(
     ...(annotations[inputsVersionAnnotation] ? { inputsVersion: annotations[inputsVersionAnnotation] } : {}),
     ...(Number.isInteger(generation) ? { generation } : {}),
     ...(annotations[requestAnnotation] ? { request: annotations[requestAnnotation] } : {}),
+    ...(annotations[refreshRequestAnnotation] !== undefined
+      ? { refreshRequest: annotations[refreshRequestAnnotation] }
+      : {}),
     wellFormed,
     shapeCurrent: shapeIsCurrent(tokenShape, template, secret),
     ...(stale.data.length + stale.labels.length + stale.annotations.length ? { stale } : {}),
@@ -176,12 +190,14 @@ export function tokenSecret(
   accessToken: string,
   times: { issuedAt: Date; expiresAt: Date },
   inputsVersion: string,
+  refreshRequest?: string,
   remove?: StaleFields,
 ): AppliedSecret {
   const content = tokenSecretContent(accessToken, times, {
     inputsVersion,
     generation: object.metadata.generation,
     request: requestDigest(spec),
+    ...(refreshRequest !== undefined ? { refreshRequest } : {}),
   });
   const ownership = ownershipOf(tokenWriter(object), claim, spec.existingSecretPolicy ?? "Refuse");
   const shaped = shapeSecret(tokenShape, spec.secretTemplate, content.stringData, {
