@@ -28,10 +28,29 @@ beforeAll(async () => {
 });
 
 describe("examples/", () => {
-  it("holds the integration, the connection and a workload", () => {
+  it("holds the integration, the connection, a workload and on-demand control", () => {
     expect(files).toEqual(
-      expect.arrayContaining(["connection.yaml", "traffic-light-101.yaml", "workload.yaml"]),
+      expect.arrayContaining([
+        "connection.yaml",
+        "traffic-light-101.yaml",
+        "workload.yaml",
+        "control.yaml",
+        "secret-template.yaml",
+      ]),
     );
+  });
+
+  it("shows every on-demand control in control.yaml: both request annotations and spec.suspend", () => {
+    const [doc] = parseAllDocuments(readFileSync(join(dir, "control.yaml"), "utf8")).map(
+      (d) => d.toJS() as { metadata: { annotations?: Record<string, string> }; spec: { suspend?: boolean } },
+    );
+    expect(Object.keys(doc?.metadata.annotations ?? {}).sort()).toEqual([
+      "datatrails.ai/refresh-requested-at",
+      "datatrails.ai/rotate",
+    ]);
+    expect(doc?.spec.suspend).toBe(true);
+    // docs/control.md points at it; test/controllers/control.test.ts applies it for real.
+    expect(readFileSync(join(dir, "..", "docs", "control.md"), "utf8")).toContain("examples/control.yaml");
   });
 
   it.each(files)("%s is admitted by the API server (server-side dry run)", async (file) => {
@@ -39,6 +58,15 @@ describe("examples/", () => {
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/created \(server dry run\)/);
+  });
+
+  it("keeps every field of the secret-template example: the schema prunes nothing of its templates", async () => {
+    const file = join(dir, "secret-template.yaml");
+    const written = parseAllDocuments(readFileSync(file, "utf8"))[0]?.toJS() as { spec: unknown };
+    const result = await kubectl(["apply", "--dry-run=server", "-n", ns, "-o", "json", "-f", file]);
+    expect(result.status).toBe(0);
+    const admitted = JSON.parse(result.stdout) as { spec: unknown };
+    expect(admitted.spec).toEqual(written.spec);
   });
 
   it("mounts the token Secret as a volume, without subPath or environment variables", () => {

@@ -13,6 +13,7 @@ import {
   secretKey,
   type Resource,
 } from "./meta.ts";
+import { fixedTypeRule, secretTemplate, tokenShape } from "./secret-template.ts";
 
 /** The DataTrails appidp issuer: client credentials against `<url>/archivist/iam/v1/appidp/token`. */
 export const dataTrailsIssuer = z
@@ -232,6 +233,15 @@ export const bearerTokenSpec = z
     oauth2ClientCredentials: clientCredentialsIssuer.optional(),
     jwtBearer: jwtBearerIssuer.optional(),
     verify: verification.optional(),
+    secretTemplate: secretTemplate(tokenShape).optional(),
+    // On-demand control (docs/control.md).
+    suspend: z
+      .boolean()
+      .optional()
+      .describe(
+        "Stop requesting tokens and writing the token Secret; the published token stays as it is. " +
+          "A child of a DataTrailsIntegration follows the integration's spec.suspend.",
+      ),
   })
   .describe("A bearer token kept fresh in a Secret. Set exactly one issuer.")
   .meta({
@@ -257,6 +267,11 @@ export const bearerTokenSpec = z
         fieldPath: ".secretName",
         reason: "FieldValueForbidden",
       },
+      fixedTypeRule(
+        ["secretTemplate"],
+        "spec.secretTemplate.type cannot be changed: Kubernetes cannot change a Secret's type",
+        ".secretTemplate.type",
+      ),
     ],
   });
 
@@ -273,6 +288,11 @@ export const bearerTokenStatus = z
       .optional()
       .describe("Why the last refresh failed, if it did. Never holds a secret."),
     consecutiveFailures: z.number().int().optional().describe("Refresh failures since the last success."),
+    // On-demand control (docs/control.md).
+    lastRefreshRequest: z
+      .string()
+      .optional()
+      .describe("The value of the datatrails.ai/refresh-requested-at annotation last acted on."),
   })
   .describe("Observed state of the token.");
 

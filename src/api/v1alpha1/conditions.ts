@@ -15,6 +15,11 @@ export const ConditionType = {
   TokenReady: "TokenReady",
   /** Every spec.accessPolicies entry exists in DataTrails as written (set only when policies are used). */
   AccessPoliciesReady: "AccessPoliciesReady",
+  /**
+   * spec.suspend is true and the operator has stopped acting on the object (present only then); the
+   * other conditions keep what they last said.
+   */
+  Suspended: "Suspended",
 } as const;
 
 /** Reasons carried by conditions. */
@@ -94,6 +99,10 @@ export const Reason = {
   ConvergenceFailed: "ConvergenceFailed",
   /** An access policy could not be read, created, updated or deleted; the message names the policy and the DataTrails error code. */
   AccessPolicyFailed: "AccessPolicyFailed",
+  /** spec.suspend is true: nothing is written to DataTrails or to Secrets until it is cleared. */
+  Suspended: "Suspended",
+  /** Deletion waits: the integration is suspended; clear spec.suspend, or set deletionPolicy Orphan. */
+  DeleteSuspended: "DeleteSuspended",
 } as const;
 
 /** A condition type. */

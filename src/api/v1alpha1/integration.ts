@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { forbiddenClaimNames, reservedClaimPrefixes } from "./claims.ts";
 import { conditions, existingSecretPolicy, objectName, type Resource } from "./meta.ts";
+import { credentialsShape, fixedTypeRule, secretTemplate, tokenShape } from "./secret-template.ts";
 
 const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(", ")}]`;
 const prefixTest = (v: string) => reservedClaimPrefixes.map((p) => `${v}.startsWith('${p}')`).join(" || ");
@@ -148,6 +149,7 @@ export const integrationSpec = z
       .object({
         name: objectName.optional().describe("Defaults to <metadata.name>-credentials."),
         existingSecretPolicy: existingSecretPolicy.optional(),
+        template: secretTemplate(credentialsShape).optional(),
       })
       .optional()
       .describe(
@@ -158,6 +160,7 @@ export const integrationSpec = z
         enabled: z.boolean().default(true).describe("Keep a bearer token in a Secret. Defaults to true."),
         secretName: objectName.optional().describe("Defaults to <metadata.name>-token."),
         existingSecretPolicy: existingSecretPolicy.optional(),
+        template: secretTemplate(tokenShape).optional(),
       })
       .optional()
       .describe("The bearer token the operator keeps for the application, through a child BearerToken."),
@@ -180,7 +183,7 @@ export const integrationSpec = z
       .optional()
       .describe(
         "When to regenerate the client secret (secrets live one year). Annotate the object with " +
-          "datatrails.ai/rotate=<any new value> to rotate on demand, whatever the policy.",
+          "datatrails.ai/rotate=<any new value> to rotate on demand, whatever the policy (once per value).",
       ),
     accessPolicies: z
       .array(accessPolicySpec)
@@ -219,6 +222,15 @@ export const integrationSpec = z
       .describe(
         "Take over an existing application instead of creating one. Its secret is regenerated unless the " +
           "credentials Secret already holds one that works. Can only be set at creation.",
+      ),
+    // On-demand control (docs/control.md).
+    suspend: z
+      .boolean()
+      .optional()
+      .describe(
+        "Stop every call to DataTrails and every Secret write for this integration and its child " +
+          "BearerToken; the published credentials and token stay as they are. Deletion waits while " +
+          "suspended unless deletionPolicy is Orphan.",
       ),
   })
   .describe("The desired DataTrails application.")
@@ -278,6 +290,17 @@ export const integrationSpec = z
         fieldPath: ".token.secretName",
         reason: "FieldValueForbidden",
       },
+      // Output Secret templates (secret-template.ts): Kubernetes cannot change a Secret's type.
+      fixedTypeRule(
+        ["credentialsSecret", "template"],
+        "spec.credentialsSecret.template.type cannot be changed: Kubernetes cannot change a Secret's type",
+        ".credentialsSecret.template.type",
+      ),
+      fixedTypeRule(
+        ["token", "template"],
+        "spec.token.template.type cannot be changed: Kubernetes cannot change a Secret's type",
+        ".token.template.type",
+      ),
     ],
   });
 

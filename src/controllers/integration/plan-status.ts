@@ -5,13 +5,17 @@
  */
 import {
   ConditionType,
+  credentialsKeys,
+  credentialsShape,
   findCondition,
   Reason,
   type ConditionTypeName,
   type IntegrationSpec,
   type IntegrationStatus,
   type ReasonName,
+  refreshAnnotation,
 } from "../../api/v1alpha1/index.ts";
+import { keyNames } from "../secret-shape.ts";
 import { conditionIsNews, withCondition, type ConditionScope, type ConditionState } from "../conditions.ts";
 import type { CorrectionGuard } from "./corrections.ts";
 import type { Action, Failure, IntegrationObserved, Plan } from "./model.ts";
@@ -147,6 +151,25 @@ export function heldBack(
   return { actions, status: d.status, requeueAfterMs };
 }
 
+/** The child BearerToken as the integration wants it: names, policy, suspend and refresh request. */
+export function childTokenAction(
+  o: IntegrationObserved,
+  spec: IntegrationSpec,
+): Extract<Action, { type: "ApplyBearerToken" }> {
+  const policy = spec.token?.existingSecretPolicy;
+  const refreshRequest = o.object.metadata.annotations?.[refreshAnnotation];
+  return {
+    type: "ApplyBearerToken",
+    secretName: tokenSecretName(o.object, spec),
+    credentialsSecretName: credentialsSecretName(o.object, spec),
+    ...(policy && policy !== "Refuse" ? { existingSecretPolicy: policy } : {}),
+    ...(spec.suspend === true ? { suspend: true as const } : {}),
+    ...(refreshRequest !== undefined ? { refreshRequest } : {}),
+    ...renamedCredentialKeys(spec),
+    ...(spec.token?.template ? { template: spec.token.template } : {}),
+  };
+}
+
 function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, d: Draft): Action[] {
   if (spec.token?.enabled === false) {
     setOn(
@@ -167,18 +190,7 @@ function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, d: Draft): 
     delete d.status.tokenExpiresAt;
     return [];
   }
-  const policy = spec.token?.existingSecretPolicy;
-  const actions: Action[] =
-    o.token.exists && o.token.upToDate
-      ? []
-      : [
-          {
-            type: "ApplyBearerToken",
-            secretName: tokenSecretName(o.object, spec),
-            credentialsSecretName: credentialsSecretName(o.object, spec),
-            ...(policy && policy !== "Refuse" ? { existingSecretPolicy: policy } : {}),
-          },
-        ];
+  const actions: Action[] = o.token.exists && o.token.upToDate ? [] : [childTokenAction(o, spec)];
   const ready = o.token.ready;
   if (ready && o.token.exists) {
     setOn(
@@ -193,6 +205,17 @@ function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, d: Draft): 
   }
   if (o.token.tokenExpiresAt) d.status.tokenExpiresAt = o.token.tokenExpiresAt;
   return actions;
+}
+
+/** The credentials Secret's client_id and client_secret names, for the child, when the template renames them. */
+function renamedCredentialKeys(spec: IntegrationSpec): { clientIdKey?: string; clientSecretKey?: string } {
+  const names = keyNames(credentialsShape, spec.credentialsSecret?.template);
+  const id = names[credentialsKeys.clientId];
+  const secret = names[credentialsKeys.clientSecret];
+  return {
+    ...(id && id !== credentialsKeys.clientId ? { clientIdKey: id } : {}),
+    ...(secret && secret !== credentialsKeys.clientSecret ? { clientSecretKey: secret } : {}),
+  };
 }
 
 /** The end of every plan that gets the credentials in place: CredentialsReady, the token, Ready. */

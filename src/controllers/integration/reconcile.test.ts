@@ -120,6 +120,38 @@ const cases: Case[] = [
     },
   },
   {
+    name: "a changed credentials template rewrites the Secret from its values: no regeneration, no token check, the child told the new key names",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.edit(
+        name,
+        (o) => {
+          o.spec.credentialsSecret = {
+            template: { keys: { client_secret: "secret" }, renderings: ["Dotenv"] },
+          };
+        },
+        true,
+      );
+    },
+    expect: {
+      writes: [],
+      reasons: { CredentialsReady: "Ready", Ready: "Ready" },
+      ends: "done",
+      also: (w) => {
+        const [app] = [...w.api.applications.values()];
+        const values = w.secrets.values(namespace, secretName) ?? {};
+        expect(values["secret"]).toBe(app?.secret);
+        expect(values["client_secret"]).toBeUndefined();
+        expect(values[".env"]).toContain(`DATATRAILS_CLIENT_ID=${app?.clientId ?? "?"}\n`);
+        expect(w.secrets.writes).toEqual([`apply ${namespace}/${secretName}`]);
+        expect(w.api.calls).not.toContain("getToken");
+        expect(w.tokens.get(name)?.spec.dataTrails?.credentialsSecretRef).toMatchObject({
+          clientSecretKey: "secret",
+        });
+      },
+    },
+  },
+  {
     name: "reading the application failing with 500 is DataTrailsUnavailable, and nothing is written",
     given: async (w) => {
       await settledIntegration(w);
@@ -204,6 +236,75 @@ const cases: Case[] = [
         expect(w.status(name).lastRotateRequest).toBe("r1");
         expect(w.status(name).pendingRotation).toBeUndefined();
         expect(w.events.map((e) => e.reason)).toEqual(["SecretRotated"]);
+      },
+    },
+  },
+  {
+    name: "a suspended integration asks DataTrails nothing, not even a read, over a rotate request",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.edit(
+        name,
+        (o) => {
+          o.spec.suspend = true;
+          o.metadata.annotations = { [rotateAnnotation]: "r1" };
+        },
+        true,
+      );
+    },
+    expect: {
+      writes: [],
+      reasons: { Suspended: "Suspended", CredentialsReady: "Ready" },
+      ends: "done",
+      also: (w, result) => {
+        expect(w.api.calls).toEqual([]);
+        expect(w.secrets.writes).toEqual([]);
+        expect(w.tokens.get(name)?.spec.suspend).toBe(true);
+        expect(w.status(name).lastRotateRequest).toBeUndefined();
+        expect(w.events.map((e) => e.reason)).toEqual(["Suspended"]);
+        expect(result?.requeueAfterMs).toBeUndefined();
+      },
+    },
+  },
+  {
+    name: "resuming does the rotation that waited, once, and tells the child",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.edit(name, (o) => (o.spec.suspend = true), true);
+      await w.reconcile(key);
+      w.edit(name, (o) => (o.metadata.annotations = { [rotateAnnotation]: "r1" }));
+      await w.reconcile(key);
+      w.events.length = 0;
+      w.edit(name, (o) => (o.spec.suspend = false), true);
+    },
+    expect: {
+      writes: ["regenerateSecret"],
+      reasons: { CredentialsReady: "Ready" },
+      ends: "done",
+      also: (w) => {
+        expect(w.status(name).lastRotateRequest).toBe("r1");
+        expect(w.status(name).conditions?.find((c) => c.type === "Suspended")).toBeUndefined();
+        expect(w.tokens.get(name)?.spec.suspend).toBeUndefined();
+        expect(w.events.map((e) => e.reason)).toEqual(["Resumed", "SecretRotated"]);
+      },
+    },
+  },
+  {
+    name: "deleting a suspended integration waits with DeleteSuspended, the application kept",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.edit(name, (o) => (o.spec.suspend = true), true);
+      await w.reconcile(key);
+      w.edit(name, (o) => (o.metadata.deletionTimestamp = new Date(w.clock.now()).toISOString()));
+    },
+    expect: {
+      writes: [],
+      reasons: { Ready: "DeleteSuspended", Suspended: "Suspended" },
+      ends: "done",
+      also: (w) => {
+        expect(w.api.calls).toEqual([]);
+        expect(w.api.applications.size).toBe(1);
+        expect(w.integration(name).metadata.finalizers).toContain(applicationFinalizer);
       },
     },
   },

@@ -4,7 +4,11 @@
  * status.pendingRotation (with the secret's valid_from before it and the request it answers),
  * regenerate, write the credentials Secret, record. Pure.
  */
-import type { DataTrailsIntegration, IntegrationSpec } from "../../api/v1alpha1/index.ts";
+import {
+  rotateAnnotation,
+  type DataTrailsIntegration,
+  type IntegrationSpec,
+} from "../../api/v1alpha1/index.ts";
 import type { Action, ApplicationView, IntegrationObserved, RegenerateCause } from "./model.ts";
 import type { Draft } from "./plan-status.ts";
 import { pendingRotationHappened, rotationDueAt, rotationRequested, secretIsPresent } from "./predicates.ts";
@@ -46,7 +50,7 @@ export function regenerateCause(
 /**
  * The rotation's part of a plan for an existing application: a finished rotation recorded; a
  * regenerate with its write-ahead mark (kept while a pending one has not happened yet), the Secret
- * and the Event; or, with nothing to regenerate, the Secret's url and token_url kept current.
+ * and the Event; or, with nothing to regenerate, the Secret's url, token_url and shape kept current.
  */
 export function rotationActions(
   o: IntegrationObserved,
@@ -79,7 +83,10 @@ export function rotationActions(
         type: "RecordEvent",
         eventType: "Normal",
         reason: regenerate === "lost" || regenerate === "rejected" ? "SecretRecovered" : "SecretRotated",
-        note: `Regenerated the client secret (${regenerate}).`,
+        note:
+          regenerate === "requested"
+            ? `Regenerated the client secret (requested: ${rotateAnnotation}=${rotateRequest ?? ""}).`
+            : `Regenerated the client secret (${regenerate}).`,
       },
     );
     if (rotateRequest !== undefined) d.status.lastRotateRequest = rotateRequest;
@@ -87,7 +94,8 @@ export function rotationActions(
   }
   delete d.status.pendingRotation;
   const creds = o.credentials;
-  if (creds && (creds.url !== url || creds.tokenUrl !== tokenUrl)) {
+  // A changed template (or a hand-edited rendering) is rewritten from the values the Secret holds.
+  if (creds && (creds.url !== url || creds.tokenUrl !== tokenUrl || creds.shapeStale)) {
     actions.push({ type: "WriteCredentials", url, tokenUrl, secretFrom: "existing" });
   } else if (creds) {
     d.status.credentialsSecretVersion = creds.resourceVersion;

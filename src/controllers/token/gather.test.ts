@@ -58,10 +58,14 @@ describe("gatherToken with a client assertion", () => {
 
   it.each([
     {
-      name: "a TLS Secret: its certificate and key, versioned by the Secret's uid and resourceVersion",
+      name: "a TLS Secret: its certificate and key, versioned by a digest of both",
       secret: tls({ "tls.crt": "CERT", "tls.key": "KEY" }),
       inputs: { kind: "certificate", certificatePem: "CERT", privateKeyPem: "KEY" },
-      state: { state: "ready", version: "s-1/42" },
+      state: {
+        state: "ready",
+        version: expect.stringMatching(/^v2:[0-9a-f]{32}$/) as unknown,
+        legacyVersion: "s-1/42",
+      },
     },
     {
       name: "a TLS Secret without tls.key: the missing key, never a value",
