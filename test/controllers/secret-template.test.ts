@@ -215,7 +215,7 @@ describe("an integration's output Secrets shaped by templates", () => {
 
 describe("examples/secret-template.yaml", () => {
   it("applied as it is, shapes both Secrets as docs/secret-template.md says", async () => {
-    const name = "traffic-light-102";
+    const name = "traffic-light-103";
     await kubectlOk([
       "apply",
       "-n",
