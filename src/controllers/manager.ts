@@ -15,6 +15,7 @@ import { createKubeEventRecorder } from "../k8s/events.ts";
 import { createInformers } from "../k8s/informers.ts";
 import { startSecretFeed, type SecretFeed } from "../k8s/secret-feed.ts";
 import { KubeSecretStore } from "../k8s/secrets.ts";
+import { KubeWorkloads } from "../k8s/workloads.ts";
 import { patchStatus } from "../k8s/status.ts";
 import { createWorkQueue } from "../k8s/work-queue.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -68,6 +69,7 @@ export function createControllerContext(
     issuerFor: (spec, inputs) =>
       createIssuer(spec, inputs, { dispatcher, timeoutMs: config.dataTrailsTimeoutMs }),
     events: createKubeEventRecorder({ kubeConfig, identity: config.identity, logger, clock }),
+    workloads: new KubeWorkloads(kubeConfig),
     clock,
     logger,
     metrics,
@@ -117,6 +119,12 @@ export function startControllers(
     startSecretFeed({ kubeConfig, ...(namespace ? { namespace } : {}), onChange, logger, metrics, clock }),
   );
   logger.info("controllers started");
-  const controllers: Controller[] = running.map((r) => r.controller);
+  const controllers: Controller[] = running.map(({ definition, controller }) => ({
+    enqueue: (key) => controller.enqueue(key),
+    stop: async () => {
+      await controller.stop();
+      await definition.stop?.();
+    },
+  }));
   return { controllers, feeds };
 }

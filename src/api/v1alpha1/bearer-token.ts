@@ -13,6 +13,7 @@ import {
   secretKey,
   type Resource,
 } from "./meta.ts";
+import { reloadSpec, reloadStatus } from "./reload.ts";
 
 /** The DataTrails appidp issuer: client credentials against `<url>/archivist/iam/v1/appidp/token`. */
 export const dataTrailsIssuer = z
@@ -133,6 +134,9 @@ export const bearerTokenSpec = z
     oauth2ClientCredentials: clientCredentialsIssuer.optional(),
     jwtBearer: jwtBearerIssuer.optional(),
     verify: verification.optional(),
+    reload: reloadSpec(
+      "when a token is obtained from changed inputs (the credentials or key Secret changed; opt-in)",
+    ),
   })
   .describe("A bearer token kept fresh in a Secret. Set exactly one issuer.")
   .meta({
@@ -173,6 +177,7 @@ export const bearerTokenStatus = z
       .optional()
       .describe("Why the last refresh failed, if it did. Never holds a secret."),
     consecutiveFailures: z.number().int().optional().describe("Refresh failures since the last success."),
+    reload: reloadStatus,
   })
   .describe("Observed state of the token.");
 

@@ -15,6 +15,11 @@ export const ConditionType = {
   TokenReady: "TokenReady",
   /** Every spec.accessPolicies entry exists in DataTrails as written (set only when policies are used). */
   AccessPoliciesReady: "AccessPoliciesReady",
+  /**
+   * The spec.reload targets were rolled for the current credentials (set only when spec.reload is);
+   * not part of Ready: the credentials are good whatever the workloads do.
+   */
+  ReloadReady: "ReloadReady",
 } as const;
 
 /** Reasons carried by conditions. */
@@ -94,6 +99,15 @@ export const Reason = {
   ConvergenceFailed: "ConvergenceFailed",
   /** An access policy could not be read, created, updated or deleted; the message names the policy and the DataTrails error code. */
   AccessPolicyFailed: "AccessPolicyFailed",
+  /** A spec.reload target (by name) does not exist, or a selector matches no workload; the message names it. */
+  ReloadTargetNotFound: "ReloadTargetNotFound",
+  /**
+   * The operator may not read or patch a spec.reload target (403): the chart grants apps/* get, list
+   * and patch only with workloadReload.enabled. The message names the target.
+   */
+  ReloadForbidden: "ReloadForbidden",
+  /** Reading or patching a spec.reload target failed otherwise; the message names it and the error code. */
+  ReloadFailed: "ReloadFailed",
 } as const;
 
 /** A condition type. */

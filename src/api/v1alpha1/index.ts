@@ -9,3 +9,4 @@ export * from "./claims.ts";
 export * from "./connection.ts";
 export * from "./integration.ts";
 export * from "./bearer-token.ts";
+export * from "./reload.ts";

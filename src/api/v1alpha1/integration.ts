@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { forbiddenClaimNames, reservedClaimPrefixes } from "./claims.ts";
 import { conditions, existingSecretPolicy, objectName, type Resource } from "./meta.ts";
+import { reloadSpec, reloadStatus } from "./reload.ts";
 
 const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(", ")}]`;
 const prefixTest = (v: string) => reservedClaimPrefixes.map((p) => `${v}.startsWith('${p}')`).join(" || ");
@@ -220,6 +221,9 @@ export const integrationSpec = z
         "Take over an existing application instead of creating one. Its secret is regenerated unless the " +
           "credentials Secret already holds one that works. Can only be set at creation.",
       ),
+    reload: reloadSpec(
+      "when the client secret is rotated or regenerated (a new secret in the credentials Secret)",
+    ),
   })
   .describe("The desired DataTrails application.")
   .meta({
@@ -353,6 +357,7 @@ export const integrationStatus = z
       .optional()
       .describe("The access policies the operator created in DataTrails for this integration.")
       .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
+    reload: reloadStatus,
   })
   .describe("Observed state of the integration.");
 
