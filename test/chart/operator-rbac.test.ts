@@ -4,7 +4,9 @@
  * environment and the ServiceAccount's own token (`kubectl create token`), leader election on. An
  * integration is created against the emulator, made Ready (credentials and token Secrets, status,
  * finalizer, Events, child BearerToken), has its token turned off (BearerToken deleted), and is
- * deleted (finalizer removed) — and the operator never hears "Forbidden". Both RBAC scopes.
+ * deleted (finalizer removed), and with workloadReload.enabled a Deployment that an integration and
+ * a BearerToken name is rolled when the secret rotates — and the operator never hears "Forbidden".
+ * Both RBAC scopes.
  */
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
@@ -20,7 +22,12 @@ import { runHealthCheck } from "../argocd/lua.ts";
 import { createConnection } from "../support/env.ts";
 import { findLeaks } from "../support/hygiene.ts";
 import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
-import { integrationManifest } from "../support/manifests.ts";
+import {
+  bearerTokenManifest,
+  dataTrailsIssuer,
+  integrationManifest,
+  workloadManifest,
+} from "../support/manifests.ts";
 import { chartDir, helm, helmOk, objectsOf, operatorContainer, podEnv, valueArgs } from "./helm.ts";
 
 /** A KubeConfig for the test cluster that authenticates with `token` only. */
@@ -70,7 +77,7 @@ describe.each([
         "--namespace",
         release.namespace,
         "--create-namespace",
-        ...valueArgs({ ...scopeValues, watchNamespaces: [appNs] }),
+        ...valueArgs({ ...scopeValues, watchNamespaces: [appNs], "workloadReload.enabled": true }),
       ],
       { withCluster: true },
     );
@@ -221,6 +228,62 @@ describe.each([
     await kubectlOk(["wait", "bearertoken/tokens-off", "-n", appNs, "--for=delete", "--timeout=60s"]);
     await kubectlOk(["delete", "datatrailsintegration", "tokens-off", "-n", appNs, "--timeout=60s"]);
     expect(emulator.control.applications().filter((a) => a.displayName === displayName)).toEqual([]);
+  });
+
+  it("rolls a Deployment an integration and a BearerToken name when the client secret rotates", async () => {
+    await kubectlOk(["apply", "-f", "-"], workloadManifest(appNs, "Deployment", "consumer"));
+    const reload = { targets: [{ kind: "Deployment" as const, name: "consumer" }] };
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      integrationManifest(appNs, "reloading", {
+        displayName: `Reloading-${scope}-${suffix}`,
+        token: { enabled: false },
+        reload,
+      }),
+    );
+    await kubectlOk([
+      "wait",
+      "datatrailsintegration/reloading",
+      "-n",
+      appNs,
+      "--for=condition=ReloadReady",
+      "--timeout=60s",
+    ]);
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      bearerTokenManifest(appNs, "reloading-token", {
+        dataTrails: dataTrailsIssuer("reloading-credentials"),
+        reload,
+      }),
+    );
+    await kubectlOk([
+      "wait",
+      "bearertoken/reloading-token",
+      "-n",
+      appNs,
+      "--for=condition=ReloadReady",
+      "--timeout=60s",
+    ]);
+    await kubectlOk(["annotate", "-n", appNs, "datatrailsintegration/reloading", "datatrails.ai/rotate=1"]);
+    const annotations = async () =>
+      JSON.parse(
+        (await kubectlOk([
+          "get",
+          "deployment",
+          "consumer",
+          "-n",
+          appNs,
+          "-o",
+          "jsonpath={.spec.template.metadata.annotations}",
+        ])) || "{}",
+      ) as Record<string, string>;
+    await expect
+      .poll(async () => Object.keys(await annotations()).sort(), { timeout: 60_000 })
+      .toEqual([
+        "bearertoken.reload.datatrails.ai/reloading-token",
+        "datatrails.ai/restartedAt",
+        "integration.reload.datatrails.ai/reloading",
+      ]);
   });
 
   it("never met Forbidden, kept the Lease, and leaked no secret", async () => {

@@ -312,6 +312,36 @@ describe("RBAC", () => {
     expect(grants(rulesOf(only(readers, "Role")))).toEqual(["/secrets:get"]);
   });
 
+  it("grants the apps rules of spec.reload only with workloadReload.enabled, where the namespaced part goes", async () => {
+    const docs = documented();
+    const reload = docs["reload"] ?? [];
+    expect(reload).toEqual(
+      ["daemonsets", "deployments", "statefulsets"].flatMap((r) =>
+        ["get", "list", "patch"].map((v) => `apps/${r}:${v}`),
+      ),
+    );
+    const off = await render(release, releaseNs);
+    expect(grants(rulesOf(only(off, "ClusterRole"))).filter((g) => g.startsWith("apps/"))).toEqual([]);
+    const cluster = await render(release, releaseNs, { "workloadReload.enabled": true });
+    expect(grants(rulesOf(only(cluster, "ClusterRole")))).toEqual(
+      [...(docs["ns"] ?? []), ...(docs["cluster"] ?? []), ...reload].sort(),
+    );
+    const namespaced = await render(release, releaseNs, {
+      ...namespacesMode,
+      "workloadReload.enabled": true,
+    });
+    expect(grants(rulesOf(only(namespaced, "ClusterRole")))).toEqual(docs["cluster"]);
+    for (const ns of [watchedA, watchedB]) {
+      const role = namespaced.find(
+        (o) =>
+          o.kind === "Role" &&
+          o.metadata.namespace === ns &&
+          o.metadata.name === `${release}-datatrails-operator`,
+      );
+      expect(grants(rulesOf(role as Rendered))).toEqual([...(docs["ns"] ?? []), ...reload].sort());
+    }
+  });
+
   it("limits the Lease rules to the release namespace and, where RBAC can, to the Lease's name", async () => {
     const objects = await render(release, releaseNs, { "leaderElection.leaseName": "my-lease" });
     const role = only(objects, "Role", `${release}-datatrails-operator-leader-election`);
@@ -330,7 +360,11 @@ describe("RBAC", () => {
   });
 
   it("never grants wildcards, Secret update/delete, Pods or RBAC writes", async () => {
-    for (const values of [{}, { ...namespacesMode, "rbac.secretReadNamespaces": ["vault"] }]) {
+    for (const values of [
+      {},
+      { "workloadReload.enabled": true },
+      { ...namespacesMode, "rbac.secretReadNamespaces": ["vault"], "workloadReload.enabled": true },
+    ]) {
       const rules = (await render(release, releaseNs, values))
         .filter((o) => o.kind === "Role" || o.kind === "ClusterRole")
         .flatMap(rulesOf);

@@ -102,7 +102,7 @@ docs/rbac.md says why each verb is there.
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["datatrails.ai"]
   resources: ["bearertokens"]
-  verbs: ["list", "watch", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: ["datatrails.ai"]
   resources: ["datatrailsintegrations/status", "bearertokens/status", "datatrailsconnections/status"]
   verbs: ["patch"]
@@ -118,6 +118,11 @@ docs/rbac.md says why each verb is there.
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- if .Values.workloadReload.enabled }}
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets", "daemonsets"]
+  verbs: ["get", "list", "patch"]
+{{- end }}
 {{- end }}
 
 {{/* The cluster-scoped reads, needed in both scopes. */}}
