@@ -3,6 +3,7 @@
  * kube-controller-manager: the test reads their pod templates, where a roll shows), integrations
  * and BearerTokens rotated through the emulator, and the operator running on this file's namespace.
  */
+import { join } from "node:path";
 import { AppsV1Api, EventsV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
@@ -303,6 +304,29 @@ describe("spec.reload", () => {
     expect(
       (await template("Deployment", "not-yet")).annotations["integration.reload.datatrails.ai/lonely"],
     ).toBe(after.status.reload?.version);
+  });
+
+  it("rolls the Deployment of examples/reload.yaml, applied as it stands, when its secret rotates", async () => {
+    await kubectlOk([
+      "apply",
+      "-n",
+      ns,
+      "-f",
+      join(import.meta.dirname, "..", "..", "examples", "reload.yaml"),
+    ]);
+    const first = await settled("datatrailsintegration", "traffic-light-102");
+    const before = await template("Deployment", "traffic-light-102");
+    await rotate("traffic-light-102");
+    const after = await settled(
+      "datatrailsintegration",
+      "traffic-light-102",
+      first.status.reload?.rolledAt ?? "",
+    );
+    const rolled = await template("Deployment", "traffic-light-102");
+    expect(rolled.generation).toBe(before.generation + 1);
+    expect(rolled.annotations["integration.reload.datatrails.ai/traffic-light-102"]).toBe(
+      after.status.reload?.version,
+    );
   });
 
   it("refuses a target with both a name and a selector, and an empty selector, at admission", async () => {
