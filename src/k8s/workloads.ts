@@ -56,6 +56,8 @@ function viewOf(kind: WorkloadKind, w: AnyWorkload): WorkloadView {
 }
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+/** The field manager of the patch, so `managedFields` says who wrote the two annotations. */
+const reloadFieldManager = "datatrails-operator-reload";
 
 /** {@link Workloads} on the Kubernetes API. */
 export class KubeWorkloads implements Workloads {
@@ -109,7 +111,8 @@ export class KubeWorkloads implements Workloads {
     name: string,
     annotations: Readonly<Record<string, string>>,
   ): Promise<WorkloadView> {
-    const args = { namespace, name, body: { spec: { template: { metadata: { annotations } } } } };
+    const body = { spec: { template: { metadata: { annotations } } } };
+    const args = { namespace, name, body, fieldManager: reloadFieldManager };
     try {
       const w: AnyWorkload =
         kind === "Deployment"

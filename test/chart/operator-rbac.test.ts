@@ -286,12 +286,72 @@ describe.each([
       ]);
   });
 
+  it("reports ReloadForbidden, and stays Ready, when the chart grants no access to workloads", async () => {
+    const upgrade = (enabled: boolean) =>
+      helmOk(
+        [
+          "upgrade",
+          release.name,
+          chartDir,
+          "--namespace",
+          release.namespace,
+          "--reuse-values",
+          ...valueArgs({ "workloadReload.enabled": enabled }),
+        ],
+        { withCluster: true },
+      );
+    await upgrade(false);
+    try {
+      await kubectlOk(["apply", "-f", "-"], workloadManifest(appNs, "Deployment", "locked"));
+      await kubectlOk(
+        ["apply", "-f", "-"],
+        integrationManifest(appNs, "locked-out", {
+          displayName: `LockedOut-${scope}-${suffix}`,
+          token: { enabled: false },
+          reload: { targets: [{ kind: "Deployment", name: "locked" }] },
+        }),
+      );
+      await kubectlOk([
+        "wait",
+        "datatrailsintegration/locked-out",
+        "-n",
+        appNs,
+        '--for=jsonpath={.status.conditions[?(@.type=="ReloadReady")].reason}=ReloadForbidden',
+        "--timeout=60s",
+      ]);
+      const message = await kubectlOk([
+        "get",
+        "datatrailsintegration/locked-out",
+        "-n",
+        appNs,
+        "-o",
+        'jsonpath={.status.conditions[?(@.type=="ReloadReady")].message}',
+      ]);
+      expect(message).toMatch(/^Deployment locked: Forbidden: get Deployment .*locked/);
+      await kubectlOk(["wait", "datatrailsintegration/locked-out", "-n", appNs, "--for=condition=Ready"]);
+    } finally {
+      await upgrade(true);
+    }
+    // Granted again: the next look (within a minute, or now, on a change) finds the target.
+    await kubectlOk(["annotate", "-n", appNs, "datatrailsintegration/locked-out", "example.com/poke=1"]);
+    await kubectlOk([
+      "wait",
+      "datatrailsintegration/locked-out",
+      "-n",
+      appNs,
+      "--for=condition=ReloadReady",
+      "--timeout=60s",
+    ]);
+  });
+
   it("never met Forbidden, kept the Lease, and leaked no secret", async () => {
     // Work of its own, so the log and the Secrets searched hold something whichever cases ran before.
     await readyIntegration("hygiene", `Hygiene-${scope}-${suffix}`);
     expect(lostLeadership).toBe(false);
     expect(logs.length).toBeGreaterThan(0);
-    expect(logs.filter((l) => /forbidden/i.test(l))).toEqual([]);
+    // Apart from the ReloadForbidden the case above provokes on purpose, by turning workloadReload off.
+    const reloadRefused = (l: string) => (JSON.parse(l) as { msg?: string }).msg === "reload target problem";
+    expect(logs.filter((l) => /forbidden/i.test(l) && !reloadRefused(l))).toEqual([]);
     const leaks = await findLeaks(kubeConfigAdmin(), [appNs], logs, await metrics.registry.metrics(), [
       emulator.admin.clientSecret,
     ]);

@@ -140,6 +140,23 @@ describe("spec.reload", () => {
       "datatrails.ai/restartedAt": expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as string,
     });
     expect(db1.annotations["integration.reload.datatrails.ai/rotating"]).toBe(version);
+    // The patch wrote the two annotations and nothing else, under a field manager of its own.
+    const managed = (await apps.readNamespacedDeployment({ name: "web", namespace: ns })).metadata
+      ?.managedFields;
+    const ours = managed?.filter((m) => m.manager === "datatrails-operator-reload") ?? [];
+    expect(ours).toHaveLength(1);
+    expect(ours[0]?.fieldsV1).toEqual({
+      "f:spec": {
+        "f:template": {
+          "f:metadata": {
+            "f:annotations": {
+              "f:datatrails.ai/restartedAt": {},
+              "f:integration.reload.datatrails.ai/rotating": {},
+            },
+          },
+        },
+      },
+    });
     expect(ready(after)).toBe("True");
 
     // Drift checks of the settled integration (every 2 s here) roll nothing more.
