@@ -73,6 +73,7 @@ function world(reload: ReloadSpec | undefined) {
     status: { version: "v1" },
   };
   let writes = 0;
+  let reads = 0;
   const debouncer = createRollDebouncer({
     clock,
     delayMs: 2_000,
@@ -83,7 +84,11 @@ function world(reload: ReloadSpec | undefined) {
   });
   const reconcile = reloadReconciler<Obj>({
     kind: "DataTrailsIntegration",
-    getObject: () => Promise.resolve(structuredClone(obj)),
+    cached: () => obj,
+    getObject: () => {
+      reads++;
+      return Promise.resolve(structuredClone(obj));
+    },
     currentVersion: (o) => o.status.version,
     workloads,
     debouncer,
@@ -102,7 +107,7 @@ function world(reload: ReloadSpec | undefined) {
     timings: { pendingRecheckMs: 3_000, retryMs: 60_000 },
   });
   const condition = () => obj.status.conditions?.find((c) => c.type === "ReloadReady");
-  return { clock, workloads, events, obj, reconcile, condition, writes: () => writes };
+  return { clock, workloads, events, obj, reconcile, condition, writes: () => writes, reads: () => reads };
 }
 
 const key = "integration.reload.datatrails.ai/app";
@@ -153,7 +158,7 @@ describe("reloadReconciler", () => {
     expect(w.workloads.patches).toEqual([{ name: "db", annotations: { [key]: "v2" } }]);
   });
 
-  it("drops its record and condition when spec.reload goes, and writes nothing more after", async () => {
+  it("drops its record and condition when spec.reload goes, and reads and writes nothing more after", async () => {
     const w = world({ targets: [{ kind: "Deployment", name: "web" }] });
     w.workloads.add("Deployment", "web");
     await w.reconcile("ns/app");
@@ -162,7 +167,16 @@ describe("reloadReconciler", () => {
     expect(w.obj.status.reload).toBeUndefined();
     expect(w.condition()).toBeUndefined();
     const writes = w.writes();
+    const reads = w.reads();
     await w.reconcile("ns/app");
     expect(w.writes()).toBe(writes);
+    expect(w.reads()).toBe(reads);
+  });
+
+  it("reads nothing for an object that never used spec.reload", async () => {
+    const w = world(undefined);
+    expect(await w.reconcile("ns/app")).toBeUndefined();
+    expect(w.reads()).toBe(0);
+    expect(w.writes()).toBe(0);
   });
 });

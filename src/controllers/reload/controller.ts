@@ -42,6 +42,8 @@ export interface ReloadSourceObject {
 /** What the reload reconcile depends on. */
 export interface ReloadReconcilerDeps<T extends ReloadSourceObject> {
   kind: "DataTrailsIntegration" | "BearerToken";
+  /** The object from the informer cache: one without anything of reload costs no request. */
+  cached(namespace: string, name: string): T | undefined;
   /** The object as the API server has it now (its status must be the latest, see below). */
   getObject(namespace: string, name: string): Promise<T | undefined>;
   /** The object's credentials version now; undefined while they are not settled. */
@@ -83,12 +85,17 @@ async function lookUp(workloads: Workloads, namespace: string, t: ReloadTarget):
   }
 }
 
+const reloadCondition = (o: ReloadSourceObject) =>
+  findCondition(o.status?.conditions, ConditionType.ReloadReady);
+
 /** Builds the reload reconcile of one kind. */
 export function reloadReconciler<T extends ReloadSourceObject>(
   deps: ReloadReconcilerDeps<T>,
 ): (key: string) => Promise<WorkResult> {
   return async (key) => {
     const { namespace, name } = splitKey(key);
+    const seen = deps.cached(namespace, name);
+    if (!seen || !(seen.spec?.reload || seen.status?.reload || reloadCondition(seen))) return;
     // Fresh, not from the cache: status.reload recorded a moment ago must be seen, or a target
     // found without the annotation since would be rolled for a rotation already done.
     const obj = await deps.getObject(namespace, name);
@@ -101,7 +108,7 @@ export function reloadReconciler<T extends ReloadSourceObject>(
     const reload = obj.spec?.reload;
     if (!reload) {
       // Reload turned off: its record and condition go.
-      if (before.reload || findCondition(before.conditions, ConditionType.ReloadReady))
+      if (before.reload || reloadCondition(obj))
         await deps.writeStatus(obj, before, {
           conditions: withoutCondition(before.conditions, ConditionType.ReloadReady),
         });

@@ -82,6 +82,7 @@ export function reloadDefinitions(ctx: ControllerContext): ControllerDefinition[
       reconcile: reloadReconciler<DataTrailsIntegration>({
         ...common,
         kind: "DataTrailsIntegration",
+        cached: (ns, name) => integrations.get(name, ns),
         getObject: (ns, name) =>
           ctx.objects.get<DataTrailsIntegration & KubernetesObject>(resources.integrations, ns, name),
         currentVersion: (obj) => integrationCredentialsVersion(obj.status),
@@ -109,6 +110,7 @@ export function reloadDefinitions(ctx: ControllerContext): ControllerDefinition[
       reconcile: reloadReconciler<BearerToken>({
         ...common,
         kind: "BearerToken",
+        cached: (ns, name) => tokens.get(name, ns),
         getObject: (ns, name) =>
           ctx.objects.get<BearerToken & KubernetesObject>(resources.bearerTokens, ns, name),
         currentVersion: (obj) =>
