@@ -177,6 +177,17 @@ describe("spec.reload", () => {
     await expect
       .poll(() => eventsFor("Deployment", "web", "RolledForCredentials"), { timeout: 20_000 })
       .toEqual(["Rolled for rotated credentials of DataTrailsIntegration rotating."]);
+    // What the reload wrote (the workloads, the status, the Events) holds no secret.
+    const credentials = await env.core.readNamespacedSecret({ name: "rotating-credentials", namespace: ns });
+    const secret = Buffer.from(credentials.data?.["client_secret"] ?? "", "base64").toString();
+    expect(secret.length).toBeGreaterThan(8);
+    const written = JSON.stringify([
+      await apps.readNamespacedDeployment({ name: "web", namespace: ns }),
+      await apps.readNamespacedStatefulSet({ name: "db", namespace: ns }),
+      await object("datatrailsintegration", "rotating"),
+      await eventsApi.listNamespacedEvent({ namespace: ns }),
+    ]);
+    expect(written).not.toContain(secret);
   });
 
   it("rolls a Deployment two integrations name once when both rotate together", async () => {
