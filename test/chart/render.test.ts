@@ -37,6 +37,7 @@ const namespacesMode = { "rbac.scope": "namespaces", watchNamespaces: [watchedA,
 const everythingOn = {
   "networkPolicy.enabled": true,
   "metrics.serviceMonitor.enabled": true,
+  "workloadReload.enabled": true,
   "image.digest": `sha256:${"a".repeat(64)}`,
   extraArgs: ["--max-backoff-ms=30000"],
   nodeOptions: "--max-old-space-size=192",
@@ -312,7 +313,7 @@ describe("RBAC", () => {
     expect(grants(rulesOf(only(readers, "Role")))).toEqual(["/secrets:get"]);
   });
 
-  it("grants the apps rules of spec.reload only with workloadReload.enabled, where the namespaced part goes", async () => {
+  it("grants the apps rules of spec.reload only with workloadReload.enabled, and only in the watched namespaces", async () => {
     const docs = documented();
     const reload = docs["reload"] ?? [];
     expect(reload).toEqual(
@@ -320,25 +321,38 @@ describe("RBAC", () => {
         ["get", "list", "patch"].map((v) => `apps/${r}:${v}`),
       ),
     );
-    const off = await render(release, releaseNs);
-    expect(grants(rulesOf(only(off, "ClusterRole"))).filter((g) => g.startsWith("apps/"))).toEqual([]);
-    const cluster = await render(release, releaseNs, { "workloadReload.enabled": true });
-    expect(grants(rulesOf(only(cluster, "ClusterRole")))).toEqual(
+    const reloadRoles = (objects: Rendered[]) =>
+      objects.filter((o) => o.metadata.name === `${release}-datatrails-operator-workload-reload`);
+    const appsGrants = (objects: Rendered[]) =>
+      objects
+        .filter((o) => o.kind === "Role" || o.kind === "ClusterRole")
+        .flatMap(rulesOf)
+        .filter((r) => r.apiGroups.includes("apps"));
+
+    // Off (the default), in both scopes: no access to workloads at all.
+    for (const values of [{}, namespacesMode, { watchNamespaces: [watchedA] }])
+      expect(appsGrants(await render(release, releaseNs, values))).toEqual([]);
+
+    // Every namespace watched: the ClusterRole carries them.
+    const everywhere = await render(release, releaseNs, { "workloadReload.enabled": true });
+    expect(grants(rulesOf(only(everywhere, "ClusterRole")))).toEqual(
       [...(docs["ns"] ?? []), ...(docs["cluster"] ?? []), ...reload].sort(),
     );
-    const namespaced = await render(release, releaseNs, {
-      ...namespacesMode,
-      "workloadReload.enabled": true,
-    });
-    expect(grants(rulesOf(only(namespaced, "ClusterRole")))).toEqual(docs["cluster"]);
-    for (const ns of [watchedA, watchedB]) {
-      const role = namespaced.find(
-        (o) =>
-          o.kind === "Role" &&
-          o.metadata.namespace === ns &&
-          o.metadata.name === `${release}-datatrails-operator`,
-      );
-      expect(grants(rulesOf(role as Rendered))).toEqual([...(docs["ns"] ?? []), ...reload].sort());
+    expect(reloadRoles(everywhere)).toEqual([]);
+
+    // Some namespaces watched, in either scope: a Role in each of them, nothing cluster-wide.
+    for (const values of [namespacesMode, { watchNamespaces: [watchedA, watchedB] }]) {
+      const objects = await render(release, releaseNs, { ...values, "workloadReload.enabled": true });
+      expect(grants(rulesOf(only(objects, "ClusterRole"))).filter((g) => g.startsWith("apps/"))).toEqual([]);
+      const roles = reloadRoles(objects);
+      expect(roles.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}`).sort()).toEqual([
+        `Role/${watchedA}`,
+        `Role/${watchedB}`,
+        `RoleBinding/${watchedA}`,
+        `RoleBinding/${watchedB}`,
+      ]);
+      for (const role of roles.filter((o) => o.kind === "Role"))
+        expect(grants(rulesOf(role))).toEqual(reload);
     }
   });
 

@@ -118,11 +118,16 @@ docs/rbac.md says why each verb is there.
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
-{{- if .Values.workloadReload.enabled }}
+{{- end }}
+
+{{/*
+spec.reload's access to workloads (workloadReload.enabled), limited to the watched namespaces: in
+the ClusterRole only when every namespace is watched, else in a Role of its own in each of them.
+*/}}
+{{- define "datatrails-operator.reloadRules" -}}
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets", "daemonsets"]
   verbs: ["get", "list", "patch"]
-{{- end }}
 {{- end }}
 
 {{/* The cluster-scoped reads, needed in both scopes. */}}
