@@ -3,8 +3,11 @@
 -- (docs/argocd.md shows where it goes in argocd-cm).
 --
 -- Argo CD runs this with the live object in the global `obj` and reads the returned table's
--- `status` (Healthy, Progressing, Degraded) and `message`. Lua 5.1 (gopher-lua), no libraries needed.
+-- `status` (Healthy, Progressing, Degraded, Suspended) and `message`. Lua 5.1 (gopher-lua), no
+-- libraries needed.
 --
+--   Suspended    a Suspended condition is True for the current generation (spec.suspend: the
+--                operator writes nothing; docs/control.md), whatever Ready says.
 --   Healthy      Ready is True and describes the current spec: its observedGeneration (and
 --                status.observedGeneration, when present) equals metadata.generation.
 --   Progressing  no status yet, no Ready condition, Ready is Unknown, the status describes an older
@@ -29,12 +32,24 @@ if obj.status == nil then
 end
 
 local ready = nil
+local suspended = nil
 if obj.status.conditions ~= nil then
   for _, condition in ipairs(obj.status.conditions) do
     if condition.type == "Ready" then
       ready = condition
     end
+    if condition.type == "Suspended" then
+      suspended = condition
+    end
   end
+end
+
+-- Suspended for the current spec: the operator has stopped, and says so.
+if suspended ~= nil and suspended.status == "True" and
+    (generation == nil or suspended.observedGeneration == generation) then
+  hs.status = "Suspended"
+  hs.message = suspended.message or "Suspended"
+  return hs
 end
 
 if ready == nil then

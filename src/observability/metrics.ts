@@ -10,6 +10,9 @@ export interface Metrics {
   registry: Registry;
   /** Expiry of the token in each token Secret, as a Unix time in seconds. */
   tokenExpiryTimestampSeconds: Gauge<"namespace" | "name">;
+  /** When each integration's client secret stops working (DataTrails' valid_until), as a Unix time in seconds. */
+  clientSecretValidUntilTimestampSeconds: Gauge<"namespace" | "name">;
+  clientSecretRotationDueTimestampSeconds: Gauge<"namespace" | "name">;
   /** Token requests by issuer kind and result. */
   tokenRefreshTotal: Counter<"namespace" | "issuer" | "result">;
   /** Reconcile durations by controller and result. */
@@ -50,6 +53,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     tokenExpiryTimestampSeconds: new Gauge({
       name: "datatrails_token_expiry_timestamp_seconds",
       help: "Expiry of the token held in a token Secret, as a Unix time in seconds.",
+      labelNames: ["namespace", "name"],
+      registers,
+    }),
+    clientSecretValidUntilTimestampSeconds: new Gauge({
+      name: "datatrails_client_secret_valid_until_timestamp_seconds",
+      help: "When the client secret of a DataTrailsIntegration expires (valid_until), as a Unix time in seconds.",
+      labelNames: ["namespace", "name"],
+      registers,
+    }),
+    clientSecretRotationDueTimestampSeconds: new Gauge({
+      name: "datatrails_client_secret_rotation_due_timestamp_seconds",
+      help:
+        "When the operator will rotate the client secret of a DataTrailsIntegration (secretRotation " +
+        "BeforeExpiry: valid_until minus renewBeforeDays), as a Unix time in seconds. Absent under Never.",
       labelNames: ["namespace", "name"],
       registers,
     }),

@@ -59,6 +59,25 @@ const cases: { fixture: string; status: string; message: string }[] = [
     status: "Degraded",
     message: 'Deletion waits: DataTrails is unreachable (connect ECONNREFUSED) — retrying "soon"',
   },
+  {
+    fixture: "integration-suspended.yaml",
+    status: "Suspended",
+    message:
+      "Suspended (spec.suspend): nothing is written to DataTrails or to the Secrets; the published " +
+      "credentials and token stay as they are.",
+  },
+  {
+    fixture: "integration-resuming.yaml",
+    status: "Progressing",
+    message: "Waiting for the operator to observe generation 5",
+  },
+  {
+    fixture: "bearertoken-suspended.yaml",
+    status: "Suspended",
+    message:
+      "Suspended (spec.suspend): no token is requested and the token Secret is not written; the " +
+      "published token expires at 2026-01-01T13:00:00Z.",
+  },
   { fixture: "bearertoken-ready.yaml", status: "Healthy", message: "Token valid until 2026-01-01T13:00:00Z" },
   {
     fixture: "bearertoken-expired.yaml",
@@ -158,7 +177,11 @@ describe("Argo CD health check (deploy/argocd/health.lua, Lua 5.1)", () => {
     )?.[1];
     const configMap = parse(block ?? "") as { data: Record<string, string> };
     const script = readFileSync(healthScript, "utf8");
-    expect(configMap.data).toEqual(
+    // The resource actions share the ConfigMap; test/argocd/actions.test.ts checks those keys.
+    const health = Object.fromEntries(
+      Object.entries(configMap.data).filter(([key]) => key.startsWith("resource.customizations.health.")),
+    );
+    expect(health).toEqual(
       Object.fromEntries(
         Object.keys(schemas).map((kind) => [`resource.customizations.health.datatrails.ai_${kind}`, script]),
       ),

@@ -1,5 +1,5 @@
 /**
- * Runs deploy/argocd/health.lua in a real Lua 5.1 interpreter (`lua5.1`, as `make lua` installs it)
+ * Runs deploy/argocd/health.lua (and the resource actions in deploy/argocd/actions) in a real Lua 5.1 interpreter (`lua5.1`, as `make lua` installs it)
  * the way Argo CD does: the object as the global `obj`, the script's returned table read back. The
  * object goes in as a Lua table literal made here, so the harness needs no JSON library.
  */
@@ -61,7 +61,66 @@ io.write(tostring(hs.status), "\\n", tostring(hs.message))
 `;
 
 /** Runs the health script on `obj` with `lua5.1`; rejects with Lua's stderr when it fails. */
-export function runHealthCheck(obj: unknown, script = healthScript): Promise<HealthStatus> {
+export async function runHealthCheck(obj: unknown, script = healthScript): Promise<HealthStatus> {
+  const stdout = await runLua(harness(obj, script));
+  const newline = stdout.indexOf("\n");
+  return { status: stdout.slice(0, newline), message: stdout.slice(newline + 1) };
+}
+
+/** The resource actions' scripts (deploy/argocd/actions): discovery.lua and one per action. */
+export const actionsDir = join(import.meta.dirname, "..", "..", "deploy", "argocd", "actions");
+
+// Lua values back to JSON, so a test reads what a script returned. A table whose keys are 1..n is
+// an array, any other table an object (an empty one too).
+const jsonEncoder = `
+local function encode(v)
+  local t = type(v)
+  if t == "nil" then return "null" end
+  if t == "boolean" then return tostring(v) end
+  if t == "number" then return string.format("%.17g", v) end
+  if t == "string" then
+    return '"' .. string.gsub(v, '[%c"\\\\]', function(c) return string.format("\\\\u%04x", string.byte(c)) end) .. '"'
+  end
+  local n = 0
+  for _ in pairs(v) do n = n + 1 end
+  if n > 0 and n == #v then
+    local items = {}
+    for _, x in ipairs(v) do table.insert(items, encode(x)) end
+    return "[" .. table.concat(items, ",") .. "]"
+  end
+  local keys = {}
+  for k in pairs(v) do table.insert(keys, tostring(k)) end
+  table.sort(keys)
+  local fields = {}
+  for _, k in ipairs(keys) do table.insert(fields, encode(k) .. ":" .. encode(v[k])) end
+  return "{" .. table.concat(fields, ",") .. "}"
+end
+`;
+
+// Argo CD's action VM has what its built-in actions use besides the base functions: os.date (the
+// restart action stamps the time with it) and os.time. Nothing else of os, and no io.
+const actionHarness = (obj: unknown, script: string) => `
+${jsonEncoder}
+local chunk = assert(loadfile(${luaString(script)}))
+local env = {
+  obj = ${toLua(obj)},
+  ipairs = ipairs, pairs = pairs, next = next, type = type, tostring = tostring, tonumber = tonumber,
+  select = select, unpack = unpack, error = error, pcall = pcall, assert = assert,
+  string = string, table = table, math = math, os = { date = os.date, time = os.time },
+}
+setfenv(chunk, env)
+local result = chunk()
+assert(type(result) == "table", "the script must return a table")
+io.write(encode(result))
+`;
+
+/** Runs an action script (deploy/argocd/actions/<file>) on `obj` and returns what it returned, as JSON. */
+export async function runAction(obj: unknown, file: string): Promise<unknown> {
+  return JSON.parse(await runLua(actionHarness(obj, join(actionsDir, file)))) as unknown;
+}
+
+/** Runs `source` in lua5.1 and resolves with its stdout; rejects with Lua's stderr when it fails. */
+function runLua(source: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn("lua5.1", ["-"], { stdio: ["pipe", "pipe", "pipe"], timeout: 10_000 });
     let stdout = "";
@@ -73,9 +132,8 @@ export function runHealthCheck(obj: unknown, script = healthScript): Promise<Hea
     );
     child.on("close", (code) => {
       if (code !== 0) return reject(new Error(`lua5.1 exited ${code}: ${stderr}`));
-      const newline = stdout.indexOf("\n");
-      resolve({ status: stdout.slice(0, newline), message: stdout.slice(newline + 1) });
+      resolve(stdout);
     });
-    child.stdin.end(harness(obj, script));
+    child.stdin.end(source);
   });
 }

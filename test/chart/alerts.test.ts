@@ -87,6 +87,7 @@ describe("the PrometheusRule template", () => {
     expect(alerts().map((a) => a.alert)).toEqual([
       "DataTrailsTokenExpiringSoon",
       "DataTrailsTokenExpired",
+      "DataTrailsClientSecretExpiring",
       "DataTrailsTokenRefreshFailing",
       "DataTrailsApiRejectingOperator",
       "DataTrailsOperatorNoLeader",

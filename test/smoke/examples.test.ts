@@ -30,10 +30,23 @@ beforeAll(async () => {
 });
 
 describe("examples/", () => {
-  it("holds the integration, the connection and a workload", () => {
+  it("holds the integration, the connection, a workload and on-demand control", () => {
     expect(files).toEqual(
-      expect.arrayContaining(["connection.yaml", "traffic-light-101.yaml", "workload.yaml"]),
+      expect.arrayContaining(["connection.yaml", "traffic-light-101.yaml", "workload.yaml", "control.yaml"]),
     );
+  });
+
+  it("shows every on-demand control in control.yaml: both request annotations and spec.suspend", () => {
+    const [doc] = parseAllDocuments(readFileSync(join(dir, "control.yaml"), "utf8")).map(
+      (d) => d.toJS() as { metadata: { annotations?: Record<string, string> }; spec: { suspend?: boolean } },
+    );
+    expect(Object.keys(doc?.metadata.annotations ?? {}).sort()).toEqual([
+      "datatrails.ai/refresh-requested-at",
+      "datatrails.ai/rotate",
+    ]);
+    expect(doc?.spec.suspend).toBe(true);
+    // docs/control.md points at it; test/controllers/control.test.ts applies it for real.
+    expect(readFileSync(join(dir, "..", "docs", "control.md"), "utf8")).toContain("examples/control.yaml");
   });
 
   it.each(files)("%s is admitted by the API server (server-side dry run)", async (file) => {

@@ -134,6 +134,14 @@ export const bearerTokenSpec = z
     oauth2ClientCredentials: clientCredentialsIssuer.optional(),
     jwtBearer: jwtBearerIssuer.optional(),
     verify: verification.optional(),
+    // On-demand control (docs/control.md).
+    suspend: z
+      .boolean()
+      .optional()
+      .describe(
+        "Stop requesting tokens and writing the token Secret; the published token stays as it is. " +
+          "A child of a DataTrailsIntegration follows the integration's spec.suspend.",
+      ),
     reload: reloadSpec(
       "when a token is obtained from changed inputs (the credentials or key Secret changed; opt-in)",
     ),
@@ -177,6 +185,11 @@ export const bearerTokenStatus = z
       .optional()
       .describe("Why the last refresh failed, if it did. Never holds a secret."),
     consecutiveFailures: z.number().int().optional().describe("Refresh failures since the last success."),
+    // On-demand control (docs/control.md).
+    lastRefreshRequest: z
+      .string()
+      .optional()
+      .describe("The value of the datatrails.ai/refresh-requested-at annotation last acted on."),
     reload: reloadStatus,
   })
   .describe("Observed state of the token.");

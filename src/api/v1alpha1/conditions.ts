@@ -16,6 +16,11 @@ export const ConditionType = {
   /** Every spec.accessPolicies entry exists in DataTrails as written (set only when policies are used). */
   AccessPoliciesReady: "AccessPoliciesReady",
   /**
+   * spec.suspend is true and the operator has stopped acting on the object (present only then); the
+   * other conditions keep what they last said.
+   */
+  Suspended: "Suspended",
+  /**
    * The spec.reload targets were rolled for the current credentials (set only when spec.reload is);
    * not part of Ready: the credentials are good whatever the workloads do.
    */
@@ -99,6 +104,10 @@ export const Reason = {
   ConvergenceFailed: "ConvergenceFailed",
   /** An access policy could not be read, created, updated or deleted; the message names the policy and the DataTrails error code. */
   AccessPolicyFailed: "AccessPolicyFailed",
+  /** spec.suspend is true: nothing is written to DataTrails or to Secrets until it is cleared. */
+  Suspended: "Suspended",
+  /** Deletion waits: the integration is suspended; clear spec.suspend, or set deletionPolicy Orphan. */
+  DeleteSuspended: "DeleteSuspended",
   /** A spec.reload target (by name) does not exist, or a selector matches no workload; the message names it. */
   ReloadTargetNotFound: "ReloadTargetNotFound",
   /**

@@ -14,8 +14,15 @@ export const managedByValue = "datatrails-operator";
 /** Label naming the object a Secret belongs to, `<kind>.<name>` (lower case), for quick lookups. */
 export const ownerLabel = "datatrails.ai/owner";
 
-/** Annotation that requests a secret rotation: set it to any new value. */
+/**
+ * On-demand control (docs/control.md): annotations acted on once per value. Any new value (an
+ * RFC 3339 time is suggested) asks once; the value acted on is recorded in status, so the same value
+ * again, or a restart, does nothing. While the object is suspended a request waits.
+ */
+/** Annotation that requests a secret rotation (DataTrailsIntegration): set it to any new value. */
 export const rotateAnnotation = "datatrails.ai/rotate";
+/** Annotation that requests a token refresh now (BearerToken, or an integration for its token). */
+export const refreshAnnotation = "datatrails.ai/refresh-requested-at";
 
 /** Annotation on the token Secret with the token's expiry (RFC 3339). */
 export const expiresAtAnnotation = "datatrails.ai/expires-at";

@@ -16,7 +16,7 @@ type SchemaNode = { [key: string]: unknown };
 
 interface PrinterColumn {
   name: string;
-  type: "string" | "date" | "integer";
+  type: "string" | "date" | "integer" | "boolean";
   jsonPath: string;
   description: string;
   priority?: number;
@@ -47,6 +47,12 @@ const reasonColumn: PrinterColumn = {
   jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
   description: "Why it is or is not Ready.",
   priority: 1,
+};
+const suspendedColumn: PrinterColumn = {
+  name: "Suspended",
+  type: "boolean",
+  jsonPath: ".spec.suspend",
+  description: "Whether the operator is told to stop writing (spec.suspend).",
 };
 const ageColumn: PrinterColumn = {
   name: "Age",
@@ -114,6 +120,7 @@ export const kinds: KindDefinition[] = [
         jsonPath: ".status.tokenExpiresAt",
         description: "When the published token expires.",
       },
+      suspendedColumn,
       reasonColumn,
       ageColumn,
     ],
@@ -143,6 +150,7 @@ export const kinds: KindDefinition[] = [
         description: "When the next refresh is due.",
         priority: 1,
       },
+      suspendedColumn,
       reasonColumn,
       ageColumn,
     ],

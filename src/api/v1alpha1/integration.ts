@@ -181,7 +181,7 @@ export const integrationSpec = z
       .optional()
       .describe(
         "When to regenerate the client secret (secrets live one year). Annotate the object with " +
-          "datatrails.ai/rotate=<any new value> to rotate on demand, whatever the policy.",
+          "datatrails.ai/rotate=<any new value> to rotate on demand, whatever the policy (once per value).",
       ),
     accessPolicies: z
       .array(accessPolicySpec)
@@ -220,6 +220,15 @@ export const integrationSpec = z
       .describe(
         "Take over an existing application instead of creating one. Its secret is regenerated unless the " +
           "credentials Secret already holds one that works. Can only be set at creation.",
+      ),
+    // On-demand control (docs/control.md).
+    suspend: z
+      .boolean()
+      .optional()
+      .describe(
+        "Stop every call to DataTrails and every Secret write for this integration and its child " +
+          "BearerToken; the published credentials and token stay as they are. Deletion waits while " +
+          "suspended unless deletionPolicy is Orphan.",
       ),
     reload: reloadSpec(
       "when the client secret is rotated or regenerated (a new secret in the credentials Secret)",

@@ -13,6 +13,7 @@ import {
   managedByLabel,
   managedByValue,
   ownerLabel,
+  refreshAnnotation,
   resources,
   type DataTrailsIntegration,
   type IntegrationStatus,
@@ -216,11 +217,15 @@ export async function applyPlan(
               namespace,
               ownerReferences: [ownerRef(obj)],
               labels: { [managedByLabel]: managedByValue },
+              ...(action.refreshRequest !== undefined
+                ? { annotations: { [refreshAnnotation]: action.refreshRequest } }
+                : {}),
             },
             spec: {
               secretName: action.secretName,
               dataTrails: { credentialsSecretRef: { name: action.credentialsSecretName } },
               ...(action.existingSecretPolicy ? { existingSecretPolicy: action.existingSecretPolicy } : {}),
+              ...(action.suspend ? { suspend: true } : {}),
             },
           } as KubernetesObject,
           fieldManager,

@@ -3,7 +3,13 @@
  * one place an outcome becomes a status and a failure a reason), then backoff for a failure.
  */
 import type { Metrics } from "../../observability/metrics.ts";
-import { ConditionType, Reason, type DataTrailsIntegration } from "../../api/v1alpha1/index.ts";
+import {
+  ConditionType,
+  Reason,
+  type DataTrailsIntegration,
+  type IntegrationSpec,
+  type IntegrationStatus,
+} from "../../api/v1alpha1/index.ts";
 import type { Clock } from "../../k8s/clock.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";
 import { objectLogger, type Logger } from "../../observability/logger.ts";
@@ -13,7 +19,7 @@ import { applyPlan, type ApplyDeps } from "./apply.ts";
 import { decide, type DecideOptions } from "./decide.ts";
 import { gatherIntegration, settledAtFirstLook, type GatherDeps } from "./gather.ts";
 import type { Failure } from "./model.ts";
-import { settledCheckDelayMs } from "./predicates.ts";
+import { rotationDueAt, settledCheckDelayMs } from "./predicates.ts";
 import { statusAfterApply } from "./status.ts";
 
 /** What the integration reconcile depends on. */
@@ -45,6 +51,25 @@ class ReconcileFailure extends Error {
   }
 }
 
+/**
+ * Sets the client secret gauges from the status written: valid_until, and when the policy will rotate
+ * it (absent under Never). Both are removed when there is nothing to show.
+ */
+function recordSecretExpiry(
+  metrics: Metrics | undefined,
+  labels: { namespace: string; name: string },
+  spec: IntegrationSpec,
+  status: IntegrationStatus | undefined,
+): void {
+  if (!metrics) return;
+  const validUntil = Date.parse(status?.secretValidUntil ?? "");
+  if (Number.isNaN(validUntil)) metrics.clientSecretValidUntilTimestampSeconds.remove(labels);
+  else metrics.clientSecretValidUntilTimestampSeconds.set(labels, validUntil / 1000);
+  const due = Number.isNaN(validUntil) ? undefined : rotationDueAt(spec, status?.secretValidUntil);
+  if (due === undefined) metrics.clientSecretRotationDueTimestampSeconds.remove(labels);
+  else metrics.clientSecretRotationDueTimestampSeconds.set(labels, due.getTime() / 1000);
+}
+
 /** Builds the reconcile function of the integration controller. */
 export function integrationReconciler(deps: IntegrationControllerDeps): (key: string) => Promise<WorkResult> {
   const now = () => new Date(deps.clock.now());
@@ -52,19 +77,25 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
   return async (key) => {
     const { namespace, name } = splitKey(key);
     const obj = await deps.getIntegration(namespace, name);
-    if (!obj) return;
+    if (!obj) {
+      deps.metrics?.clientSecretValidUntilTimestampSeconds.remove({ namespace, name });
+      deps.metrics?.clientSecretRotationDueTimestampSeconds.remove({ namespace, name });
+      return;
+    }
     const log = objectLogger(deps.logger, { controller: "datatrailsintegration", namespace, name });
     if (!seen.has(key)) {
       // The first look since this process started: a settled object waits for its turn to be
       // checked against DataTrails, so a restart makes no DataTrails call at all.
       seen.add(key);
-      if (await settledAtFirstLook(obj, deps, now()))
+      if (await settledAtFirstLook(obj, deps, now())) {
+        recordSecretExpiry(deps.metrics, { namespace, name }, obj.spec, obj.status);
         return {
           requeueAfterMs: settledCheckDelayMs(
             jitterFraction(obj.metadata.uid),
             deps.options.resyncIntervalMs,
           ),
         };
+      }
     }
     const { observed, api, credentialsSecret } = await gatherIntegration(obj, deps);
     const plan = decide(observed, now(), deps.options);
@@ -83,6 +114,12 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
     );
     const { status, failure } = statusAfterApply(obj, plan, outcome, now());
     if (status) await deps.writeStatus(obj, outcome.results.status, status);
+    recordSecretExpiry(
+      deps.metrics,
+      { namespace, name },
+      observed.spec ?? obj.spec,
+      outcome.results.finalizerRemoved ? undefined : status,
+    );
     if (failure) {
       if (outcome.error)
         log.info({ reason: failure.reason, err: outcome.error.cause }, "reconcile step failed");

@@ -14,6 +14,8 @@ import { draftOf, failed, heldBack, recordCorrections, refused, settle, type Dra
 import { policyDeletions, policyStep } from "./policies.ts";
 import { credentialsSecretName, desiredClaims, ownedBy, rotationDueAt } from "./predicates.ts";
 import { regenerateCause, rotationActions, rotationState } from "./rotation.ts";
+import { isShownSuspended, resumedConditions } from "../control.ts";
+import { decideSuspended, suspendedDeletion } from "./suspension.ts";
 
 /** Tunables of decide(). */
 export interface DecideOptions {
@@ -45,11 +47,27 @@ export function decide(o: IntegrationObserved, now: Date, options: DecideOptions
   const spec = o.spec;
   const d = draftOf(o, now);
 
-  if (obj.metadata.deletionTimestamp) return decideDeletion(o, spec, d);
+  const suspended = spec?.suspend === true;
+  if (obj.metadata.deletionTimestamp)
+    return suspended && spec.deletionPolicy !== "Orphan"
+      ? suspendedDeletion(o, d)
+      : decideDeletion(o, spec, d);
 
   if (!spec) return failed(d, { reason: Reason.InvalidSpec, message: o.specError ?? "The spec is invalid." });
+  if (suspended) return decideSuspended(o, spec, d);
 
   const actions: Action[] = [];
+  if (isShownSuspended(obj.status?.conditions)) {
+    // Resumed: the condition goes, and the reconcile picks up what is due (a waiting request too).
+    actions.push({
+      type: "RecordEvent",
+      eventType: "Normal",
+      reason: "Resumed",
+      note: "Resumed (spec.suspend cleared): the operator acts on the integration again.",
+    });
+  }
+  const active = resumedConditions(d.status.conditions);
+  if (active) d.status.conditions = active;
   if (!(obj.metadata.finalizers ?? []).includes(applicationFinalizer)) actions.push({ type: "AddFinalizer" });
 
   const secretProblem = claimProblem(credentialsSecretName(obj, spec), o.credentialsClaim);

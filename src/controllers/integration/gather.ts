@@ -6,6 +6,7 @@ import type { V1Secret } from "@kubernetes/client-node";
 import {
   credentialsKeys,
   integrationSpec,
+  refreshAnnotation,
   Reason,
   type BearerToken,
   type ClusterDataTrailsConnection,
@@ -130,10 +131,14 @@ function childToken(
     ) === true;
   if (!mine) return { exists: true, upToDate: false, foreign: true };
   const policy = spec?.token?.existingSecretPolicy;
+  // A refresh request is passed on when the integration carries one; one made on the child itself stays.
+  const refreshRequest = obj.metadata.annotations?.[refreshAnnotation];
   const upToDate =
     child.spec.secretName === tokenSecretName(obj, spec) &&
     child.spec.dataTrails?.credentialsSecretRef.name === credentialsSecretName(obj, spec) &&
-    (child.spec.existingSecretPolicy ?? "Refuse") === (policy ?? "Refuse");
+    (child.spec.existingSecretPolicy ?? "Refuse") === (policy ?? "Refuse") &&
+    (child.spec.suspend === true) === (spec?.suspend === true) &&
+    (refreshRequest === undefined || child.metadata.annotations?.[refreshAnnotation] === refreshRequest);
   const ready = child.status?.conditions?.find((c) => c.type === "Ready");
   return {
     exists: true,
@@ -191,6 +196,14 @@ export async function gatherIntegration(
     return { observed: { ...base, specError }, api: undefined, credentialsSecret: secret };
   }
   const identity = identityCandidate(obj, spec, credentials);
+  if (spec.suspend === true) {
+    // Suspended: DataTrails is asked nothing at all, not even a read (docs/control.md).
+    return {
+      observed: { ...base, ...(identity ? { identity } : {}) },
+      api: undefined,
+      credentialsSecret: secret,
+    };
+  }
   if (!mayWrite(claim) && !obj.metadata.deletionTimestamp) {
     // Nothing is asked of DataTrails for an integration that could not store what it is given.
     return {

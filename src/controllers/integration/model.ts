@@ -153,6 +153,10 @@ export type Action =
       secretName: string;
       credentialsSecretName: string;
       existingSecretPolicy?: "Merge" | "Adopt";
+      /** spec.suspend, passed on to the child. */
+      suspend?: true;
+      /** The integration's datatrails.ai/refresh-requested-at value, passed on to the child. */
+      refreshRequest?: string;
     }
   | { type: "DeleteBearerToken" }
   | { type: "RecordEvent"; eventType: "Normal" | "Warning"; reason: string; note: string };

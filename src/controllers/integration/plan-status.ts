@@ -11,6 +11,7 @@ import {
   type IntegrationSpec,
   type IntegrationStatus,
   type ReasonName,
+  refreshAnnotation,
 } from "../../api/v1alpha1/index.ts";
 import { conditionIsNews, withCondition, type ConditionScope, type ConditionState } from "../conditions.ts";
 import type { CorrectionGuard } from "./corrections.ts";
@@ -147,6 +148,23 @@ export function heldBack(
   return { actions, status: d.status, requeueAfterMs };
 }
 
+/** The child BearerToken as the integration wants it: names, policy, suspend and refresh request. */
+export function childTokenAction(
+  o: IntegrationObserved,
+  spec: IntegrationSpec,
+): Extract<Action, { type: "ApplyBearerToken" }> {
+  const policy = spec.token?.existingSecretPolicy;
+  const refreshRequest = o.object.metadata.annotations?.[refreshAnnotation];
+  return {
+    type: "ApplyBearerToken",
+    secretName: tokenSecretName(o.object, spec),
+    credentialsSecretName: credentialsSecretName(o.object, spec),
+    ...(policy && policy !== "Refuse" ? { existingSecretPolicy: policy } : {}),
+    ...(spec.suspend === true ? { suspend: true as const } : {}),
+    ...(refreshRequest !== undefined ? { refreshRequest } : {}),
+  };
+}
+
 function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, d: Draft): Action[] {
   if (spec.token?.enabled === false) {
     setOn(
@@ -167,18 +185,7 @@ function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, d: Draft): 
     delete d.status.tokenExpiresAt;
     return [];
   }
-  const policy = spec.token?.existingSecretPolicy;
-  const actions: Action[] =
-    o.token.exists && o.token.upToDate
-      ? []
-      : [
-          {
-            type: "ApplyBearerToken",
-            secretName: tokenSecretName(o.object, spec),
-            credentialsSecretName: credentialsSecretName(o.object, spec),
-            ...(policy && policy !== "Refuse" ? { existingSecretPolicy: policy } : {}),
-          },
-        ];
+  const actions: Action[] = o.token.exists && o.token.upToDate ? [] : [childTokenAction(o, spec)];
   const ready = o.token.ready;
   if (ready && o.token.exists) {
     setOn(

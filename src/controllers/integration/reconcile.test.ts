@@ -208,6 +208,75 @@ const cases: Case[] = [
     },
   },
   {
+    name: "a suspended integration asks DataTrails nothing, not even a read, over a rotate request",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.edit(
+        name,
+        (o) => {
+          o.spec.suspend = true;
+          o.metadata.annotations = { [rotateAnnotation]: "r1" };
+        },
+        true,
+      );
+    },
+    expect: {
+      writes: [],
+      reasons: { Suspended: "Suspended", CredentialsReady: "Ready" },
+      ends: "done",
+      also: (w, result) => {
+        expect(w.api.calls).toEqual([]);
+        expect(w.secrets.writes).toEqual([]);
+        expect(w.tokens.get(name)?.spec.suspend).toBe(true);
+        expect(w.status(name).lastRotateRequest).toBeUndefined();
+        expect(w.events.map((e) => e.reason)).toEqual(["Suspended"]);
+        expect(result?.requeueAfterMs).toBeUndefined();
+      },
+    },
+  },
+  {
+    name: "resuming does the rotation that waited, once, and tells the child",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.edit(name, (o) => (o.spec.suspend = true), true);
+      await w.reconcile(key);
+      w.edit(name, (o) => (o.metadata.annotations = { [rotateAnnotation]: "r1" }));
+      await w.reconcile(key);
+      w.events.length = 0;
+      w.edit(name, (o) => (o.spec.suspend = false), true);
+    },
+    expect: {
+      writes: ["regenerateSecret"],
+      reasons: { CredentialsReady: "Ready" },
+      ends: "done",
+      also: (w) => {
+        expect(w.status(name).lastRotateRequest).toBe("r1");
+        expect(w.status(name).conditions?.find((c) => c.type === "Suspended")).toBeUndefined();
+        expect(w.tokens.get(name)?.spec.suspend).toBeUndefined();
+        expect(w.events.map((e) => e.reason)).toEqual(["Resumed", "SecretRotated"]);
+      },
+    },
+  },
+  {
+    name: "deleting a suspended integration waits with DeleteSuspended, the application kept",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.edit(name, (o) => (o.spec.suspend = true), true);
+      await w.reconcile(key);
+      w.edit(name, (o) => (o.metadata.deletionTimestamp = new Date(w.clock.now()).toISOString()));
+    },
+    expect: {
+      writes: [],
+      reasons: { Ready: "DeleteSuspended", Suspended: "Suspended" },
+      ends: "done",
+      also: (w) => {
+        expect(w.api.calls).toEqual([]);
+        expect(w.api.applications.size).toBe(1);
+        expect(w.integration(name).metadata.finalizers).toContain(applicationFinalizer);
+      },
+    },
+  },
+  {
     name: "deleting the integration deletes the application, then the finalizer goes",
     given: async (w) => {
       await settledIntegration(w);

@@ -4,7 +4,11 @@
  * status.pendingRotation (with the secret's valid_from before it and the request it answers),
  * regenerate, write the credentials Secret, record. Pure.
  */
-import type { DataTrailsIntegration, IntegrationSpec } from "../../api/v1alpha1/index.ts";
+import {
+  rotateAnnotation,
+  type DataTrailsIntegration,
+  type IntegrationSpec,
+} from "../../api/v1alpha1/index.ts";
 import type { Action, ApplicationView, IntegrationObserved, RegenerateCause } from "./model.ts";
 import type { Draft } from "./plan-status.ts";
 import { pendingRotationHappened, rotationDueAt, rotationRequested, secretIsPresent } from "./predicates.ts";
@@ -79,7 +83,10 @@ export function rotationActions(
         type: "RecordEvent",
         eventType: "Normal",
         reason: regenerate === "lost" || regenerate === "rejected" ? "SecretRecovered" : "SecretRotated",
-        note: `Regenerated the client secret (${regenerate}).`,
+        note:
+          regenerate === "requested"
+            ? `Regenerated the client secret (requested: ${rotateAnnotation}=${rotateRequest ?? ""}).`
+            : `Regenerated the client secret (${regenerate}).`,
       },
     );
     if (rotateRequest !== undefined) d.status.lastRotateRequest = rotateRequest;

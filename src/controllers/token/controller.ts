@@ -33,7 +33,11 @@ export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Pro
   return async (key) => {
     const { namespace, name } = splitKey(key);
     const object = deps.getToken(namespace, name);
-    if (!object || object.metadata.deletionTimestamp) return; // the token Secret goes with it (ownerReference)
+    if (!object || object.metadata.deletionTimestamp) {
+      // The token Secret goes with it (ownerReference), and so does its gauge.
+      deps.metrics?.tokenExpiryTimestampSeconds.remove({ namespace, name });
+      return;
+    }
     const log = objectLogger(deps.logger, { controller: "bearertoken", namespace, name });
 
     const { observed, inputs } = await gatherToken(object, deps.lookupSecret, deps.ownership);

@@ -6,10 +6,12 @@ import {
   ConditionType,
   findCondition,
   Reason,
+  refreshAnnotation,
   type BearerTokenStatus,
   type ReasonName,
   rfc3339,
 } from "../../api/v1alpha1/index.ts";
+import { isShownSuspended, pendingRequest, resumedConditions, suspendedConditions } from "../control.ts";
 import {
   delayUntilRefresh,
   refreshAt,
@@ -29,6 +31,20 @@ function scheduleKey(o: TokenObserved): string {
   return o.object.metadata.uid;
 }
 
+/** The datatrails.ai/refresh-requested-at value not yet acted on, if any. */
+export function refreshRequested(o: TokenObserved): string | undefined {
+  const value = pendingRequest(
+    o.object.metadata.annotations,
+    refreshAnnotation,
+    o.object.status?.lastRefreshRequest,
+  );
+  // The token Secret (read fresh) says which request its token answers, before the cache may.
+  return value !== undefined && value !== o.secret?.refreshRequest ? value : undefined;
+}
+
+/** How long a suspended BearerToken waits before looking again (a spec change wakes it at once). */
+const suspendedRecheckMs = 3_600_000;
+
 /** Whether a token must be fetched now, and why; otherwise how long to wait. */
 export function planRefresh(o: TokenObserved, now: Date): RefreshPlan {
   const s = o.secret;
@@ -43,13 +59,16 @@ export function planRefresh(o: TokenObserved, now: Date): RefreshPlan {
   const retryAt = o.object.status?.consecutiveFailures
     ? Date.parse(o.object.status.nextRefreshAt ?? "")
     : NaN;
-  if (!changed && retryAt > now.getTime())
+  // A refresh request is news too: it is answered at once, even during a backoff.
+  const requested = refreshRequested(o) !== undefined;
+  if (!changed && !requested && retryAt > now.getTime())
     return { fetch: false, requeueAfterMs: Math.max(1000, retryAt - now.getTime()) };
   if (!s || !s.hasToken || !s.issuedAt || !s.expiresAt) return fetch("missing");
   if (tokenIsExpired(s.expiresAt, now)) return fetch("expired");
   if (o.inputs.state === "ready" && s.inputsVersion !== o.inputs.version) return fetch("inputsChanged");
   if (s.generation !== o.object.metadata.generation) return fetch("specChanged");
   if (!s.wellFormed) return fetch("malformed");
+  if (requested) return fetch("requested");
   const times = { issuedAt: s.issuedAt, expiresAt: s.expiresAt };
   if (tokenIsDue(times, scheduleKey(o), now)) return fetch("due");
   return { fetch: false, requeueAfterMs: delayUntilRefresh(times, scheduleKey(o), now) };
@@ -71,13 +90,21 @@ function conditionsWith(
   );
 }
 
-/** The status of a token that needs no fetch: valid and scheduled. */
-export function steadyStatus(o: TokenObserved, now: Date): BearerTokenStatus {
-  const s = o.secret;
+/** The status a step starts from: the object's, for its generation, with no Suspended condition (it is active). */
+function baseStatus(o: TokenObserved): BearerTokenStatus {
   const status: BearerTokenStatus = {
     ...(o.object.status ?? {}),
     observedGeneration: o.object.metadata.generation,
   };
+  const conditions = resumedConditions(status.conditions);
+  if (conditions) status.conditions = conditions;
+  return status;
+}
+
+/** The status of a token that needs no fetch: valid and scheduled. */
+export function steadyStatus(o: TokenObserved, now: Date): BearerTokenStatus {
+  const s = o.secret;
+  const status = baseStatus(o);
   if (!s?.issuedAt || !s.expiresAt) return status;
   status.tokenIssuedAt = rfc3339(s.issuedAt);
   status.tokenExpiresAt = rfc3339(s.expiresAt);
@@ -143,10 +170,10 @@ export function afterRefresh(
             `one; kept the published token`,
         }
       : fetched;
-  const status: BearerTokenStatus = {
-    ...(o.object.status ?? {}),
-    observedGeneration: o.object.metadata.generation,
-  };
+  const status = baseStatus(o);
+  // The fetch answers a pending request, whatever its outcome: one token request per value.
+  const request = refreshRequested(o);
+  if (request !== undefined) status.lastRefreshRequest = request;
   if (outcome.ok) {
     const times = { issuedAt: outcome.issuedAt, expiresAt: outcome.expiresAt };
     status.tokenIssuedAt = rfc3339(outcome.issuedAt);
@@ -188,10 +215,7 @@ export function afterRefresh(
  * is a user's): TokenReady and Ready False with the reason; nothing is fetched or published.
  */
 function refusedStatus(o: TokenObserved, now: Date, reason: ReasonName, message: string): BearerTokenStatus {
-  const status: BearerTokenStatus = {
-    ...(o.object.status ?? {}),
-    observedGeneration: o.object.metadata.generation,
-  };
+  const status = baseStatus(o);
   delete status.nextRefreshAt;
   status.conditions = conditionsWith(o, status, now, "False", reason, message);
   return status;
@@ -209,6 +233,23 @@ interface StatusStep {
   status: BearerTokenStatus;
   event?: TokenEvent;
   requeueAfterMs: number;
+}
+
+/**
+ * The status of a suspended BearerToken: the Suspended condition, everything else as it was (the
+ * published token stays; no refresh is scheduled while suspended).
+ */
+function suspendedStatus(o: TokenObserved, now: Date, message: string): BearerTokenStatus {
+  const status: BearerTokenStatus = {
+    ...(o.object.status ?? {}),
+    observedGeneration: o.object.metadata.generation,
+  };
+  delete status.nextRefreshAt;
+  status.conditions = suspendedConditions(status.conditions, message, {
+    generation: o.object.metadata.generation,
+    now,
+  });
+  return status;
 }
 
 /** What a reconcile does before any fetch: refuse (the Secret is not ours), wait, or fetch. */
@@ -234,6 +275,22 @@ export type TokenStep = Exclude<BeforeFetch, { kind: "fetch" }> | AfterFetch;
  * if it may not: then nothing is fetched, and the refusal's Event is recorded only when it is news.
  */
 export function beforeFetch(o: TokenObserved, problem: string | undefined, now: Date): BeforeFetch {
+  const held = o.secret?.hasToken ? o.secret.expiresAt : undefined;
+  if (o.spec?.suspend === true) {
+    // Suspended: no token request, no Secret write; a pending refresh request waits for the resume.
+    const message =
+      "Suspended (spec.suspend): no token is requested and the token Secret is not written" +
+      (held ? `; the published token expires at ${rfc3339(held)}.` : ".");
+    return {
+      kind: "wait",
+      status: suspendedStatus(o, now, message),
+      requeueAfterMs: suspendedRecheckMs,
+      ...(held ? { expiresAt: held } : {}),
+      ...(!isShownSuspended(o.object.status?.conditions)
+        ? { event: { type: "Normal", reason: Reason.Suspended, note: message } }
+        : {}),
+    };
+  }
   if (problem) {
     const reason = o.secretClaim.state === "held" ? Reason.SecretInUse : Reason.SecretNotOwned;
     const news = conditionIsNews(o.object.status?.conditions, ConditionType.TokenReady, reason, problem);
@@ -283,7 +340,15 @@ export function afterFetch(
     return {
       kind: "publish",
       // An absent Secret is created, never applied over one made a moment ago.
-      secret: tokenSecret(o.object, o.spec, claim, fetched.accessToken, times, o.inputs.version),
+      secret: tokenSecret(
+        o.object,
+        o.spec,
+        claim,
+        fetched.accessToken,
+        times,
+        o.inputs.version,
+        refreshRequested(o) ?? o.object.status?.lastRefreshRequest ?? o.secret?.refreshRequest,
+      ),
       create: claim.state === "free",
       expiresAt: fetched.expiresAt,
       status: result.status,
@@ -293,7 +358,10 @@ export function afterFetch(
             event: {
               type: "Normal",
               reason: "TokenRefreshed",
-              note: `Published a token valid until ${result.status.tokenExpiresAt ?? "?"} (${cause}).`,
+              note:
+                `Published a token valid until ${result.status.tokenExpiresAt ?? "?"} (${cause}` +
+                (cause === "requested" ? `: ${refreshAnnotation}=${refreshRequested(o) ?? ""}` : "") +
+                ").",
             },
           }
         : {}),

@@ -16,6 +16,8 @@ export interface TokenSecretView {
   inputsVersion?: string;
   /** The BearerToken generation the token was obtained for. */
   generation?: number;
+  /** The datatrails.ai/refresh-requested-at value the token answers, if any. */
+  refreshRequest?: string;
   /** Whether bearer-token.txt, expires_at and the labels are as the operator writes them. */
   wellFormed: boolean;
 }
@@ -35,7 +37,15 @@ export interface TokenObserved {
 }
 
 /** Why a token is being fetched. */
-export type RefreshCause = "missing" | "due" | "expired" | "inputsChanged" | "specChanged" | "malformed";
+export type RefreshCause =
+  | "missing"
+  | "due"
+  | "expired"
+  | "inputsChanged"
+  | "specChanged"
+  | "malformed"
+  /** The datatrails.ai/refresh-requested-at annotation holds a value not yet acted on. */
+  | "requested";
 
 /** planRefresh's answer: fetch now, or wait. */
 export type RefreshPlan = { fetch: true; cause: RefreshCause } | { fetch: false; requeueAfterMs: number };

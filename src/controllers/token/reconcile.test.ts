@@ -4,11 +4,17 @@
  * what one reconcile must then have done.
  */
 import { describe, expect, it } from "vitest";
-import { bearerTokenSpec, expiresAtAnnotation, type BearerToken } from "../../api/v1alpha1/index.ts";
+import {
+  bearerTokenSpec,
+  expiresAtAnnotation,
+  refreshAnnotation,
+  type BearerToken,
+} from "../../api/v1alpha1/index.ts";
 import { createFakeClock } from "../../k8s/fake-clock.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";
 import type { EventInput } from "../../k8s/events.ts";
 import { createLogger } from "../../observability/logger.ts";
+import { createMetrics } from "../../observability/metrics.ts";
 import { FakeSecretStore } from "../testing/fake-secret-store.ts";
 import { FakeTokenIssuer } from "../testing/fake-token-issuer.ts";
 import { tokenReconciler } from "./controller.ts";
@@ -26,6 +32,7 @@ class TokenWorld {
   readonly secrets = new FakeSecretStore();
   readonly issuer = new FakeTokenIssuer(() => this.clock.now());
   readonly events: EventInput[] = [];
+  readonly metrics = createMetrics({ defaultMetrics: false });
   token: BearerToken = {
     apiVersion: "datatrails.ai/v1alpha1",
     kind: "BearerToken",
@@ -79,7 +86,14 @@ class TokenWorld {
       },
       clock: this.clock,
       logger: createLogger({ level: "silent" }),
+      metrics: this.metrics,
     })(key);
+  }
+
+  /** The token expiry gauge's samples for this BearerToken. */
+  async gauge(): Promise<number[]> {
+    const { values } = await this.metrics.tokenExpiryTimestampSeconds.get();
+    return values.filter((v) => v.labels["name"] === name).map((v) => v.value);
   }
 }
 
@@ -99,7 +113,7 @@ interface Expected {
   /** The reason of TokenReady and Ready, when a status is written. */
   reason?: string;
   events: string[];
-  also?: (w: TokenWorld, result: WorkResult | undefined) => void;
+  also?: (w: TokenWorld, result: WorkResult | undefined) => void | Promise<void>;
 }
 
 const cases: { name: string; given: (w: TokenWorld) => Promise<void> | void; expect: Expected }[] = [
@@ -232,17 +246,60 @@ const cases: { name: string; given: (w: TokenWorld) => Promise<void> | void; exp
     },
   },
   {
-    name: "a BearerToken being deleted is left to the garbage collector",
-    given: (w) => {
+    name: "a refresh request is one token request, recorded; the same value again is none",
+    given: async (w) => {
+      await published(w);
+      await w.clock.advance(5 * min);
+      w.token = { ...w.token, metadata: { ...w.token.metadata, annotations: { [refreshAnnotation]: "r1" } } };
+    },
+    expect: {
+      requests: 1,
+      secret: "applied",
+      reason: "TokenValid",
+      events: ["TokenRefreshed"],
+      also: async (w) => {
+        expect(w.token.status?.lastRefreshRequest).toBe("r1");
+        await w.reconcile();
+        expect(w.issuer.requests).toBe(1);
+      },
+    },
+  },
+  {
+    name: "a suspended BearerToken past its refresh point requests nothing and writes no Secret",
+    given: async (w) => {
+      await published(w);
+      await w.clock.advance(55 * min);
+      w.token = {
+        ...w.token,
+        metadata: { ...w.token.metadata, generation: 2 },
+        spec: { ...w.token.spec, suspend: true },
+      };
+    },
+    expect: {
+      requests: 0,
+      secret: "untouched",
+      events: ["Suspended"],
+      also: async (w) => {
+        expect(w.reason("Suspended")).toBe("Suspended");
+        expect(w.reason("TokenReady")).toBe("TokenValid");
+        expect(await w.gauge()).toEqual([Date.parse("2026-06-01T13:00:00Z") / 1000]);
+      },
+    },
+  },
+  {
+    name: "a BearerToken being deleted is left to the garbage collector, and its gauge goes",
+    given: async (w) => {
+      await published(w);
+      expect(await w.gauge()).toHaveLength(1);
       w.token = { ...w.token, metadata: { ...w.token.metadata, deletionTimestamp: "2026-06-01T12:00:00Z" } };
     },
     expect: {
       requests: 0,
       secret: "untouched",
       events: [],
-      also: (w, result) => {
+      also: async (w, result) => {
         expect(result).toBeUndefined();
-        expect(w.token.status).toBeUndefined();
+        expect(await w.gauge()).toEqual([]);
       },
     },
   },
@@ -266,6 +323,6 @@ describe("BearerToken reconcile", () => {
       expect(w.reason("Ready")).toBe(want.reason);
     }
     expect(w.events.map((e) => e.reason)).toEqual(want.events);
-    want.also?.(w, result);
+    await want.also?.(w, result);
   });
 });

@@ -25,6 +25,12 @@ const issuedAtAnnotation = "datatrails.ai/issued-at";
 const inputsVersionAnnotation = "datatrails.ai/inputs-version";
 /** Annotation: the BearerToken generation the token was obtained for. */
 const generationAnnotation = "datatrails.ai/generation";
+/**
+ * Annotation: the datatrails.ai/refresh-requested-at value the token answers (the last one acted on).
+ * The Secret is read fresh, the BearerToken from the cache: the reconcile that follows a publish
+ * must not take a request already answered for a new one.
+ */
+const refreshRequestAnnotation = "datatrails.ai/refresh-request";
 /** Annotation: a digest of the published file, to notice a hand-edited Secret without keeping the token around. */
 const digestAnnotation = "datatrails.ai/digest";
 
@@ -43,6 +49,7 @@ export function tokenSecretContent(
   times: { issuedAt: Date; expiresAt: Date },
   inputsVersion: string,
   generation: number,
+  refreshRequest?: string,
 ): { stringData: Record<string, string>; annotations: Record<string, string> } {
   const expiresAt = rfc3339(times.expiresAt);
   return {
@@ -57,6 +64,7 @@ export function tokenSecretContent(
       [inputsVersionAnnotation]: inputsVersion,
       [generationAnnotation]: String(generation),
       [digestAnnotation]: digest(accessToken),
+      ...(refreshRequest !== undefined ? { [refreshRequestAnnotation]: refreshRequest } : {}),
     },
   };
 }
@@ -92,6 +100,9 @@ export function readTokenSecret(secret: V1Secret | undefined): TokenSecretView |
     ...(expiresAt ? { expiresAt } : {}),
     ...(annotations[inputsVersionAnnotation] ? { inputsVersion: annotations[inputsVersionAnnotation] } : {}),
     ...(Number.isInteger(generation) ? { generation } : {}),
+    ...(annotations[refreshRequestAnnotation] !== undefined
+      ? { refreshRequest: annotations[refreshRequestAnnotation] }
+      : {}),
     wellFormed,
   };
 }
@@ -118,8 +129,15 @@ export function tokenSecret(
   accessToken: string,
   times: { issuedAt: Date; expiresAt: Date },
   inputsVersion: string,
+  refreshRequest?: string,
 ): AppliedSecret {
-  const content = tokenSecretContent(accessToken, times, inputsVersion, object.metadata.generation);
+  const content = tokenSecretContent(
+    accessToken,
+    times,
+    inputsVersion,
+    object.metadata.generation,
+    refreshRequest,
+  );
   const ownership = ownershipOf(tokenWriter(object), claim, spec.existingSecretPolicy ?? "Refuse");
   return {
     namespace: object.metadata.namespace ?? "",
