@@ -36,6 +36,8 @@ export function reloadDefinitions(ctx: ControllerContext): ControllerDefinition[
       workload.name,
       annotations,
     );
+    // A test-only fault point: the patch is made, nothing is recorded yet (test/crash/reload-crash.test.ts).
+    ctx.crashPoint?.("after:RollWorkload");
     const target: KubernetesObject = {
       apiVersion: "apps/v1",
       kind: rolled.kind,
