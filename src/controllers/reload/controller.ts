@@ -114,9 +114,11 @@ export function reloadReconciler<T extends ReloadSourceObject>(
         });
       return;
     }
+    // No credentials yet, or a create or rotation in flight: nothing to decide, nothing to read.
+    const current = deps.currentVersion(obj);
+    if (current === undefined) return;
     const annotationKey = reloadAnnotationKey(deps.kind, name);
     const lookups = await Promise.all(reload.targets.map((t) => lookUp(deps.workloads, namespace, t)));
-    const current = deps.currentVersion(obj);
     const plan = decideReload(
       {
         current,
@@ -138,7 +140,7 @@ export function reloadReconciler<T extends ReloadSourceObject>(
         workload: { kind: w.kind, namespace, name: w.name },
         source,
         annotationKey,
-        version: current ?? "",
+        version: current,
       });
     let conditions = before.conditions;
     if (plan.condition) {
