@@ -35,6 +35,14 @@ export interface AppliedSecret {
    * instead of being set to Opaque.
    */
   keepType?: boolean;
+  /** The Secret's type when it is not Opaque (an output Secret's template sets it). */
+  type?: string;
+  /**
+   * Fields the operator wrote earlier and writes no more (an output Secret's template changed),
+   * removed after the apply: a Secret made by create holds its first fields under the manager's
+   * Update operation, which an apply that leaves them out does not remove.
+   */
+  remove?: { data: readonly string[]; labels: readonly string[]; annotations: readonly string[] };
 }
 
 /** Reads and writes the operator's Secrets; controllers depend on this port, not on the API client. */
@@ -53,7 +61,7 @@ export interface SecretStore {
   get(namespace: string, name: string): Promise<V1Secret | undefined>;
 }
 
-/** The server-side apply body for `secret`: an Opaque Secret with base64 `data`. */
+/** The server-side apply body for `secret`: a Secret (Opaque unless it says otherwise) with base64 `data`. */
 export function secretApplyBody(secret: AppliedSecret): Record<string, unknown> {
   const data: Record<string, string> = {};
   for (const [key, value] of Object.entries(secret.data))
@@ -70,7 +78,7 @@ export function secretApplyBody(secret: AppliedSecret): Record<string, unknown> 
         ? { ownerReferences: secret.ownerReferences.map((ref) => ({ ...ref })) }
         : {}),
     },
-    ...(secret.keepType ? {} : { type: "Opaque" }),
+    ...(secret.keepType ? {} : { type: secret.type ?? "Opaque" }),
     data,
   };
 }
@@ -112,10 +120,34 @@ export class KubeSecretStore implements SecretStore {
         },
         setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
       );
-      return written.metadata?.resourceVersion ?? "";
+      const removed = await this.#remove(secret);
+      return removed ?? written.metadata?.resourceVersion ?? "";
     } catch (err) {
       throw toKubeError(err, `apply Secret ${secret.namespace}/${secret.name}`);
     }
+  }
+
+  /** Removes `secret.remove`'s fields with a JSON merge patch; the resourceVersion after it, if it ran. */
+  async #remove(secret: AppliedSecret): Promise<string | undefined> {
+    const r = secret.remove;
+    if (!r || r.data.length + r.labels.length + r.annotations.length === 0) return undefined;
+    const nulls = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, null]));
+    const patched = await this.#api.patchNamespacedSecret(
+      {
+        name: secret.name,
+        namespace: secret.namespace,
+        body: {
+          metadata: {
+            ...(r.labels.length ? { labels: nulls(r.labels) } : {}),
+            ...(r.annotations.length ? { annotations: nulls(r.annotations) } : {}),
+          },
+          ...(r.data.length ? { data: nulls(r.data) } : {}),
+        },
+        fieldManager: this.#fieldManager,
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    return patched.metadata?.resourceVersion ?? "";
   }
 
   async create(secret: AppliedSecret): Promise<string> {

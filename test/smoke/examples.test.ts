@@ -32,7 +32,13 @@ beforeAll(async () => {
 describe("examples/", () => {
   it("holds the integration, the connection, a workload and on-demand control", () => {
     expect(files).toEqual(
-      expect.arrayContaining(["connection.yaml", "traffic-light-101.yaml", "workload.yaml", "control.yaml"]),
+      expect.arrayContaining([
+        "connection.yaml",
+        "traffic-light-101.yaml",
+        "workload.yaml",
+        "control.yaml",
+        "secret-template.yaml",
+      ]),
     );
   });
 
@@ -54,6 +60,15 @@ describe("examples/", () => {
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/created \(server dry run\)/);
+  });
+
+  it("keeps every field of the secret-template example: the schema prunes nothing of its templates", async () => {
+    const file = join(dir, "secret-template.yaml");
+    const written = parseAllDocuments(readFileSync(file, "utf8"))[0]?.toJS() as { spec: unknown };
+    const result = await kubectl(["apply", "--dry-run=server", "-n", ns, "-o", "json", "-f", file]);
+    expect(result.status).toBe(0);
+    const admitted = JSON.parse(result.stdout) as { spec: unknown };
+    expect(admitted.spec).toEqual(written.spec);
   });
 
   it("mounts the token Secret as a volume, without subPath or environment variables", () => {

@@ -6,6 +6,7 @@
  * (64 lowercase hex) or a JWT, which also catches secrets rotated away before the check.
  */
 import { CoreV1Api, CustomObjectsApi, EventsV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { keysAnnotation } from "../../src/controllers/secret-shape.ts";
 
 const hex64 = /\b[0-9a-f]{64}\b/;
 const jwt = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/;
@@ -50,14 +51,26 @@ async function producedTexts(kubeConfig: KubeConfig, namespaces: string[]): Prom
   return texts;
 }
 
+function renamedKeys(annotation: string | undefined): Record<string, string> {
+  try {
+    return annotation ? (JSON.parse(annotation) as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Every secret value in the namespaces' Secrets (at least 16 characters, so no short labels). */
 async function secretValues(kubeConfig: KubeConfig, namespaces: string[]): Promise<string[]> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const values = new Set<string>();
   for (const namespace of namespaces) {
     for (const s of (await core.listNamespacedSecret({ namespace })).items) {
+      // The keys that hold no secret, also under the names an output Secret's template gave them.
+      const plain = ["url", "token_url", "client_id", "expires_at"];
+      const renamed = renamedKeys(s.metadata?.annotations?.[keysAnnotation]);
+      const notSecret = [...plain, ...plain.flatMap((k) => (renamed[k] ? [renamed[k]] : []))];
       for (const [key, raw] of Object.entries(s.data ?? {})) {
-        if (["url", "token_url", "client_id", "expires_at"].includes(key)) continue;
+        if (notSecret.includes(key)) continue;
         const value = Buffer.from(raw, "base64")
           .toString()
           .replace(/^Authorization: Bearer /, "")

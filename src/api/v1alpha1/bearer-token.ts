@@ -13,6 +13,7 @@ import {
   secretKey,
   type Resource,
 } from "./meta.ts";
+import { fixedTypeRule, secretTemplate, tokenShape } from "./secret-template.ts";
 import { reloadSpec, reloadStatus } from "./reload.ts";
 
 /** The DataTrails appidp issuer: client credentials against `<url>/archivist/iam/v1/appidp/token`. */
@@ -134,6 +135,7 @@ export const bearerTokenSpec = z
     oauth2ClientCredentials: clientCredentialsIssuer.optional(),
     jwtBearer: jwtBearerIssuer.optional(),
     verify: verification.optional(),
+    secretTemplate: secretTemplate(tokenShape).optional(),
     // On-demand control (docs/control.md).
     suspend: z
       .boolean()
@@ -169,6 +171,11 @@ export const bearerTokenSpec = z
         fieldPath: ".secretName",
         reason: "FieldValueForbidden",
       },
+      fixedTypeRule(
+        ["secretTemplate"],
+        "spec.secretTemplate.type cannot be changed: Kubernetes cannot change a Secret's type",
+        ".secretTemplate.type",
+      ),
     ],
   });
 

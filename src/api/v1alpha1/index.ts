@@ -9,4 +9,5 @@ export * from "./claims.ts";
 export * from "./connection.ts";
 export * from "./integration.ts";
 export * from "./bearer-token.ts";
+export * from "./secret-template.ts";
 export * from "./reload.ts";

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { forbiddenClaimNames, reservedClaimPrefixes } from "./claims.ts";
 import { conditions, existingSecretPolicy, objectName, type Resource } from "./meta.ts";
+import { credentialsShape, fixedTypeRule, secretTemplate, tokenShape } from "./secret-template.ts";
 import { reloadSpec, reloadStatus } from "./reload.ts";
 
 const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(", ")}]`;
@@ -149,6 +150,7 @@ export const integrationSpec = z
       .object({
         name: objectName.optional().describe("Defaults to <metadata.name>-credentials."),
         existingSecretPolicy: existingSecretPolicy.optional(),
+        template: secretTemplate(credentialsShape).optional(),
       })
       .optional()
       .describe(
@@ -159,6 +161,7 @@ export const integrationSpec = z
         enabled: z.boolean().default(true).describe("Keep a bearer token in a Secret. Defaults to true."),
         secretName: objectName.optional().describe("Defaults to <metadata.name>-token."),
         existingSecretPolicy: existingSecretPolicy.optional(),
+        template: secretTemplate(tokenShape).optional(),
       })
       .optional()
       .describe("The bearer token the operator keeps for the application, through a child BearerToken."),
@@ -291,6 +294,17 @@ export const integrationSpec = z
         fieldPath: ".token.secretName",
         reason: "FieldValueForbidden",
       },
+      // Output Secret templates (secret-template.ts): Kubernetes cannot change a Secret's type.
+      fixedTypeRule(
+        ["credentialsSecret", "template"],
+        "spec.credentialsSecret.template.type cannot be changed: Kubernetes cannot change a Secret's type",
+        ".credentialsSecret.template.type",
+      ),
+      fixedTypeRule(
+        ["token", "template"],
+        "spec.token.template.type cannot be changed: Kubernetes cannot change a Secret's type",
+        ".token.template.type",
+      ),
     ],
   });
 

@@ -9,6 +9,7 @@ import {
   apiVersion,
   applicationFinalizer,
   credentialsKeys,
+  credentialsShape,
   fieldManager,
   managedByLabel,
   managedByValue,
@@ -23,7 +24,8 @@ import type { DataTrailsApi } from "../../datatrails/api.ts";
 import { isDataTrailsError } from "../../datatrails/errors.ts";
 import type { CustomObjects } from "../../k8s/custom-objects.ts";
 import type { EventRecorder } from "../../k8s/events.ts";
-import { decodeSecretData, type SecretStore } from "../../k8s/secrets.ts";
+import type { SecretStore } from "../../k8s/secrets.ts";
+import { readValues, shapeSecret, staleFields } from "../secret-shape.ts";
 import { credentialsSecretName } from "./predicates.ts";
 import { integrationWriter } from "./ownership-checks.ts";
 import { mayWrite, ownershipOf, type SecretClaim } from "../secret-claim.ts";
@@ -163,7 +165,8 @@ export async function applyPlan(
           clientId = results.issued.clientId;
           clientSecret = results.issued.secret;
         } else {
-          const data = decodeSecretData(existingSecret);
+          // Under the names the Secret was written with: a template change renames them.
+          const data = readValues(credentialsShape, existingSecret);
           clientId = data[credentialsKeys.clientId] ?? "";
           clientSecret = data[credentialsKeys.clientSecret] ?? "";
         }
@@ -174,19 +177,28 @@ export async function applyPlan(
         // An absent Secret is created, never applied: one that someone made a moment ago is not taken.
         const create = claim.state === "free" && !wroteSecret;
         wroteSecret = true;
+        const values = {
+          [credentialsKeys.clientId]: clientId,
+          [credentialsKeys.clientSecret]: clientSecret,
+          [credentialsKeys.tokenUrl]: action.tokenUrl,
+          [credentialsKeys.url]: action.url,
+        };
+        const shaped = shapeSecret(credentialsShape, spec?.credentialsSecret?.template, values, {
+          labels: { [managedByLabel]: managedByValue, [ownerLabel]: `datatrailsintegration.${name}` },
+          annotations: ownership.annotations,
+        });
         const secret = {
           namespace,
           name: secretName,
-          labels: { [managedByLabel]: managedByValue, [ownerLabel]: `datatrailsintegration.${name}` },
-          annotations: ownership.annotations,
+          labels: shaped.labels,
+          annotations: shaped.annotations,
           ownerReferences: ownership.ownerReferences,
           keepType: ownership.adopted,
-          data: {
-            [credentialsKeys.clientId]: clientId,
-            [credentialsKeys.clientSecret]: clientSecret,
-            [credentialsKeys.tokenUrl]: action.tokenUrl,
-            [credentialsKeys.url]: action.url,
-          },
+          ...(shaped.type ? { type: shaped.type } : {}),
+          data: shaped.data,
+          ...(create
+            ? {}
+            : { remove: staleFields(credentialsShape, existingSecret, spec?.credentialsSecret?.template) }),
         };
         results.credentialsVersion = await (create
           ? deps.secrets.create(secret)
@@ -223,8 +235,15 @@ export async function applyPlan(
             },
             spec: {
               secretName: action.secretName,
-              dataTrails: { credentialsSecretRef: { name: action.credentialsSecretName } },
+              dataTrails: {
+                credentialsSecretRef: {
+                  name: action.credentialsSecretName,
+                  ...(action.clientIdKey ? { clientIdKey: action.clientIdKey } : {}),
+                  ...(action.clientSecretKey ? { clientSecretKey: action.clientSecretKey } : {}),
+                },
+              },
               ...(action.existingSecretPolicy ? { existingSecretPolicy: action.existingSecretPolicy } : {}),
+              ...(action.template ? { secretTemplate: action.template } : {}),
               ...(action.suspend ? { suspend: true } : {}),
             },
           } as KubernetesObject,

@@ -5,6 +5,7 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import {
   credentialsKeys,
+  credentialsShape,
   integrationSpec,
   refreshAnnotation,
   Reason,
@@ -17,9 +18,9 @@ import {
 } from "../../api/v1alpha1/index.ts";
 import type { Application, DataTrailsApi, ResolvedConnection } from "../../datatrails/api.ts";
 import { isDataTrailsError } from "../../datatrails/errors.ts";
-import { decodeSecretData } from "../../k8s/secrets.ts";
 import type { Ownership } from "../ownership.ts";
 import { mayWrite } from "../secret-claim.ts";
+import { keyNames, readValues, shapeIsCurrent, templateDigest } from "../secret-shape.ts";
 import {
   credentialsSecretName,
   identityCandidate,
@@ -104,16 +105,25 @@ function applicationView(app: Application): ApplicationView {
   };
 }
 
-/** What the credentials Secret holds, without its values. */
-function credentialsView(secret: V1Secret | undefined): CredentialsSecretView | undefined {
+/**
+ * What the credentials Secret holds, without its values: read under the key names it was written
+ * with (secret-shape.ts), and whether it is shaped as the spec's template says.
+ */
+function credentialsView(
+  secret: V1Secret | undefined,
+  spec: IntegrationSpec | undefined,
+): CredentialsSecretView | undefined {
   if (!secret) return undefined;
-  const data = decodeSecretData(secret);
+  const data = readValues(credentialsShape, secret);
   return {
     resourceVersion: secret.metadata?.resourceVersion ?? "",
     hasClientSecret: Boolean(data[credentialsKeys.clientSecret]),
     ...(data[credentialsKeys.clientId] ? { clientId: data[credentialsKeys.clientId] } : {}),
     ...(data[credentialsKeys.url] ? { url: data[credentialsKeys.url] } : {}),
     ...(data[credentialsKeys.tokenUrl] ? { tokenUrl: data[credentialsKeys.tokenUrl] } : {}),
+    ...(shapeIsCurrent(credentialsShape, spec?.credentialsSecret?.template, secret)
+      ? {}
+      : { shapeStale: true }),
   };
 }
 
@@ -131,11 +141,16 @@ function childToken(
     ) === true;
   if (!mine) return { exists: true, upToDate: false, foreign: true };
   const policy = spec?.token?.existingSecretPolicy;
+  const ref = child.spec.dataTrails?.credentialsSecretRef;
+  const names = keyNames(credentialsShape, spec?.credentialsSecret?.template);
   // A refresh request is passed on when the integration carries one; one made on the child itself stays.
   const refreshRequest = obj.metadata.annotations?.[refreshAnnotation];
   const upToDate =
     child.spec.secretName === tokenSecretName(obj, spec) &&
-    child.spec.dataTrails?.credentialsSecretRef.name === credentialsSecretName(obj, spec) &&
+    ref?.name === credentialsSecretName(obj, spec) &&
+    (ref.clientIdKey ?? credentialsKeys.clientId) === names[credentialsKeys.clientId] &&
+    (ref.clientSecretKey ?? credentialsKeys.clientSecret) === names[credentialsKeys.clientSecret] &&
+    templateDigest(child.spec.secretTemplate) === templateDigest(spec?.token?.template) &&
     (child.spec.existingSecretPolicy ?? "Refuse") === (policy ?? "Refuse") &&
     (child.spec.suspend === true) === (spec?.suspend === true) &&
     (refreshRequest === undefined || child.metadata.annotations?.[refreshAnnotation] === refreshRequest);
@@ -160,7 +175,7 @@ export async function settledAtFirstLook(
   const parsed = integrationSpec.safeParse(obj.spec);
   const spec = parsed.success ? parsed.data : undefined;
   const secret = await deps.lookupSecret(obj.metadata.namespace ?? "", credentialsSecretName(obj, spec));
-  return isSettled(obj, spec, credentialsView(secret), childToken(obj, spec, deps), now);
+  return isSettled(obj, spec, credentialsView(secret, spec), childToken(obj, spec, deps), now);
 }
 
 /** Everything decide() needs, and the connection's API for apply(). */
@@ -178,7 +193,7 @@ export async function gatherIntegration(
   const secret = await deps.lookupSecret(namespace, credentialsSecretName(obj, spec));
   const claim = credentialsClaim(obj, spec, secret, deps.ownership);
   // A Secret that is not ours is never read for an identity or a secret: it is not ours to use.
-  const credentials = mayWrite(claim) ? credentialsView(secret) : undefined;
+  const credentials = mayWrite(claim) ? credentialsView(secret, spec) : undefined;
   const base: IntegrationObserved = {
     object: obj,
     spec,
@@ -275,7 +290,7 @@ export async function gatherIntegration(
     needsSecretCheck(obj, credentials, found) &&
     secretIsPresent(credentials, found)
   ) {
-    const data = decodeSecretData(secret);
+    const data = readValues(credentialsShape, secret);
     try {
       await api.getToken({
         clientId: found.clientId,

@@ -3,7 +3,7 @@
  * {@link IntegrationObserved}; decide.ts turns it into a {@link Plan} without I/O; apply.ts carries
  * the plan out, one idempotent action after another.
  */
-import type { Condition, ReasonName } from "../../api/v1alpha1/index.ts";
+import type { Condition, ReasonName, SecretTemplate } from "../../api/v1alpha1/index.ts";
 import type { SecretClaim } from "../secret-claim.ts";
 import type { AccessPolicy, IssuedApplication, NewAccessPolicy } from "../../datatrails/api.ts";
 import type {
@@ -39,6 +39,8 @@ export interface CredentialsSecretView {
   hasClientSecret: boolean;
   url?: string;
   tokenUrl?: string;
+  /** Set when the Secret is not shaped as spec.credentialsSecret.template says: it is rewritten from its values. */
+  shapeStale?: boolean;
 }
 
 /** The application as looked up by identity. */
@@ -153,6 +155,11 @@ export type Action =
       secretName: string;
       credentialsSecretName: string;
       existingSecretPolicy?: "Merge" | "Adopt";
+      /** The credentials Secret's key names, when its template renames them. */
+      clientIdKey?: string;
+      clientSecretKey?: string;
+      /** spec.token.template, passed on as the child's spec.secretTemplate. */
+      template?: SecretTemplate;
       /** spec.suspend, passed on to the child. */
       suspend?: true;
       /** The integration's datatrails.ai/refresh-requested-at value, passed on to the child. */

@@ -5,6 +5,8 @@
  */
 import {
   ConditionType,
+  credentialsKeys,
+  credentialsShape,
   findCondition,
   Reason,
   type ConditionTypeName,
@@ -13,6 +15,7 @@ import {
   type ReasonName,
   refreshAnnotation,
 } from "../../api/v1alpha1/index.ts";
+import { keyNames } from "../secret-shape.ts";
 import { conditionIsNews, withCondition, type ConditionScope, type ConditionState } from "../conditions.ts";
 import type { CorrectionGuard } from "./corrections.ts";
 import type { Action, Failure, IntegrationObserved, Plan } from "./model.ts";
@@ -162,6 +165,8 @@ export function childTokenAction(
     ...(policy && policy !== "Refuse" ? { existingSecretPolicy: policy } : {}),
     ...(spec.suspend === true ? { suspend: true as const } : {}),
     ...(refreshRequest !== undefined ? { refreshRequest } : {}),
+    ...renamedCredentialKeys(spec),
+    ...(spec.token?.template ? { template: spec.token.template } : {}),
   };
 }
 
@@ -200,6 +205,17 @@ function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, d: Draft): 
   }
   if (o.token.tokenExpiresAt) d.status.tokenExpiresAt = o.token.tokenExpiresAt;
   return actions;
+}
+
+/** The credentials Secret's client_id and client_secret names, for the child, when the template renames them. */
+function renamedCredentialKeys(spec: IntegrationSpec): { clientIdKey?: string; clientSecretKey?: string } {
+  const names = keyNames(credentialsShape, spec.credentialsSecret?.template);
+  const id = names[credentialsKeys.clientId];
+  const secret = names[credentialsKeys.clientSecret];
+  return {
+    ...(id && id !== credentialsKeys.clientId ? { clientIdKey: id } : {}),
+    ...(secret && secret !== credentialsKeys.clientSecret ? { clientSecretKey: secret } : {}),
+  };
 }
 
 /** The end of every plan that gets the credentials in place: CredentialsReady, the token, Ready. */

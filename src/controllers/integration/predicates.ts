@@ -112,6 +112,7 @@ export function isSettled(
   const due = rotationDueAt(spec, status.secretValidUntil);
   if (due && due.getTime() <= now.getTime()) return false;
   if (!credentials || credentials.resourceVersion !== status.credentialsSecretVersion) return false;
+  if (credentials.shapeStale) return false;
   const wantsToken = spec.token?.enabled !== false;
   return wantsToken ? token.exists && token.upToDate : !token.exists;
 }

@@ -120,6 +120,38 @@ const cases: Case[] = [
     },
   },
   {
+    name: "a changed credentials template rewrites the Secret from its values: no regeneration, no token check, the child told the new key names",
+    given: async (w) => {
+      await settledIntegration(w);
+      w.edit(
+        name,
+        (o) => {
+          o.spec.credentialsSecret = {
+            template: { keys: { client_secret: "secret" }, renderings: ["Dotenv"] },
+          };
+        },
+        true,
+      );
+    },
+    expect: {
+      writes: [],
+      reasons: { CredentialsReady: "Ready", Ready: "Ready" },
+      ends: "done",
+      also: (w) => {
+        const [app] = [...w.api.applications.values()];
+        const values = w.secrets.values(namespace, secretName) ?? {};
+        expect(values["secret"]).toBe(app?.secret);
+        expect(values["client_secret"]).toBeUndefined();
+        expect(values[".env"]).toContain(`DATATRAILS_CLIENT_ID=${app?.clientId ?? "?"}\n`);
+        expect(w.secrets.writes).toEqual([`apply ${namespace}/${secretName}`]);
+        expect(w.api.calls).not.toContain("getToken");
+        expect(w.tokens.get(name)?.spec.dataTrails?.credentialsSecretRef).toMatchObject({
+          clientSecretKey: "secret",
+        });
+      },
+    },
+  },
+  {
     name: "reading the application failing with 500 is DataTrailsUnavailable, and nothing is written",
     given: async (w) => {
       await settledIntegration(w);

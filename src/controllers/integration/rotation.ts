@@ -50,7 +50,7 @@ export function regenerateCause(
 /**
  * The rotation's part of a plan for an existing application: a finished rotation recorded; a
  * regenerate with its write-ahead mark (kept while a pending one has not happened yet), the Secret
- * and the Event; or, with nothing to regenerate, the Secret's url and token_url kept current.
+ * and the Event; or, with nothing to regenerate, the Secret's url, token_url and shape kept current.
  */
 export function rotationActions(
   o: IntegrationObserved,
@@ -94,7 +94,8 @@ export function rotationActions(
   }
   delete d.status.pendingRotation;
   const creds = o.credentials;
-  if (creds && (creds.url !== url || creds.tokenUrl !== tokenUrl)) {
+  // A changed template (or a hand-edited rendering) is rewritten from the values the Secret holds.
+  if (creds && (creds.url !== url || creds.tokenUrl !== tokenUrl || creds.shapeStale)) {
     actions.push({ type: "WriteCredentials", url, tokenUrl, secretFrom: "existing" });
   } else if (creds) {
     d.status.credentialsSecretVersion = creds.resourceVersion;

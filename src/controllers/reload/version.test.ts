@@ -31,7 +31,7 @@ describe("integrationCredentialsVersion", () => {
 describe("tokenCredentialsVersion", () => {
   const times = { issuedAt: new Date(0), expiresAt: new Date(3_600_000) };
   const secret = (inputs: string, token: string, holderUid = "uid-1") => {
-    const c = tokenSecretContent(token, times, inputs, 1);
+    const c = tokenSecretContent(token, times, { inputsVersion: inputs, generation: 1, request: "r" });
     return {
       metadata: { annotations: { ...c.annotations, "datatrails.ai/holder-uid": holderUid } },
       data: Object.fromEntries(

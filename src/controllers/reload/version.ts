@@ -23,9 +23,10 @@ export function integrationCredentialsVersion(status: IntegrationStatus | undefi
 }
 
 /**
- * A BearerToken's credentials version: the version of the inputs (its credentials or key Secret)
- * its published token was obtained with, read from its token Secret's annotations. A refresh with
- * the same inputs keeps it; a token from changed inputs changes it. Undefined without a token
+ * A BearerToken's credentials version: the version of the inputs (a digest of the values its
+ * issuer reads from the credentials or key Secret) its published token was obtained with, read from
+ * its token Secret's annotations. A refresh with the same inputs keeps it, and so does a rewrite of
+ * the input Secret with the same values; a token from changed values changes it. Undefined without a token
  * Secret this BearerToken holds.
  */
 export function tokenCredentialsVersion(tokenSecret: V1Secret | undefined, uid: string): string | undefined {

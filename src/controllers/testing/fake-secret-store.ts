@@ -35,15 +35,20 @@ export class FakeSecretStore implements SecretStore {
   #write(secret: AppliedSecret): string {
     const body = secretApplyBody(secret) as V1Secret;
     const existing = this.#secrets.get(`${secret.namespace}/${secret.name}`);
+    const drop = (values: Record<string, string> | undefined, names: readonly string[] = []) =>
+      Object.fromEntries(Object.entries(values ?? {}).filter(([k]) => !names.includes(k)));
     return this.put({
       ...body,
       ...(existing?.type && secret.keepType ? { type: existing.type } : {}),
       metadata: {
         ...existing?.metadata,
         ...body.metadata,
-        annotations: { ...existing?.metadata?.annotations, ...body.metadata?.annotations },
+        annotations: {
+          ...drop(existing?.metadata?.annotations, secret.remove?.annotations),
+          ...body.metadata?.annotations,
+        },
       },
-      data: { ...(secret.keepType ? existing?.data : {}), ...body.data },
+      data: { ...(secret.keepType ? drop(existing?.data, secret.remove?.data) : {}), ...body.data },
     });
   }
 

@@ -47,6 +47,7 @@ const secret: TokenSecretView = {
   inputsVersion: "creds/3",
   generation: 1,
   wellFormed: true,
+  shapeCurrent: true,
 };
 
 function observed(object: BearerToken, over: Partial<TokenObserved> = {}): TokenObserved {

@@ -13,7 +13,7 @@ import { splitKey } from "../controller.ts";
 import type { Ownership } from "../ownership.ts";
 import { claimProblem } from "../secret-claim.ts";
 import { applyTokenStep, type TokenApplyDeps } from "./apply.ts";
-import { afterFetch, beforeFetch, type TokenStep } from "./decide.ts";
+import { afterFetch, beforeFetch, reshapeStep, type TokenStep } from "./decide.ts";
 import { fetchToken, gatherToken, type SecretLookup, type TokenSource } from "./gather.ts";
 
 /** What the BearerToken reconcile depends on. */
@@ -40,7 +40,7 @@ export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Pro
     }
     const log = objectLogger(deps.logger, { controller: "bearertoken", namespace, name });
 
-    const { observed, inputs } = await gatherToken(object, deps.lookupSecret, deps.ownership);
+    const { observed, inputs, published } = await gatherToken(object, deps.lookupSecret, deps.ownership);
     const first = beforeFetch(observed, claimProblem(object.spec.secretName, observed.secretClaim), now());
     let step: TokenStep;
     if (first.kind === "fetch") {
@@ -51,12 +51,15 @@ export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Pro
         issuer: observed.spec ? issuerKind(observed.spec) : "unknown",
         result: !fetched.ok ? fetched.kind : step.kind === "publish" ? "success" : "discarded",
       });
-    } else step = first;
+    } else if (first.kind === "reshape") step = reshapeStep(observed, published, now(), first.requeueAfterMs);
+    else step = first;
 
     await applyTokenStep(object, step, deps);
 
     if (step.kind === "refuse" && step.event)
       log.info({ reason: step.event.reason }, "token Secret is not ours; nothing written");
+    else if (step.kind === "publish" && first.kind === "reshape")
+      log.info("token Secret rewritten for spec.secretTemplate; token unchanged");
     else if (step.kind === "publish")
       log.debug(
         { cause: first.kind === "fetch" ? first.cause : undefined, expiresAt: step.status.tokenExpiresAt },

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { bearerTokenSpec, type BearerToken, type BearerTokenStatus } from "../../api/v1alpha1/index.ts";
-import { afterFetch, afterRefresh, beforeFetch, planRefresh, steadyStatus, tokenIsWorse } from "./decide.ts";
+import {
+  afterFetch,
+  afterRefresh,
+  beforeFetch,
+  planRefresh,
+  reshapeStep,
+  steadyStatus,
+  tokenIsWorse,
+} from "./decide.ts";
 import type { TokenObserved, TokenSecretView } from "./model.ts";
 
 const t0 = new Date("2026-03-01T00:00:00Z");
@@ -28,6 +36,7 @@ const goodSecret: TokenSecretView = {
   inputsVersion: "creds/3",
   generation: 1,
   wellFormed: true,
+  shapeCurrent: true,
 };
 
 function observed(over: Partial<TokenObserved> = {}): TokenObserved {
@@ -79,6 +88,58 @@ describe("planRefresh", () => {
       at(50 * min),
     );
     expect(plan).toEqual({ fetch: true, cause: "inputsChanged" });
+  });
+});
+
+describe("planRefresh and the Secret's template (a reshape asks the issuer nothing)", () => {
+  const recorded = { ...goodSecret, request: "r1" };
+  it.each<{ name: string; over: Partial<TokenObserved>; fetch: boolean }>([
+    {
+      name: "a new generation with the same request digest (a template change) fetches nothing",
+      over: { object: token(undefined, 2), secret: recorded, request: "r1" },
+      fetch: false,
+    },
+    {
+      name: "a new generation with another request digest fetches",
+      over: { object: token(undefined, 2), secret: recorded, request: "r2" },
+      fetch: true,
+    },
+    {
+      name: "inputs recorded as <uid>/<resourceVersion> by earlier versions still match",
+      over: { inputs: { state: "ready", version: "v2:abc", legacyVersion: "creds/3" } },
+      fetch: false,
+    },
+  ])("$name", ({ over, fetch }) => {
+    expect(planRefresh(observed(over), at(min)).fetch).toBe(fetch);
+  });
+
+  it("reshapes a Secret whose shape is stale, instead of fetching", () => {
+    const step = beforeFetch(observed({ secret: { ...recorded, shapeCurrent: false } }), undefined, at(min));
+    expect(step.kind).toBe("reshape");
+  });
+
+  it("writes the published token again, shaped by the template, with no fetch", () => {
+    const object = token();
+    object.spec = bearerTokenSpec.parse({
+      ...object.spec,
+      secretTemplate: { keys: { access_token: "jwt" }, renderings: ["Dotenv"] },
+    });
+    const o = observed({ object, spec: object.spec, secret: { ...recorded, shapeCurrent: false } });
+    const step = reshapeStep(o, "h.p.s", at(min), 1000);
+    expect(step.kind).toBe("publish");
+    if (step.kind !== "publish") return;
+    expect(step.create).toBe(false);
+    expect(step.secret.data["jwt"]).toBe("h.p.s");
+    expect(step.secret.data["access_token"]).toBeUndefined();
+    expect(step.secret.data[".env"]).toBe(
+      `DATATRAILS_TOKEN=h.p.s\nDATATRAILS_TOKEN_EXPIRES_AT=2026-03-01T01:00:00Z\n`,
+    );
+    expect(step.secret.annotations?.["datatrails.ai/issued-at"]).toBe("2026-03-01T00:00:00Z");
+  });
+
+  it("waits when there is no published token to reshape", () => {
+    const o = observed({ secret: { ...recorded, shapeCurrent: false } });
+    expect(reshapeStep(o, undefined, at(min), 1000).kind).toBe("wait");
   });
 });
 

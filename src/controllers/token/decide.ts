@@ -23,7 +23,7 @@ import {
 import type { AppliedSecret } from "../../k8s/secrets.ts";
 import { conditionIsNews, stateConditions } from "../conditions.ts";
 import { failureReason } from "./failures.ts";
-import type { RefreshCause, RefreshOutcome, RefreshPlan, TokenObserved } from "./model.ts";
+import type { RefreshCause, RefreshOutcome, RefreshPlan, TokenObserved, TokenSecretView } from "./model.ts";
 import { tokenSecret } from "./secret.ts";
 
 /** The per-object key that fixes the refresh point and the jitter: the object's UID. */
@@ -31,6 +31,23 @@ function scheduleKey(o: TokenObserved): string {
   return o.object.metadata.uid;
 }
 
+/** Whether the issuer's inputs changed since the token was obtained (either recorded form counts). */
+function inputsChanged(o: TokenObserved, s: TokenSecretView): boolean {
+  return (
+    o.inputs.state === "ready" &&
+    s.inputsVersion !== o.inputs.version &&
+    s.inputsVersion !== o.inputs.legacyVersion
+  );
+}
+
+/**
+ * Whether the spec changed in a way the token depends on: by the request digest when the Secret
+ * records one, else (Secrets of earlier versions) by generation. A template change is not one.
+ */
+function specChanged(o: TokenObserved, s: TokenSecretView): boolean {
+  if (s.request !== undefined && o.request !== undefined) return s.request !== o.request;
+  return s.generation !== o.object.metadata.generation;
+}
 /** The datatrails.ai/refresh-requested-at value not yet acted on, if any. */
 export function refreshRequested(o: TokenObserved): string | undefined {
   const value = pendingRequest(
@@ -49,10 +66,7 @@ const suspendedRecheckMs = 3_600_000;
 export function planRefresh(o: TokenObserved, now: Date): RefreshPlan {
   const s = o.secret;
   const fetch = (cause: RefreshCause): RefreshPlan => ({ fetch: true, cause });
-  const changed =
-    s !== undefined &&
-    ((o.inputs.state === "ready" && s.inputsVersion !== o.inputs.version) ||
-      s.generation !== o.object.metadata.generation);
+  const changed = s !== undefined && (inputsChanged(o, s) || specChanged(o, s));
   // After a failure, a retry is scheduled (status.nextRefreshAt): events in between, such as the
   // status write itself, must not turn the backoff into a hot loop. A changed input or spec is
   // news, though, and is tried at once.
@@ -65,8 +79,8 @@ export function planRefresh(o: TokenObserved, now: Date): RefreshPlan {
     return { fetch: false, requeueAfterMs: Math.max(1000, retryAt - now.getTime()) };
   if (!s || !s.hasToken || !s.issuedAt || !s.expiresAt) return fetch("missing");
   if (tokenIsExpired(s.expiresAt, now)) return fetch("expired");
-  if (o.inputs.state === "ready" && s.inputsVersion !== o.inputs.version) return fetch("inputsChanged");
-  if (s.generation !== o.object.metadata.generation) return fetch("specChanged");
+  if (inputsChanged(o, s)) return fetch("inputsChanged");
+  if (specChanged(o, s)) return fetch("specChanged");
   if (!s.wellFormed) return fetch("malformed");
   if (requested) return fetch("requested");
   const times = { issuedAt: s.issuedAt, expiresAt: s.expiresAt };
@@ -252,12 +266,16 @@ function suspendedStatus(o: TokenObserved, now: Date, message: string): BearerTo
   return status;
 }
 
-/** What a reconcile does before any fetch: refuse (the Secret is not ours), wait, or fetch. */
+/**
+ * What a reconcile does before any fetch: refuse (the Secret is not ours), wait, fetch, or reshape
+ * (the published token is good, the Secret's shape is not what spec.secretTemplate says).
+ */
 type BeforeFetch =
   | ({ kind: "refuse" } & StatusStep)
   /** `expiresAt`: the published token's expiry, for the gauge. */
   | ({ kind: "wait"; expiresAt?: Date } & StatusStep)
-  | { kind: "fetch"; cause: RefreshCause };
+  | { kind: "fetch"; cause: RefreshCause }
+  | { kind: "reshape"; requeueAfterMs: number };
 
 /**
  * What a reconcile does after a fetch: publish the new token (the whole Secret to write, created
@@ -268,7 +286,7 @@ type AfterFetch =
   | ({ kind: "keep"; event: TokenEvent } & StatusStep);
 
 /** Any step apply.ts carries out. */
-export type TokenStep = Exclude<BeforeFetch, { kind: "fetch" }> | AfterFetch;
+export type TokenStep = Exclude<BeforeFetch, { kind: "fetch" | "reshape" }> | AfterFetch;
 
 /**
  * The first step of a reconcile. `problem` is why the token Secret may not be written (secret-claim.ts),
@@ -304,6 +322,8 @@ export function beforeFetch(o: TokenObserved, problem: string | undefined, now: 
   }
   const plan = planRefresh(o, now);
   if (plan.fetch) return { kind: "fetch", cause: plan.cause };
+  if (o.secret?.hasToken && !o.secret.shapeCurrent)
+    return { kind: "reshape", requeueAfterMs: plan.requeueAfterMs };
   const expiresAt = o.secret?.expiresAt;
   return {
     kind: "wait",
@@ -348,6 +368,7 @@ export function afterFetch(
         times,
         o.inputs.version,
         refreshRequested(o) ?? o.object.status?.lastRefreshRequest ?? o.secret?.refreshRequest,
+        claim.state === "mine" ? o.secret?.stale : undefined,
       ),
       create: claim.state === "free",
       expiresAt: fetched.expiresAt,
@@ -375,6 +396,48 @@ export function afterFetch(
       type: "Warning",
       reason: "TokenRefreshFailed",
       note: result.status.lastFailure ?? "refresh failed",
+    },
+  };
+}
+
+/**
+ * The step of a reshape: the published token written again, unchanged, in the shape
+ * spec.secretTemplate says (labels, annotations, key names, renderings); no request to the issuer.
+ * `published` is the token read back from the Secret. Without it (or a spec, or a Secret of ours)
+ * there is nothing to reshape, and the step is a wait.
+ */
+export function reshapeStep(
+  o: TokenObserved,
+  published: string | undefined,
+  now: Date,
+  requeueAfterMs: number,
+): TokenStep {
+  const s = o.secret;
+  const expiresAt = s?.expiresAt;
+  const status = steadyStatus(o, now);
+  if (!published || !o.spec || o.secretClaim.state !== "mine" || !s?.issuedAt || !expiresAt)
+    return { kind: "wait", status, requeueAfterMs, ...(expiresAt ? { expiresAt } : {}) };
+  const inputsVersion = o.inputs.state === "ready" ? o.inputs.version : (s.inputsVersion ?? "");
+  return {
+    kind: "publish",
+    secret: tokenSecret(
+      o.object,
+      o.spec,
+      o.secretClaim,
+      published,
+      { issuedAt: s.issuedAt, expiresAt },
+      inputsVersion,
+      s.refreshRequest,
+      s.stale,
+    ),
+    create: false,
+    expiresAt,
+    status,
+    requeueAfterMs,
+    event: {
+      type: "Normal",
+      reason: "SecretUpdated",
+      note: "Rewrote the token Secret in the shape spec.secretTemplate gives; the token is unchanged.",
     },
   };
 }

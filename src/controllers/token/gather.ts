@@ -3,9 +3,12 @@
  * (client credentials or a private key), all in the object's own namespace; and, when decide asks
  * for one, fetches a token from the issuer (fetchToken).
  */
+import { createHash } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
 import {
   bearerTokenSpec,
+  credentialsKeys,
+  credentialsShape,
   type BearerToken,
   type BearerTokenSpec,
   specProblems,
@@ -19,7 +22,8 @@ import { failureKindOf } from "./failures.ts";
 import type { Ownership } from "../ownership.ts";
 import { claimOf, mayWrite, type SecretClaim } from "../secret-claim.ts";
 import type { InputsState, RefreshOutcome, TokenObserved } from "./model.ts";
-import { readTokenSecret, tokenWriter } from "./secret.ts";
+import { writtenKeyNames } from "../secret-shape.ts";
+import { publishedToken, readTokenSecret, requestDigest, tokenWriter } from "./secret.ts";
 
 /** Looks a Secret up as the API server has it now (every Secret: a reconcile must see its own last write). */
 export type SecretLookup = (namespace: string, name: string) => Promise<V1Secret | undefined>;
@@ -40,21 +44,43 @@ function issuerInputs(spec: BearerTokenSpec, secret: V1Secret | undefined): Issu
   const missing = ref.keys.filter((k) => !data[k]);
   if (missing.length) return `Secret ${ref.name} has no ${missing.join(", ")}`;
   if (spec.jwtBearer) return { kind: "privateKey", privateKeyPem: data[ref.keys[0] ?? ""] ?? "" };
+  // url and token_url under the names an integration's template gave them (its datatrails.ai/keys).
+  const names = writtenKeyNames(credentialsShape, secret);
+  const url = data[names[credentialsKeys.url] ?? credentialsKeys.url];
+  const tokenUrl = data[names[credentialsKeys.tokenUrl] ?? credentialsKeys.tokenUrl];
   return {
     kind: "clientCredentials",
     clientId: data[ref.keys[0] ?? ""] ?? "",
     clientSecret: data[ref.keys[1] ?? ""] ?? "",
-    ...(data["url"] ? { url: data["url"] } : {}),
-    ...(data["token_url"] ? { tokenUrl: data["token_url"] } : {}),
+    ...(url ? { url } : {}),
+    ...(tokenUrl ? { tokenUrl } : {}),
   };
 }
 
-/** Everything a reconcile reads, plus the issuer inputs (kept out of the observed state, which is logged). */
+/**
+ * The version of the issuer's inputs a token was obtained with: a digest of the values the issuer
+ * reads (salted with the input Secret's UID), so that a rewrite of the input Secret with the same
+ * values (an integration reshaping its credentials Secret) asks the issuer for nothing.
+ */
+function inputsVersion(secret: V1Secret | undefined, inputs: IssuerInputs): string {
+  const parts =
+    inputs.kind === "privateKey"
+      ? [inputs.privateKeyPem]
+      : [inputs.clientId, inputs.clientSecret, inputs.url ?? "", inputs.tokenUrl ?? ""];
+  const hash = createHash("sha256").update(secret?.metadata?.uid ?? "");
+  for (const p of parts) hash.update("\0").update(p);
+  return `v2:${hash.digest("hex").slice(0, 32)}`;
+}
+
+/**
+ * Everything a reconcile reads, plus the issuer inputs and the published token (both kept out of
+ * the observed state, which is logged; the token only to reshape the Secret without a new one).
+ */
 export async function gatherToken(
   object: BearerToken,
   lookup: SecretLookup,
   ownership: Ownership,
-): Promise<{ observed: TokenObserved; inputs: IssuerInputs | undefined }> {
+): Promise<{ observed: TokenObserved; inputs: IssuerInputs | undefined; published: string | undefined }> {
   const namespace = object.metadata.namespace ?? "";
   const parsed = bearerTokenSpec.safeParse(object.spec);
   const tokenSecretName = parsed.success ? parsed.data.secretName : object.spec.secretName;
@@ -66,7 +92,7 @@ export async function gatherToken(
     holderExists: (holder) => ownership.holderExists(namespace, holder),
   });
   // A Secret that is not ours says nothing about our schedule.
-  const secret = mayWrite(secretClaim) ? readTokenSecret(raw) : undefined;
+  const secret = mayWrite(secretClaim) ? readTokenSecret(raw, parsed.data?.secretTemplate) : undefined;
   const specError = !parsed.success
     ? specProblems(parsed.error.issues)
     : inputSecretRef(parsed.data).name === parsed.data.secretName
@@ -83,6 +109,7 @@ export async function gatherToken(
         inputs: { state: "failed", message: specError ?? "invalid spec" },
       },
       inputs: undefined,
+      published: undefined,
     };
   }
   const spec = parsed.data;
@@ -93,11 +120,13 @@ export async function gatherToken(
       ? { state: "failed", message: inputs }
       : {
           state: "ready",
-          version: `${inputSecret?.metadata?.uid ?? ""}/${inputSecret?.metadata?.resourceVersion ?? ""}`,
+          version: inputsVersion(inputSecret, inputs),
+          legacyVersion: `${inputSecret?.metadata?.uid ?? ""}/${inputSecret?.metadata?.resourceVersion ?? ""}`,
         };
   return {
-    observed: { object, spec, secret, secretClaim, inputs: state },
+    observed: { object, spec, secret, secretClaim, inputs: state, request: requestDigest(spec) },
     inputs: typeof inputs === "string" ? undefined : inputs,
+    published: secret ? publishedToken(raw) : undefined,
   };
 }
 

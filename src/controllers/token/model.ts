@@ -5,6 +5,7 @@
  */
 import type { BearerToken, BearerTokenSpec } from "../../api/v1alpha1/bearer-token.ts";
 import type { SecretClaim } from "../secret-claim.ts";
+import type { StaleFields } from "../secret-shape.ts";
 
 /** The token Secret as far as scheduling goes: never the token itself. */
 export interface TokenSecretView {
@@ -16,14 +17,22 @@ export interface TokenSecretView {
   inputsVersion?: string;
   /** The BearerToken generation the token was obtained for. */
   generation?: number;
+  /** Digest of what the token was requested with besides the input values (absent on older Secrets). */
+  request?: string;
   /** The datatrails.ai/refresh-requested-at value the token answers, if any. */
   refreshRequest?: string;
   /** Whether bearer-token.txt, expires_at and the labels are as the operator writes them. */
   wellFormed: boolean;
+  /** Whether the Secret is shaped as spec.secretTemplate says (secret-shape.ts); if not, it is rewritten. */
+  shapeCurrent: boolean;
+  /** What an earlier template wrote that the current one does not (names only), removed on the next write. */
+  stale?: StaleFields;
 }
 
 /** The issuer's inputs (client credentials or signing key): their version, or why they are unusable. */
-export type InputsState = { state: "ready"; version: string } | { state: "failed"; message: string };
+export type InputsState =
+  /** `version`: a digest of the values; `legacyVersion`: `<uid>/<resourceVersion>`, as earlier versions recorded it. */
+  { state: "ready"; version: string; legacyVersion?: string } | { state: "failed"; message: string };
 
 /** Everything the BearerToken controller knows before deciding. */
 export interface TokenObserved {
@@ -34,6 +43,8 @@ export interface TokenObserved {
   /** Whether this BearerToken may write its token Secret (secret-claim.ts). */
   secretClaim: SecretClaim;
   inputs: InputsState;
+  /** The request digest of the current spec (secret.ts, requestDigest), when it parsed. */
+  request?: string;
 }
 
 /** Why a token is being fetched. */

@@ -1,11 +1,12 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { bearerFile, readTokenSecret, tokenSecretContent } from "./secret.ts";
+import { bearerTokenSpec, type BearerToken } from "../../api/v1alpha1/index.ts";
+import { bearerFile, publishedToken, readTokenSecret, tokenSecret, tokenSecretContent } from "./secret.ts";
 
 const times = { issuedAt: new Date("2026-03-01T00:00:00Z"), expiresAt: new Date("2026-03-01T01:00:00Z") };
 
 function asSecret(
-  content: ReturnType<typeof tokenSecretContent>,
+  content: { stringData: Record<string, string>; annotations: Record<string, string> },
   edit: (data: Record<string, string>) => void = () => undefined,
 ): V1Secret {
   const data = { ...content.stringData };
@@ -16,8 +17,25 @@ function asSecret(
   };
 }
 
+function bearerToken(spec: Record<string, unknown>): BearerToken {
+  return {
+    apiVersion: "datatrails.ai/v1alpha1",
+    kind: "BearerToken",
+    metadata: { name: "tl", namespace: "ns", uid: "uid-1", generation: 3, resourceVersion: "1" },
+    spec: bearerTokenSpec.parse({
+      secretName: "tl-token",
+      dataTrails: { credentialsSecretRef: { name: "tl-credentials" } },
+      ...spec,
+    }),
+  };
+}
+
 describe("the token Secret", () => {
-  const content = tokenSecretContent("eyJhbGciOi.payload.sig", times, "uid/12", 4);
+  const content = tokenSecretContent("eyJhbGciOi.payload.sig", times, {
+    inputsVersion: "uid/12",
+    generation: 4,
+    request: "r1",
+  });
 
   it("holds exactly the curl -H @file line and a newline", () => {
     expect(content.stringData["bearer-token.txt"]).toBe("Authorization: Bearer eyJhbGciOi.payload.sig\n");
@@ -38,7 +56,9 @@ describe("the token Secret", () => {
       expiresAt: times.expiresAt,
       inputsVersion: "uid/12",
       generation: 4,
+      request: "r1",
       wellFormed: true,
+      shapeCurrent: true,
     });
     expect(JSON.stringify(view)).not.toContain("eyJhbGciOi");
   });
@@ -53,5 +73,58 @@ describe("the token Secret", () => {
 
   it("reads an absent Secret as absent", () => {
     expect(readTokenSecret(undefined)).toBeUndefined();
+  });
+});
+
+describe("the token Secret shaped by spec.secretTemplate", () => {
+  const template = {
+    type: "datatrails.ai/token",
+    metadata: {
+      labels: { team: "a" },
+      annotations: { "reflector.v1.k8s.emberstack.com/reflection-allowed": "true" },
+    },
+    keys: { access_token: "jwt", "bearer-token.txt": "header" },
+    renderings: ["Dotenv", "JSON"] as ("Dotenv" | "JSON")[],
+  };
+  const object = bearerToken({ secretTemplate: template });
+  const written = tokenSecret(object, object.spec, { state: "free" }, "h.p.s", times, "v2:x");
+
+  it("writes renamed keys, the renderings, the labels, annotations and type, the operator's own kept", () => {
+    expect(Object.keys(written.data).sort()).toEqual([".env", "expires_at", "header", "jwt", "token.json"]);
+    expect(written.data["header"]).toBe("Authorization: Bearer h.p.s\n");
+    expect(JSON.parse(written.data["token.json"] ?? "")).toEqual({
+      access_token: "h.p.s",
+      expires_at: "2026-03-01T01:00:00Z",
+      token_type: "Bearer",
+    });
+    expect(written.type).toBe("datatrails.ai/token");
+    expect(written.labels).toMatchObject({
+      team: "a",
+      "app.kubernetes.io/managed-by": "datatrails-operator",
+    });
+    expect(written.annotations?.["reflector.v1.k8s.emberstack.com/reflection-allowed"]).toBe("true");
+    expect(written.annotations?.["datatrails.ai/holder-uid"]).toBe("uid-1");
+  });
+
+  const asWritten: V1Secret = {
+    metadata: { name: "tl-token", resourceVersion: "5", annotations: { ...written.annotations } },
+    data: Object.fromEntries(
+      Object.entries(written.data).map(([k, v]) => [k, Buffer.from(v).toString("base64")]),
+    ),
+  };
+
+  it("reads the schedule and the token back under the renamed keys (a restart fetches nothing)", () => {
+    const view = readTokenSecret(asWritten, object.spec.secretTemplate);
+    expect(view).toMatchObject({ hasToken: true, wellFormed: true, shapeCurrent: true, generation: 3 });
+    expect(publishedToken(asWritten)).toBe("h.p.s");
+  });
+
+  it("sees a changed template, or a hand-edited rendering, as a stale shape", () => {
+    expect(readTokenSecret(asWritten, undefined)?.shapeCurrent).toBe(false);
+    const edited = {
+      ...asWritten,
+      data: { ...asWritten.data, ".env": Buffer.from("X=1\n").toString("base64") },
+    };
+    expect(readTokenSecret(edited, object.spec.secretTemplate)?.shapeCurrent).toBe(false);
   });
 });

@@ -12,11 +12,14 @@ import {
   ownerLabel,
   rfc3339,
   tokenKeys,
+  tokenShape,
   type BearerToken,
   type BearerTokenSpec,
+  type SecretTemplate,
 } from "../../api/v1alpha1/index.ts";
 import type { AppliedSecret } from "../../k8s/secrets.ts";
 import { ownershipOf, type SecretClaim, type SecretWriter } from "../secret-claim.ts";
+import { readValues, shapeIsCurrent, shapeSecret, staleFields, type StaleFields } from "../secret-shape.ts";
 import type { TokenSecretView } from "./model.ts";
 
 /** Annotation: when the token was obtained (RFC 3339). */
@@ -33,6 +36,12 @@ const generationAnnotation = "datatrails.ai/generation";
 const refreshRequestAnnotation = "datatrails.ai/refresh-request";
 /** Annotation: a digest of the published file, to notice a hand-edited Secret without keeping the token around. */
 const digestAnnotation = "datatrails.ai/digest";
+/**
+ * Annotation: a digest of what the token was requested with, apart from the input values (which
+ * inputs-version covers): the issuer's settings and spec.verify. A spec change elsewhere (the
+ * Secret's template, existingSecretPolicy) then asks the issuer for nothing.
+ */
+const requestAnnotation = "datatrails.ai/request";
 
 /** Exactly what the DataTrails docs tell users to pass to `curl -H @file`. */
 export function bearerFile(accessToken: string): string {
@@ -43,13 +52,50 @@ function digest(accessToken: string): string {
   return createHash("sha256").update(bearerFile(accessToken)).digest("hex").slice(0, 16);
 }
 
-/** The data (as strings) and annotations of a token Secret. */
+/**
+ * A digest of the spec fields a token request depends on, other than the input Secret's values:
+ * the issuer's settings (without the references to its input Secrets) and spec.verify.
+ */
+export function requestDigest(spec: BearerTokenSpec): string {
+  const { credentialsSecretRef: _dt, ...dataTrails } = spec.dataTrails ?? { credentialsSecretRef: undefined };
+  const { credentialsSecretRef: _cc, ...oauth2 } = spec.oauth2ClientCredentials ?? {
+    credentialsSecretRef: undefined,
+  };
+  const { privateKeySecretRef: _pk, ...jwt } = spec.jwtBearer ?? { privateKeySecretRef: undefined };
+  const request = {
+    ...(spec.dataTrails ? { dataTrails } : {}),
+    ...(spec.oauth2ClientCredentials ? { oauth2ClientCredentials: oauth2 } : {}),
+    ...(spec.jwtBearer ? { jwtBearer: jwt } : {}),
+    ...(spec.verify ? { verify: spec.verify } : {}),
+  };
+  return createHash("sha256").update(stableJson(request)).digest("hex").slice(0, 16);
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v !== null && typeof v === "object")
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(v);
+}
+
+/** What the token was obtained with, recorded on the Secret: the inputs' version, the generation, the request, the refresh request it answers. */
+export interface TokenProvenance {
+  inputsVersion: string;
+  generation: number;
+  request: string;
+  /** The datatrails.ai/refresh-requested-at value the token answers, if any. */
+  refreshRequest?: string;
+}
+
+/** The canonical values and the bookkeeping annotations of a token Secret. */
 export function tokenSecretContent(
   accessToken: string,
   times: { issuedAt: Date; expiresAt: Date },
-  inputsVersion: string,
-  generation: number,
-  refreshRequest?: string,
+  provenance: TokenProvenance,
 ): { stringData: Record<string, string>; annotations: Record<string, string> } {
   const expiresAt = rfc3339(times.expiresAt);
   return {
@@ -61,17 +107,15 @@ export function tokenSecretContent(
     annotations: {
       [expiresAtAnnotation]: expiresAt,
       [issuedAtAnnotation]: rfc3339(times.issuedAt),
-      [inputsVersionAnnotation]: inputsVersion,
-      [generationAnnotation]: String(generation),
+      [inputsVersionAnnotation]: provenance.inputsVersion,
+      [generationAnnotation]: String(provenance.generation),
+      [requestAnnotation]: provenance.request,
       [digestAnnotation]: digest(accessToken),
-      ...(refreshRequest !== undefined ? { [refreshRequestAnnotation]: refreshRequest } : {}),
+      ...(provenance.refreshRequest !== undefined
+        ? { [refreshRequestAnnotation]: provenance.refreshRequest }
+        : {}),
     },
   };
-}
-
-function decoded(secret: V1Secret, key: string): string | undefined {
-  const raw = secret.data?.[key];
-  return raw === undefined ? undefined : Buffer.from(raw, "base64").toString("utf8");
 }
 
 function date(value: string | undefined): Date | undefined {
@@ -80,18 +124,27 @@ function date(value: string | undefined): Date | undefined {
   return Number.isNaN(ms) ? undefined : new Date(ms);
 }
 
-/** Reads a token Secret back into what scheduling needs; never returns the token. */
-export function readTokenSecret(secret: V1Secret | undefined): TokenSecretView | undefined {
+/**
+ * Reads a token Secret back into what scheduling needs, under the key names it was written with
+ * (secret-shape.ts); never returns the token. `template` is the one the spec asks for now:
+ * `shapeCurrent` says whether the Secret is already shaped by it.
+ */
+export function readTokenSecret(
+  secret: V1Secret | undefined,
+  template?: SecretTemplate,
+): TokenSecretView | undefined {
   if (!secret) return undefined;
   const annotations = secret.metadata?.annotations ?? {};
-  const accessToken = decoded(secret, tokenKeys.accessToken);
+  const values = readValues(tokenShape, secret);
+  const accessToken = values[tokenKeys.accessToken];
+  const stale = staleFields(tokenShape, secret, template);
   const generation = Number(annotations[generationAnnotation]);
   const issuedAt = date(annotations[issuedAtAnnotation]);
   const expiresAt = date(annotations[expiresAtAnnotation]);
   const wellFormed =
     accessToken !== undefined &&
-    decoded(secret, tokenKeys.bearerFile) === bearerFile(accessToken) &&
-    decoded(secret, tokenKeys.expiresAt) === annotations[expiresAtAnnotation] &&
+    values[tokenKeys.bearerFile] === bearerFile(accessToken) &&
+    values[tokenKeys.expiresAt] === annotations[expiresAtAnnotation] &&
     annotations[digestAnnotation] === digest(accessToken);
   return {
     resourceVersion: secret.metadata?.resourceVersion ?? "",
@@ -100,11 +153,19 @@ export function readTokenSecret(secret: V1Secret | undefined): TokenSecretView |
     ...(expiresAt ? { expiresAt } : {}),
     ...(annotations[inputsVersionAnnotation] ? { inputsVersion: annotations[inputsVersionAnnotation] } : {}),
     ...(Number.isInteger(generation) ? { generation } : {}),
+    ...(annotations[requestAnnotation] ? { request: annotations[requestAnnotation] } : {}),
     ...(annotations[refreshRequestAnnotation] !== undefined
       ? { refreshRequest: annotations[refreshRequestAnnotation] }
       : {}),
     wellFormed,
+    shapeCurrent: shapeIsCurrent(tokenShape, template, secret),
+    ...(stale.data.length + stale.labels.length + stale.annotations.length ? { stale } : {}),
   };
+}
+
+/** The published token, read back from the operator's own token Secret to reshape it. Holds the token: never logged. */
+export function publishedToken(secret: V1Secret | undefined): string | undefined {
+  return readValues(tokenShape, secret)[tokenKeys.accessToken];
 }
 
 /** The BearerToken as the writer of its token Secret. */
@@ -119,8 +180,8 @@ export function tokenWriter(object: BearerToken): SecretWriter {
 }
 
 /**
- * The whole token Secret to write: the token, its times, and the holder and ownership metadata the
- * claim allows. Holds the token: never logged.
+ * The whole token Secret to write: the token, its times, the holder and ownership metadata the
+ * claim allows, shaped by spec.secretTemplate. Holds the token: never logged.
  */
 export function tokenSecret(
   object: BearerToken,
@@ -130,22 +191,28 @@ export function tokenSecret(
   times: { issuedAt: Date; expiresAt: Date },
   inputsVersion: string,
   refreshRequest?: string,
+  remove?: StaleFields,
 ): AppliedSecret {
-  const content = tokenSecretContent(
-    accessToken,
-    times,
+  const content = tokenSecretContent(accessToken, times, {
     inputsVersion,
-    object.metadata.generation,
-    refreshRequest,
-  );
+    generation: object.metadata.generation,
+    request: requestDigest(spec),
+    ...(refreshRequest !== undefined ? { refreshRequest } : {}),
+  });
   const ownership = ownershipOf(tokenWriter(object), claim, spec.existingSecretPolicy ?? "Refuse");
+  const shaped = shapeSecret(tokenShape, spec.secretTemplate, content.stringData, {
+    labels: { [managedByLabel]: managedByValue, [ownerLabel]: `bearertoken.${object.metadata.name}` },
+    annotations: { ...content.annotations, ...ownership.annotations },
+  });
   return {
     namespace: object.metadata.namespace ?? "",
     name: spec.secretName,
-    labels: { [managedByLabel]: managedByValue, [ownerLabel]: `bearertoken.${object.metadata.name}` },
-    annotations: { ...content.annotations, ...ownership.annotations },
+    labels: shaped.labels,
+    annotations: shaped.annotations,
     ownerReferences: ownership.ownerReferences,
     keepType: ownership.adopted,
-    data: content.stringData,
+    ...(shaped.type ? { type: shaped.type } : {}),
+    data: shaped.data,
+    ...(remove ? { remove } : {}),
   };
 }
