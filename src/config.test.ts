@@ -25,6 +25,7 @@ const defaults: Config = {
   dataTrailsRequestsPerSecond: 10,
   dataTrailsTimeoutMs: 30_000,
   resyncIntervalMs: 600_000,
+  reloadDebounceMs: 2_000,
 };
 
 describe("parseConfig", () => {

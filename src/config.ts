@@ -70,6 +70,11 @@ export const configOptions = {
     flag: "resync-interval-ms",
     description: "How often each integration's application is re-read from DataTrails to repair drift.",
   },
+  reloadDebounceMs: {
+    flag: "reload-debounce-ms",
+    description:
+      "How long a workload roll (spec.reload) waits for other objects naming the same workload, to roll it once.",
+  },
   faultCrashAt: {
     flag: "fault-crash-at",
     description:
@@ -135,6 +140,7 @@ export function configSchema(context: ConfigContext) {
       dataTrailsTimeoutMs: durationMs.default(30_000),
       kubeconfig: z.string().min(1).optional(),
       resyncIntervalMs: durationMs.default(600_000),
+      reloadDebounceMs: durationMs.default(2_000),
       faultCrashAt: z
         .string()
         .regex(/^after:[A-Za-z]+$/, "must be after:<Step>, e.g. after:CreateApplication")

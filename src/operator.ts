@@ -9,6 +9,7 @@ import type { Config } from "./config.ts";
 import { connectionDefinitions } from "./controllers/connection/definition.ts";
 import type { ControllerContext } from "./controllers/context.ts";
 import { integrationDefinition } from "./controllers/integration/definition.ts";
+import { reloadDefinitions } from "./controllers/reload/definition.ts";
 import { createControllerContext, startControllers } from "./controllers/manager.ts";
 import { tokenDefinition } from "./controllers/token/definition.ts";
 import type { Clock } from "./k8s/clock.ts";
@@ -96,7 +97,12 @@ export async function startOperator(given: OperatorDeps): Promise<Operator> {
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 32 });
   const ctx = createControllerContext(given, kubeConfig, dispatcher);
   // Declared before the informers start: the definitions index the first lists too.
-  const definitions = [integrationDefinition(ctx), tokenDefinition(ctx), ...connectionDefinitions(ctx)];
+  const definitions = [
+    integrationDefinition(ctx),
+    tokenDefinition(ctx),
+    ...connectionDefinitions(ctx),
+    ...reloadDefinitions(ctx),
+  ];
   let started: ReturnType<typeof startControllers> | undefined;
 
   const { all } = ctx.informers;

@@ -15,6 +15,7 @@ import type { ResilientInformer } from "../k8s/informer.ts";
 import type { Informers } from "../k8s/informers.ts";
 import type { SecretStore } from "../k8s/secrets.ts";
 import type { WorkResult } from "../k8s/work-queue.ts";
+import type { Workloads } from "../k8s/workloads.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { IssuerInputs } from "../tokens/factory.ts";
@@ -43,6 +44,8 @@ export interface ControllerContext {
   apiFor: (connection: ResolvedConnection) => DataTrailsApi;
   issuerFor: (spec: BearerTokenSpec, inputs: IssuerInputs) => TokenIssuer;
   events: EventRecorder;
+  /** The workloads spec.reload rolls (read and patched at roll time, never cached). */
+  workloads: Workloads;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
@@ -61,4 +64,6 @@ export interface ControllerDefinition {
   /** Keys this controller may work on; defaults to the watched namespaces. */
   accepts?: (key: string) => boolean;
   reconcile: (key: string) => Promise<WorkResult>;
+  /** Called once the controller's queue has drained at shutdown (e.g. to drop pending timers). */
+  stop?: () => Promise<void>;
 }

@@ -16,6 +16,7 @@ import { createInformers } from "../k8s/informers.ts";
 import { startSecretFeed, type SecretFeed } from "../k8s/secret-feed.ts";
 import { KubeSecretStore } from "../k8s/secrets.ts";
 import { KubeServiceAccountTokens } from "../k8s/service-account-tokens.ts";
+import { KubeWorkloads } from "../k8s/workloads.ts";
 import { patchStatus } from "../k8s/status.ts";
 import { createWorkQueue } from "../k8s/work-queue.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -75,6 +76,7 @@ export function createControllerContext(
         serviceAccountTokens,
       }),
     events: createKubeEventRecorder({ kubeConfig, identity: config.identity, logger, clock }),
+    workloads: new KubeWorkloads(kubeConfig),
     clock,
     logger,
     metrics,
@@ -124,6 +126,12 @@ export function startControllers(
     startSecretFeed({ kubeConfig, ...(namespace ? { namespace } : {}), onChange, logger, metrics, clock }),
   );
   logger.info("controllers started");
-  const controllers: Controller[] = running.map((r) => r.controller);
+  const controllers: Controller[] = running.map(({ definition, controller }) => ({
+    enqueue: (key) => controller.enqueue(key),
+    stop: async () => {
+      await controller.stop();
+      await definition.stop?.();
+    },
+  }));
   return { controllers, feeds };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { selectorMatches, type LabelSelector } from "./selector.ts";
+import { selectorMatches, selectorString, type LabelSelector } from "./selector.ts";
 
 const labels = { team: "lights", env: "prod" };
 
@@ -41,5 +41,27 @@ describe("selectorMatches", () => {
     ],
   ])("%s", (_name, selector, expected) => {
     expect(selectorMatches(selector, labels)).toBe(expected);
+  });
+});
+
+describe("selectorString", () => {
+  it.each<{ name: string; selector: LabelSelector; query: string }>([
+    { name: "empty", selector: {}, query: "" },
+    { name: "matchLabels, sorted", selector: { matchLabels: { b: "2", a: "1" } }, query: "a=1,b=2" },
+    {
+      name: "every operator",
+      selector: {
+        matchLabels: { app: "web" },
+        matchExpressions: [
+          { key: "env", operator: "In", values: ["prod", "dev"] },
+          { key: "tier", operator: "NotIn", values: ["db"] },
+          { key: "team", operator: "Exists" },
+          { key: "legacy", operator: "DoesNotExist" },
+        ],
+      },
+      query: "app=web,env in (dev,prod),tier notin (db),team,!legacy",
+    },
+  ])("$name", ({ selector, query }) => {
+    expect(selectorString(selector)).toBe(query);
   });
 });

@@ -36,3 +36,31 @@ export function selectorMatches(selector: LabelSelector, labels: Readonly<Record
   }
   return true;
 }
+
+/**
+ * The selector in the API server's `labelSelector` query syntax (`a=b,c in (d,e),!f`), for a list;
+ * sorted, so that one selector always reads the same. An empty selector gives "" (everything).
+ */
+export function selectorString(selector: LabelSelector): string {
+  const terms = Object.entries(selector.matchLabels ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => `${key}=${value}`);
+  for (const req of selector.matchExpressions ?? []) {
+    const values = [...(req.values ?? [])].sort().join(",");
+    switch (req.operator) {
+      case "In":
+        terms.push(`${req.key} in (${values})`);
+        break;
+      case "NotIn":
+        terms.push(`${req.key} notin (${values})`);
+        break;
+      case "Exists":
+        terms.push(req.key);
+        break;
+      case "DoesNotExist":
+        terms.push(`!${req.key}`);
+        break;
+    }
+  }
+  return terms.join(",");
+}

@@ -4,7 +4,9 @@
  * environment and the ServiceAccount's own token (`kubectl create token`), leader election on. An
  * integration is created against the emulator, made Ready (credentials and token Secrets, status,
  * finalizer, Events, child BearerToken), has its token turned off (BearerToken deleted), and is
- * deleted (finalizer removed) — and the operator never hears "Forbidden". Both RBAC scopes.
+ * deleted (finalizer removed), and with workloadReload.enabled a Deployment that an integration and
+ * a BearerToken name is rolled when the secret rotates — and the operator never hears "Forbidden".
+ * Both RBAC scopes.
  */
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
@@ -20,7 +22,12 @@ import { runHealthCheck } from "../argocd/lua.ts";
 import { createConnection } from "../support/env.ts";
 import { findLeaks } from "../support/hygiene.ts";
 import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
-import { integrationManifest } from "../support/manifests.ts";
+import {
+  bearerTokenManifest,
+  dataTrailsIssuer,
+  integrationManifest,
+  workloadManifest,
+} from "../support/manifests.ts";
 import { chartDir, helm, helmOk, objectsOf, operatorContainer, podEnv, valueArgs } from "./helm.ts";
 
 /** A KubeConfig for the test cluster that authenticates with `token` only. */
@@ -70,7 +77,7 @@ describe.each([
         "--namespace",
         release.namespace,
         "--create-namespace",
-        ...valueArgs({ ...scopeValues, watchNamespaces: [appNs] }),
+        ...valueArgs({ ...scopeValues, watchNamespaces: [appNs], "workloadReload.enabled": true }),
       ],
       { withCluster: true },
     );
@@ -223,12 +230,128 @@ describe.each([
     expect(emulator.control.applications().filter((a) => a.displayName === displayName)).toEqual([]);
   });
 
+  it("rolls a Deployment an integration and a BearerToken name when the client secret rotates", async () => {
+    await kubectlOk(["apply", "-f", "-"], workloadManifest(appNs, "Deployment", "consumer"));
+    const reload = { targets: [{ kind: "Deployment" as const, name: "consumer" }] };
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      integrationManifest(appNs, "reloading", {
+        displayName: `Reloading-${scope}-${suffix}`,
+        token: { enabled: false },
+        reload,
+      }),
+    );
+    await kubectlOk([
+      "wait",
+      "datatrailsintegration/reloading",
+      "-n",
+      appNs,
+      "--for=condition=ReloadReady",
+      "--timeout=60s",
+    ]);
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      bearerTokenManifest(appNs, "reloading-token", {
+        dataTrails: dataTrailsIssuer("reloading-credentials"),
+        reload,
+      }),
+    );
+    await kubectlOk([
+      "wait",
+      "bearertoken/reloading-token",
+      "-n",
+      appNs,
+      "--for=condition=ReloadReady",
+      "--timeout=60s",
+    ]);
+    await kubectlOk(["annotate", "-n", appNs, "datatrailsintegration/reloading", "datatrails.ai/rotate=1"]);
+    const annotations = async () =>
+      JSON.parse(
+        (await kubectlOk([
+          "get",
+          "deployment",
+          "consumer",
+          "-n",
+          appNs,
+          "-o",
+          "jsonpath={.spec.template.metadata.annotations}",
+        ])) || "{}",
+      ) as Record<string, string>;
+    await expect
+      .poll(async () => Object.keys(await annotations()).sort(), { timeout: 60_000 })
+      .toEqual([
+        "bearertoken.reload.datatrails.ai/reloading-token",
+        "datatrails.ai/restartedAt",
+        "integration.reload.datatrails.ai/reloading",
+      ]);
+  });
+
+  it("reports ReloadForbidden, and stays Ready, when the chart grants no access to workloads", async () => {
+    const upgrade = (enabled: boolean) =>
+      helmOk(
+        [
+          "upgrade",
+          release.name,
+          chartDir,
+          "--namespace",
+          release.namespace,
+          "--reuse-values",
+          ...valueArgs({ "workloadReload.enabled": enabled }),
+        ],
+        { withCluster: true },
+      );
+    await upgrade(false);
+    try {
+      await kubectlOk(["apply", "-f", "-"], workloadManifest(appNs, "Deployment", "locked"));
+      await kubectlOk(
+        ["apply", "-f", "-"],
+        integrationManifest(appNs, "locked-out", {
+          displayName: `LockedOut-${scope}-${suffix}`,
+          token: { enabled: false },
+          reload: { targets: [{ kind: "Deployment", name: "locked" }] },
+        }),
+      );
+      await kubectlOk([
+        "wait",
+        "datatrailsintegration/locked-out",
+        "-n",
+        appNs,
+        '--for=jsonpath={.status.conditions[?(@.type=="ReloadReady")].reason}=ReloadForbidden',
+        "--timeout=60s",
+      ]);
+      const message = await kubectlOk([
+        "get",
+        "datatrailsintegration/locked-out",
+        "-n",
+        appNs,
+        "-o",
+        'jsonpath={.status.conditions[?(@.type=="ReloadReady")].message}',
+      ]);
+      expect(message).toMatch(/^Deployment locked: Forbidden: get Deployment .*locked/);
+      await kubectlOk(["wait", "datatrailsintegration/locked-out", "-n", appNs, "--for=condition=Ready"]);
+    } finally {
+      await upgrade(true);
+    }
+    // Granted again: the next look (within a minute, or now, on a change) finds the target.
+    await kubectlOk(["annotate", "-n", appNs, "datatrailsintegration/locked-out", "example.com/poke=1"]);
+    await kubectlOk([
+      "wait",
+      "datatrailsintegration/locked-out",
+      "-n",
+      appNs,
+      "--for=condition=ReloadReady",
+      "--timeout=60s",
+    ]);
+  });
+
   it("never met Forbidden, kept the Lease, and leaked no secret", async () => {
     // Work of its own, so the log and the Secrets searched hold something whichever cases ran before.
     await readyIntegration("hygiene", `Hygiene-${scope}-${suffix}`);
     expect(lostLeadership).toBe(false);
     expect(logs.length).toBeGreaterThan(0);
-    expect(logs.filter((l) => /forbidden/i.test(l))).toEqual([]);
+    // Apart from the ReloadForbidden the case above provokes on purpose, by turning workloadReload off.
+    const reloadRefused = (l: string) => (JSON.parse(l) as { msg?: string }).msg === "reload target problem";
+    expect(logs.filter((l) => /forbidden/i.test(l) && !reloadRefused(l))).toEqual([]);
     const leaks = await findLeaks(kubeConfigAdmin(), [appNs], logs, await metrics.registry.metrics(), [
       emulator.admin.clientSecret,
     ]);

@@ -37,6 +37,7 @@ const namespacesMode = { "rbac.scope": "namespaces", watchNamespaces: [watchedA,
 const everythingOn = {
   "networkPolicy.enabled": true,
   "metrics.serviceMonitor.enabled": true,
+  "workloadReload.enabled": true,
   "image.digest": `sha256:${"a".repeat(64)}`,
   extraArgs: ["--max-backoff-ms=30000"],
   nodeOptions: "--max-old-space-size=192",
@@ -312,6 +313,49 @@ describe("RBAC", () => {
     expect(grants(rulesOf(only(readers, "Role")))).toEqual(["/secrets:get"]);
   });
 
+  it("grants the apps rules of spec.reload only with workloadReload.enabled, and only in the watched namespaces", async () => {
+    const docs = documented();
+    const reload = docs["reload"] ?? [];
+    expect(reload).toEqual(
+      ["daemonsets", "deployments", "statefulsets"].flatMap((r) =>
+        ["get", "list", "patch"].map((v) => `apps/${r}:${v}`),
+      ),
+    );
+    const reloadRoles = (objects: Rendered[]) =>
+      objects.filter((o) => o.metadata.name === `${release}-datatrails-operator-workload-reload`);
+    const appsGrants = (objects: Rendered[]) =>
+      objects
+        .filter((o) => o.kind === "Role" || o.kind === "ClusterRole")
+        .flatMap(rulesOf)
+        .filter((r) => r.apiGroups.includes("apps"));
+
+    // Off (the default), in both scopes: no access to workloads at all.
+    for (const values of [{}, namespacesMode, { watchNamespaces: [watchedA] }])
+      expect(appsGrants(await render(release, releaseNs, values))).toEqual([]);
+
+    // Every namespace watched: the ClusterRole carries them.
+    const everywhere = await render(release, releaseNs, { "workloadReload.enabled": true });
+    expect(grants(rulesOf(only(everywhere, "ClusterRole")))).toEqual(
+      [...(docs["ns"] ?? []), ...(docs["cluster"] ?? []), ...reload].sort(),
+    );
+    expect(reloadRoles(everywhere)).toEqual([]);
+
+    // Some namespaces watched, in either scope: a Role in each of them, nothing cluster-wide.
+    for (const values of [namespacesMode, { watchNamespaces: [watchedA, watchedB] }]) {
+      const objects = await render(release, releaseNs, { ...values, "workloadReload.enabled": true });
+      expect(grants(rulesOf(only(objects, "ClusterRole"))).filter((g) => g.startsWith("apps/"))).toEqual([]);
+      const roles = reloadRoles(objects);
+      expect(roles.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}`).sort()).toEqual([
+        `Role/${watchedA}`,
+        `Role/${watchedB}`,
+        `RoleBinding/${watchedA}`,
+        `RoleBinding/${watchedB}`,
+      ]);
+      for (const role of roles.filter((o) => o.kind === "Role"))
+        expect(grants(rulesOf(role))).toEqual(reload);
+    }
+  });
+
   it("limits the Lease rules to the release namespace and, where RBAC can, to the Lease's name", async () => {
     const objects = await render(release, releaseNs, { "leaderElection.leaseName": "my-lease" });
     const role = only(objects, "Role", `${release}-datatrails-operator-leader-election`);
@@ -330,7 +374,11 @@ describe("RBAC", () => {
   });
 
   it("never grants wildcards, Secret update/delete, Pods or RBAC writes", async () => {
-    for (const values of [{}, { ...namespacesMode, "rbac.secretReadNamespaces": ["vault"] }]) {
+    for (const values of [
+      {},
+      { "workloadReload.enabled": true },
+      { ...namespacesMode, "rbac.secretReadNamespaces": ["vault"], "workloadReload.enabled": true },
+    ]) {
       const rules = (await render(release, releaseNs, values))
         .filter((o) => o.kind === "Role" || o.kind === "ClusterRole")
         .flatMap(rulesOf);

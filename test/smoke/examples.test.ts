@@ -2,6 +2,8 @@
  * Every manifest in examples/ is one the real API server admits (server-side dry run, with the CRDs
  * installed), and the workload example mounts the token the way the README says: as a Secret volume,
  * never through an environment variable or a subPath mount, which would keep the first token forever.
+ * The reload example's integration names the Deployment that reads its credentials from the
+ * environment (test/controllers/reload.test.ts applies it and rotates the secret).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -92,5 +94,30 @@ describe("examples/", () => {
     // The path the container reads is the mounted directory plus the key.
     const command = JSON.stringify(pod?.containers);
     expect(command).toContain(`${tokenMounts[0]?.mountPath}/bearer-token.txt`);
+  });
+});
+
+describe("examples/reload.yaml", () => {
+  it("names, in spec.reload, the Deployment that reads the integration's credentials from the environment", () => {
+    const docs = parseAllDocuments(readFileSync(join(dir, "reload.yaml"), "utf8")).map(
+      (d) =>
+        d.toJS() as {
+          kind: string;
+          metadata: { name: string };
+          spec: {
+            reload?: { targets: { kind: string; name?: string }[] };
+            template?: { spec: PodSpec };
+          };
+        },
+    );
+    const integration = docs.find((d) => d.kind === "DataTrailsIntegration");
+    const deployment = docs.find((d) => d.kind === "Deployment");
+    expect(integration?.spec.reload?.targets).toEqual([
+      { kind: "Deployment", name: deployment?.metadata.name },
+    ]);
+    const fromEnv = deployment?.spec.template?.spec.containers.flatMap((c) =>
+      (c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name),
+    );
+    expect(fromEnv).toContain(`${integration?.metadata.name ?? ""}-credentials`);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The manifests the integration tests apply, built in one place: DataTrailsIntegration, BearerToken,
- * DataTrailsConnection, ClusterDataTrailsConnection and Secret. Specs are typed by what a user may
+ * DataTrailsConnection, ClusterDataTrailsConnection, Secret, and the workloads spec.reload rolls. Specs are typed by what a user may
  * write (the zod schemas' input types in src/api/v1alpha1), with the defaults every test shares:
  *
  * - an integration uses the namespace's `datatrails` connection and its own name as display name;
@@ -290,4 +290,41 @@ export function untypedBearerTokenManifest(
   overrides: MetaOverrides = {},
 ): Manifest<"BearerToken", Record<string, unknown>> {
   return untypedResource("BearerToken", namespace, name, { secretName: `${name}-token`, ...spec }, overrides);
+}
+
+/** An apps/v1 workload manifest (Deployment, StatefulSet or DaemonSet). */
+export interface WorkloadManifest {
+  apiVersion: "apps/v1";
+  kind: "Deployment" | "StatefulSet" | "DaemonSet";
+  metadata: ManifestMeta;
+  spec: Record<string, unknown>;
+}
+
+/**
+ * A Deployment, StatefulSet or DaemonSet of one pause container, labelled `app=<name>` (plus
+ * `overrides.labels`), whose pod template carries `templateAnnotations`. The test control plane runs
+ * no kube-controller-manager, so no pod is ever made: tests read the pod template.
+ */
+export function workloadManifest(
+  namespace: string,
+  kind: WorkloadManifest["kind"],
+  name: string,
+  templateAnnotations: Record<string, string> = {},
+  overrides: MetaOverrides = {},
+): WorkloadManifest {
+  const labels = { app: name, ...overrides.labels };
+  return {
+    apiVersion: "apps/v1",
+    kind,
+    metadata: meta(name, namespace, { ...overrides, labels }),
+    spec: {
+      ...(kind === "StatefulSet" ? { serviceName: name } : {}),
+      ...(kind === "DaemonSet" ? {} : { replicas: 1 }),
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name }, annotations: templateAnnotations },
+        spec: { containers: [{ name: "main", image: "registry.k8s.io/pause:3.10" }] },
+      },
+    },
+  };
 }

@@ -102,7 +102,7 @@ docs/rbac.md says why each verb is there.
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["datatrails.ai"]
   resources: ["bearertokens"]
-  verbs: ["list", "watch", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: ["datatrails.ai"]
   resources: ["datatrailsintegrations/status", "bearertokens/status", "datatrailsconnections/status"]
   verbs: ["patch"]
@@ -124,6 +124,16 @@ docs/rbac.md says why each verb is there.
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- end }}
+
+{{/*
+spec.reload's access to workloads (workloadReload.enabled), limited to the watched namespaces: in
+the ClusterRole only when every namespace is watched, else in a Role of its own in each of them.
+*/}}
+{{- define "datatrails-operator.reloadRules" -}}
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets", "daemonsets"]
+  verbs: ["get", "list", "patch"]
 {{- end }}
 
 {{/* The cluster-scoped reads, needed in both scopes. */}}

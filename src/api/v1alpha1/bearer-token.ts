@@ -14,6 +14,7 @@ import {
   type Resource,
 } from "./meta.ts";
 import { fixedTypeRule, secretTemplate, tokenShape } from "./secret-template.ts";
+import { reloadSpec, reloadStatus } from "./reload.ts";
 
 /** The DataTrails appidp issuer: client credentials against `<url>/archivist/iam/v1/appidp/token`. */
 export const dataTrailsIssuer = z
@@ -242,6 +243,9 @@ export const bearerTokenSpec = z
         "Stop requesting tokens and writing the token Secret; the published token stays as it is. " +
           "A child of a DataTrailsIntegration follows the integration's spec.suspend.",
       ),
+    reload: reloadSpec(
+      "when a token is obtained from changed inputs (the credentials or key Secret changed; opt-in)",
+    ),
   })
   .describe("A bearer token kept fresh in a Secret. Set exactly one issuer.")
   .meta({
@@ -293,6 +297,7 @@ export const bearerTokenStatus = z
       .string()
       .optional()
       .describe("The value of the datatrails.ai/refresh-requested-at annotation last acted on."),
+    reload: reloadStatus,
   })
   .describe("Observed state of the token.");
 

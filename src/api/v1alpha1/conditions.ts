@@ -20,6 +20,11 @@ export const ConditionType = {
    * other conditions keep what they last said.
    */
   Suspended: "Suspended",
+  /**
+   * The spec.reload targets were rolled for the current credentials (set only when spec.reload is);
+   * not part of Ready: the credentials are good whatever the workloads do.
+   */
+  ReloadReady: "ReloadReady",
 } as const;
 
 /** Reasons carried by conditions. */
@@ -103,6 +108,15 @@ export const Reason = {
   Suspended: "Suspended",
   /** Deletion waits: the integration is suspended; clear spec.suspend, or set deletionPolicy Orphan. */
   DeleteSuspended: "DeleteSuspended",
+  /** A spec.reload target (by name) does not exist, or a selector matches no workload; the message names it. */
+  ReloadTargetNotFound: "ReloadTargetNotFound",
+  /**
+   * The operator may not read or patch a spec.reload target (403): the chart grants apps/* get, list
+   * and patch only with workloadReload.enabled. The message names the target.
+   */
+  ReloadForbidden: "ReloadForbidden",
+  /** Reading or patching a spec.reload target failed otherwise; the message names it and the error code. */
+  ReloadFailed: "ReloadFailed",
 } as const;
 
 /** A condition type. */

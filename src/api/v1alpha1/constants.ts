@@ -47,3 +47,12 @@ export const tokenKeys = {
 
 /** Path of the DataTrails appidp token endpoint, relative to the base URL. */
 export const dataTrailsTokenPath = "/archivist/iam/v1/appidp/token";
+
+/** Pod-template annotation of a workload rolled by spec.reload: when (RFC 3339), as kubectl's restartedAt. */
+export const restartedAtAnnotation = "datatrails.ai/restartedAt";
+/**
+ * Prefix of the pod-template annotations spec.reload writes, one per object that names the workload:
+ * `integration.reload.datatrails.ai/<name>` or `bearertoken.reload.datatrails.ai/<name>`, whose value
+ * is the version of the credentials the workload was rolled for (a digest, never a secret).
+ */
+export const reloadAnnotationSuffix = "reload.datatrails.ai";

@@ -10,3 +10,4 @@ export * from "./connection.ts";
 export * from "./integration.ts";
 export * from "./bearer-token.ts";
 export * from "./secret-template.ts";
+export * from "./reload.ts";

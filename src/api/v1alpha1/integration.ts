@@ -6,6 +6,7 @@ import { z } from "zod";
 import { forbiddenClaimNames, reservedClaimPrefixes } from "./claims.ts";
 import { conditions, existingSecretPolicy, objectName, type Resource } from "./meta.ts";
 import { credentialsShape, fixedTypeRule, secretTemplate, tokenShape } from "./secret-template.ts";
+import { reloadSpec, reloadStatus } from "./reload.ts";
 
 const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).join(", ")}]`;
 const prefixTest = (v: string) => reservedClaimPrefixes.map((p) => `${v}.startsWith('${p}')`).join(" || ");
@@ -232,6 +233,9 @@ export const integrationSpec = z
           "BearerToken; the published credentials and token stay as they are. Deletion waits while " +
           "suspended unless deletionPolicy is Orphan.",
       ),
+    reload: reloadSpec(
+      "when the client secret is rotated or regenerated (a new secret in the credentials Secret)",
+    ),
   })
   .describe("The desired DataTrails application.")
   .meta({
@@ -376,6 +380,7 @@ export const integrationStatus = z
       .optional()
       .describe("The access policies the operator created in DataTrails for this integration.")
       .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
+    reload: reloadStatus,
   })
   .describe("Observed state of the integration.");
 
