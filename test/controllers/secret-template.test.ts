@@ -48,6 +48,17 @@ async function waitReady(kind: string, name: string): Promise<void> {
   await kubectlOk(["wait", "--for=condition=Ready", "--timeout=90s", "-n", ns, `${kind}/${name}`]);
 }
 
+/** Waits until the integration is Ready and its child has published the token Secret. */
+async function waitTokenPublished(name: string): Promise<void> {
+  await waitReady("datatrailsintegration", name);
+  await expect
+    .poll(async () => (await kubectl(["get", "secret", `${name}-token`, "-n", ns])).status, {
+      timeout: 60_000,
+    })
+    .toBe(0);
+  await waitReady("bearertoken", name);
+}
+
 /** Whether a JWT works against the emulator: a call that needs a bearer token answers 200. */
 async function tokenWorks(jwt: string): Promise<boolean> {
   const res = await fetch(`${env.emulator.url}/archivist/v2/assets?page_size=1`, {
@@ -71,23 +82,22 @@ const tokenTemplate = {
   renderings: ["Dotenv", "JSON"] as ("Dotenv" | "JSON")[],
 };
 
+/** Applies an integration with both templates above and waits for its token. */
+async function applyShaped(name: string): Promise<void> {
+  await kubectlOk(
+    ["apply", "-f", "-"],
+    integrationManifest(ns, name, {
+      credentialsSecret: { template: credentialsTemplate },
+      token: { template: tokenTemplate },
+    }),
+  );
+  await waitTokenPublished(name);
+}
+
 describe("an integration's output Secrets shaped by templates", () => {
   it("carry the labels, annotations, type, renamed keys and renderings, and the token works", async () => {
     const name = "shaped";
-    await kubectlOk(
-      ["apply", "-f", "-"],
-      integrationManifest(ns, name, {
-        credentialsSecret: { template: credentialsTemplate },
-        token: { template: tokenTemplate },
-      }),
-    );
-    await waitReady("datatrailsintegration", name);
-    await expect
-      .poll(async () => (await kubectl(["get", "secret", `${name}-token`, "-n", ns])).status, {
-        timeout: 60_000,
-      })
-      .toBe(0);
-    await waitReady("bearertoken", name);
+    await applyShaped(name);
 
     const creds = await secret(`${name}-credentials`);
     expect(creds.type).toBe("datatrails.ai/credentials");
@@ -135,20 +145,7 @@ describe("an integration's output Secrets shaped by templates", () => {
 
   it("are rewritten when the template changes, with no token request and no new secret", async () => {
     const name = "reshaped";
-    await kubectlOk(
-      ["apply", "-f", "-"],
-      integrationManifest(ns, name, {
-        credentialsSecret: { template: credentialsTemplate },
-        token: { template: tokenTemplate },
-      }),
-    );
-    await waitReady("datatrailsintegration", name);
-    await expect
-      .poll(async () => (await kubectl(["get", "secret", `${name}-token`, "-n", ns])).status, {
-        timeout: 60_000,
-      })
-      .toBe(0);
-    await waitReady("bearertoken", name);
+    await applyShaped(name);
     await waitForQuietController(env.operator.metricsPort, "bearertoken", 1);
     await waitForQuietController(env.operator.metricsPort, "datatrailsintegration", 1);
     // Someone else labels the Secrets: that label is not the operator's and stays.
@@ -223,13 +220,7 @@ describe("examples/secret-template.yaml", () => {
       "-f",
       join(import.meta.dirname, "../../examples/secret-template.yaml"),
     ]);
-    await waitReady("datatrailsintegration", name);
-    await expect
-      .poll(async () => (await kubectl(["get", "secret", `${name}-token`, "-n", ns])).status, {
-        timeout: 60_000,
-      })
-      .toBe(0);
-    await waitReady("bearertoken", name);
+    await waitTokenPublished(name);
     const creds = await secret(`${name}-credentials`);
     expect(creds.type).toBe("datatrails.ai/credentials");
     expect(creds.metadata?.labels?.["backup.example.com/include"]).toBe("true");
