@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpDataTrailsApi } from "../../src/datatrails/http-api.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
-import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { kubectl, kubectlOk, waitForCondition } from "../support/kubectl.ts";
 import { integrationManifest, type IntegrationSpecInput } from "../support/manifests.ts";
 
 const ns = "it-access-policies";
@@ -48,14 +48,7 @@ async function get(name: string): Promise<IntegrationJson> {
 }
 
 async function waitReady(name: string): Promise<void> {
-  await kubectlOk([
-    "wait",
-    "--for=condition=Ready",
-    "--timeout=60s",
-    "-n",
-    ns,
-    `datatrailsintegration/${name}`,
-  ]);
+  await waitForCondition(ns, `datatrailsintegration/${name}`, "Ready");
 }
 
 /** The `bearer-token.txt` header line of the integration's token Secret. */

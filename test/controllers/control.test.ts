@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { refreshAnnotation, rotateAnnotation } from "../../src/api/v1alpha1/index.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
-import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { kubectl, kubectlOk, waitForCondition } from "../support/kubectl.ts";
 import {
   bearerTokenManifest,
   dataTrailsIssuer,
@@ -64,7 +64,7 @@ async function settleAfter(controller: string, since: number): Promise<void> {
   await waitForQuietController(env.operator.metricsPort, controller, since + 1);
 }
 async function ready(kind: string, name: string): Promise<void> {
-  await kubectlOk(["wait", "--for=condition=Ready", "--timeout=60s", "-n", ns, `${kind}/${name}`]);
+  await waitForCondition(ns, `${kind}/${name}`, "Ready");
 }
 async function annotate(kind: string, name: string, annotation: string): Promise<void> {
   await kubectlOk(["annotate", "-n", ns, kind, name, annotation, "--overwrite"]);

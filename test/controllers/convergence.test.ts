@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RouteName } from "../../src/emulator/route-names.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
-import { kubectlOk } from "../support/kubectl.ts";
+import { kubectlOk, waitForCondition } from "../support/kubectl.ts";
 import { sumMetric } from "../support/metrics-text.ts";
 import { integrationManifest, type IntegrationSpecInput } from "../support/manifests.ts";
 
@@ -61,14 +61,7 @@ async function conditionOf(name: string, type: string): Promise<Condition | unde
 }
 
 async function waitReady(name: string): Promise<void> {
-  await kubectlOk([
-    "wait",
-    "--for=condition=Ready",
-    "--timeout=60s",
-    "-n",
-    ns,
-    `datatrailsintegration/${name}`,
-  ]);
+  await waitForCondition(ns, `datatrailsintegration/${name}`, "Ready");
 }
 
 /** Ten resync intervals and a little more: every integration is looked at about ten times. */

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownerClaimName } from "../../src/api/v1alpha1/index.ts";
 import { HttpDataTrailsApi } from "../../src/datatrails/http-api.ts";
 import { sha256Hex } from "../../src/emulator/index.ts";
-import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { kubectl, kubectlOk, waitForCondition } from "../support/kubectl.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import { integrationManifest, type IntegrationSpecInput } from "../support/manifests.ts";
 
@@ -74,14 +74,7 @@ describe("DataTrailsIntegration", () => {
         customClaims: { serial_number: "TL1000000101", has_cyclist_light: "true" },
       }),
     );
-    await kubectlOk([
-      "wait",
-      "--for=condition=CredentialsReady",
-      "--timeout=60s",
-      "-n",
-      ns,
-      "datatrailsintegration/traffic-light-101",
-    ]);
+    await waitForCondition(ns, "datatrailsintegration/traffic-light-101", "CredentialsReady");
 
     const [app, ...others] = apps("TrafficLight101");
     expect(others).toHaveLength(0);
@@ -114,14 +107,7 @@ describe("DataTrailsIntegration", () => {
 
   it("PATCHes edited claims to DataTrails, replacing the whole map", async () => {
     await kubectlOk(["apply", "-f", "-"], integration("claims-edit", { customClaims: { a: "1", b: "2" } }));
-    await kubectlOk([
-      "wait",
-      "--for=condition=CredentialsReady",
-      "--timeout=60s",
-      "-n",
-      ns,
-      "datatrailsintegration/claims-edit",
-    ]);
+    await waitForCondition(ns, "datatrailsintegration/claims-edit", "CredentialsReady");
     await kubectlOk(
       ["apply", "-f", "-"],
       integration("claims-edit", { displayName: "claims-edit", customClaims: { b: "3" } }),
@@ -143,15 +129,11 @@ describe("DataTrailsIntegration", () => {
       ["apply", "-f", "-"],
       [integration("doomed"), integration("kept", { deletionPolicy: "Orphan" })],
     );
-    await kubectlOk([
-      "wait",
-      "--for=condition=CredentialsReady",
-      "--timeout=60s",
-      "-n",
+    await waitForCondition(
       ns,
-      "datatrailsintegration/doomed",
-      "datatrailsintegration/kept",
-    ]);
+      ["datatrailsintegration/doomed", "datatrailsintegration/kept"],
+      "CredentialsReady",
+    );
     expect(apps("doomed")).toHaveLength(1);
     await kubectlOk([
       "delete",
@@ -167,14 +149,7 @@ describe("DataTrailsIntegration", () => {
 
   it("rotates the secret on demand: the new secret works, the old one does not", async () => {
     await kubectlOk(["apply", "-f", "-"], integration("rotate-me"));
-    await kubectlOk([
-      "wait",
-      "--for=condition=CredentialsReady",
-      "--timeout=60s",
-      "-n",
-      ns,
-      "datatrailsintegration/rotate-me",
-    ]);
+    await waitForCondition(ns, "datatrailsintegration/rotate-me", "CredentialsReady");
     const before = await secretData("rotate-me-credentials");
     await kubectlOk(["annotate", "-n", ns, "datatrailsintegration/rotate-me", "datatrails.ai/rotate=1"]);
     await expect
@@ -188,14 +163,7 @@ describe("DataTrailsIntegration", () => {
 
   it("repairs a deleted credentials Secret by regenerating the secret, without a second application", async () => {
     await kubectlOk(["apply", "-f", "-"], integration("lose-secret"));
-    await kubectlOk([
-      "wait",
-      "--for=condition=CredentialsReady",
-      "--timeout=60s",
-      "-n",
-      ns,
-      "datatrailsintegration/lose-secret",
-    ]);
+    await waitForCondition(ns, "datatrailsintegration/lose-secret", "CredentialsReady");
     const hash = apps("lose-secret")[0]?.secretSha256;
     await kubectlOk(["delete", "secret", "-n", ns, "lose-secret-credentials"]);
     await expect.poll(() => apps("lose-secret")[0]?.secretSha256, { timeout: 20_000 }).not.toBe(hash);
@@ -234,14 +202,7 @@ describe("DataTrailsIntegration", () => {
 
   it("re-creates an application deleted in DataTrails behind its back, with a new working secret", async () => {
     await kubectlOk(["apply", "-f", "-"], integration("deleted-behind"));
-    await kubectlOk([
-      "wait",
-      "--for=condition=CredentialsReady",
-      "--timeout=60s",
-      "-n",
-      ns,
-      "datatrailsintegration/deleted-behind",
-    ]);
+    await waitForCondition(ns, "datatrailsintegration/deleted-behind", "CredentialsReady");
     const first = apps("deleted-behind")[0];
     const admin = new HttpDataTrailsApi({ baseUrl: env.emulator.url, credentials: env.emulator.admin });
     await admin.deleteApplication(first?.identity ?? "");
@@ -271,14 +232,7 @@ describe("DataTrailsIntegration", () => {
         adopt: { identity: existing.identity },
       }),
     );
-    await kubectlOk([
-      "wait",
-      "--for=condition=CredentialsReady",
-      "--timeout=60s",
-      "-n",
-      ns,
-      "datatrailsintegration/adopter",
-    ]);
+    await waitForCondition(ns, "datatrailsintegration/adopter", "CredentialsReady");
     const [app, ...others] = apps("made-by-hand");
     expect(others).toHaveLength(0);
     expect(app?.identity).toBe(existing.identity);

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { AppsV1Api, EventsV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { kubectl, kubectlOk, waitForCondition } from "../support/kubectl.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import {
   bearerTokenManifest,
@@ -268,14 +268,7 @@ describe("spec.reload", () => {
   it("rolls a BearerToken's DaemonSet when its token comes from new credentials", async () => {
     await kubectlOk(["apply", "-f", "-"], workloadManifest(ns, "DaemonSet", "agent"));
     await kubectlOk(["apply", "-f", "-"], integrationManifest(ns, "source", { token: { enabled: false } }));
-    await kubectlOk([
-      "wait",
-      "--for=condition=CredentialsReady",
-      "--timeout=60s",
-      "-n",
-      ns,
-      "datatrailsintegration/source",
-    ]);
+    await waitForCondition(ns, "datatrailsintegration/source", "CredentialsReady");
     await kubectlOk(
       ["apply", "-f", "-"],
       bearerTokenManifest(ns, "agent-token", {

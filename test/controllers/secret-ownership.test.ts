@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownerClaimName } from "../../src/api/v1alpha1/index.ts";
 import { holderUidAnnotation } from "../../src/controllers/secret-claim.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
-import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { kubectl, kubectlOk, waitForCondition } from "../support/kubectl.ts";
 import { conditionOf, createApplication, readTokenSecret, type Condition } from "../tokens/support.ts";
 import {
   bearerTokenManifest,
@@ -69,7 +69,7 @@ async function waitForReason(kind: string, name: string, type: string, reason: s
 }
 
 async function waitReady(kind: string, name: string): Promise<void> {
-  await kubectlOk(["wait", "--for=condition=Ready", "--timeout=60s", "-n", ns, `${kind}/${name}`]);
+  await waitForCondition(ns, `${kind}/${name}`, "Ready");
 }
 
 async function eventReasons(name: string): Promise<string[]> {

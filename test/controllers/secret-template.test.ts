@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { V1Secret } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
-import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { kubectl, kubectlOk, waitForCondition } from "../support/kubectl.ts";
 import {
   bearerTokenManifest,
   clientSecretManifest,
@@ -45,7 +45,7 @@ async function values(name: string): Promise<Record<string, string>> {
 }
 
 async function waitReady(kind: string, name: string): Promise<void> {
-  await kubectlOk(["wait", "--for=condition=Ready", "--timeout=90s", "-n", ns, `${kind}/${name}`]);
+  await waitForCondition(ns, `${kind}/${name}`, "Ready", 90);
 }
 
 /** Waits until the integration is Ready and its child has published the token Secret. */

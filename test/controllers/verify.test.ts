@@ -4,7 +4,7 @@
  * and in an Event.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kubectlOk } from "../support/kubectl.ts";
+import { kubectlOk, waitForCondition } from "../support/kubectl.ts";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
 import {
   type BearerTokenSpecInput,
@@ -22,14 +22,7 @@ beforeAll(async () => {
     ["apply", "-f", "-"],
     integrationManifest(ns, "source", { displayName: "verify-source", token: { enabled: false } }),
   );
-  await kubectlOk([
-    "wait",
-    "--for=condition=Ready",
-    "--timeout=60s",
-    "-n",
-    ns,
-    "datatrailsintegration/source",
-  ]);
+  await waitForCondition(ns, "datatrailsintegration/source", "Ready");
 });
 afterAll(async () => {
   await env?.stop();

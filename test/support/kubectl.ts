@@ -68,6 +68,24 @@ export async function kubectlOk(
   return result.stdout;
 }
 
+/** `kubectl wait --for=condition=<condition>` on objects (`kind/name`) of one namespace. */
+export async function waitForCondition(
+  namespace: string,
+  objects: string | string[],
+  condition: string,
+  timeoutSeconds = 60,
+): Promise<void> {
+  const names = typeof objects === "string" ? [objects] : objects;
+  await kubectlOk([
+    "wait",
+    `--for=condition=${condition}`,
+    `--timeout=${timeoutSeconds}s`,
+    "-n",
+    namespace,
+    ...names,
+  ]);
+}
+
 /** Applies the generated CRDs (server-side, as a user would) and waits until they are established. */
 export async function installCrds(kubeconfigPath: string = inject("kubeconfigPath")): Promise<void> {
   const dir = join(import.meta.dirname, "..", "..", "crds");

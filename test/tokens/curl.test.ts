@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
-import { kubectlOk } from "../support/kubectl.ts";
+import { kubectlOk, waitForCondition } from "../support/kubectl.ts";
 import { jwtExpMs, readTokenSecret } from "./support.ts";
 import { integrationManifest } from "../support/manifests.ts";
 
@@ -37,14 +37,7 @@ async function curl(args: string[]): Promise<{ status: number; body: string }> {
 describe("the token Secret, used as the DataTrails docs say", () => {
   it("gives a bearer-token.txt that real curl -H @file accepts, and a new integration sees no assets", async () => {
     await kubectlOk(["apply", "-f", "-"], integrationManifest(ns, "docs-usage"));
-    await kubectlOk([
-      "wait",
-      "--for=condition=Ready",
-      "--timeout=60s",
-      "-n",
-      ns,
-      "datatrailsintegration/docs-usage",
-    ]);
+    await waitForCondition(ns, "datatrailsintegration/docs-usage", "Ready");
     const secret = await readTokenSecret(env, ns, "docs-usage-token");
     const jwt = secret?.data["access_token"] ?? "";
     const file = secret?.data["bearer-token.txt"] ?? "";

@@ -8,7 +8,7 @@ import type { EventsV1Event, V1Secret } from "@kubernetes/client-node";
 import { EventsV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
-import { kubectlOk } from "../support/kubectl.ts";
+import { kubectlOk, waitForCondition } from "../support/kubectl.ts";
 import {
   conditionOf,
   decodeTokenSecret,
@@ -41,14 +41,7 @@ async function tokenReady() {
 describe("an issuer outage longer than the refresh window", () => {
   it("keeps the old token, says RefreshFailing until it expires, then TokenExpired, and recovers", async () => {
     await kubectlOk(["apply", "-f", "-"], integrationManifest(ns, name));
-    await kubectlOk([
-      "wait",
-      "--for=condition=Ready",
-      "--timeout=60s",
-      "-n",
-      ns,
-      `datatrailsintegration/${name}`,
-    ]);
+    await waitForCondition(ns, `datatrailsintegration/${name}`, "Ready");
     const old = await readTokenSecret(env, ns, `${name}-token`);
     const oldToken = old?.data["access_token"] ?? "";
     const oldExpiresAt = Date.parse(old?.annotations["datatrails.ai/expires-at"] ?? "");
@@ -126,14 +119,7 @@ describe("an issuer outage longer than the refresh window", () => {
     const status = (await getBearerToken(env, ns, name)).status;
     expect(status?.consecutiveFailures).toBeUndefined();
     expect(status?.lastFailure).toBeUndefined();
-    await kubectlOk([
-      "wait",
-      "--for=condition=Ready",
-      "--timeout=60s",
-      "-n",
-      ns,
-      `datatrailsintegration/${name}`,
-    ]);
+    await waitForCondition(ns, `datatrailsintegration/${name}`, "Ready");
     secrets.stop();
     statuses.stop();
     console.log(

@@ -6,7 +6,7 @@
 import { CustomObjectsApi, type V1Secret } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
-import { kubectlOk } from "../support/kubectl.ts";
+import { kubectlOk, waitForCondition } from "../support/kubectl.ts";
 import {
   conditionOf,
   createApplication,
@@ -134,14 +134,12 @@ describe("an operator restart", () => {
       ["apply", "-f", "-"],
       integrations.map((n) => integrationManifest(ns, n)),
     );
-    await kubectlOk([
-      "wait",
-      "--for=condition=Ready",
-      "--timeout=120s",
-      "-n",
+    await waitForCondition(
       ns,
-      ...integrations.map((n) => `datatrailsintegration/${n}`),
-    ]);
+      integrations.map((n) => `datatrailsintegration/${n}`),
+      "Ready",
+      120,
+    );
     await waitForQuietController(env.operator.metricsPort, "datatrailsintegration", count);
     await waitForQuietController(env.operator.metricsPort, "bearertoken", count);
     const control = env.emulator.control;
