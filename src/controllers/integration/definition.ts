@@ -10,6 +10,7 @@ import type { ControllerContext, ControllerDefinition } from "../context.ts";
 import { keyOf, ownerKeys, splitKey } from "../controller.ts";
 import { indexInformer, ReferenceIndex } from "../reference-index.ts";
 import { resources } from "../../api/v1alpha1/index.ts";
+import { adminSecretCache } from "./connection.ts";
 import { integrationReconciler } from "./controller.ts";
 
 /** Declares the integration controller over `ctx`; call before the informers start (it indexes them). */
@@ -72,6 +73,8 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
       getClusterConnection: (name) => clusterConnections.get(name),
       namespaceLabels: ctx.namespaceLabels,
       lookupSecret: ctx.lookupSecret,
+      cachedSecret: (ns, name) => secrets.get(name, ns),
+      adminSecrets: adminSecretCache(),
       getBearerToken: (ns, name) => tokens.get(name, ns),
       apiFor: ctx.apiFor,
       ownership: ctx.ownership,

@@ -364,3 +364,30 @@ describe("integration reconcile", () => {
     want.also?.(w, result);
   });
 });
+
+describe("Kubernetes calls of a create (issue #16)", () => {
+  it("a create and the pass its child's first token wakes read one Secret and write marks, Secret, child and status", async () => {
+    const w = new IntegrationWorld();
+    w.addIntegration(name);
+    await w.reconcile(key);
+    w.tokenIsReady(name);
+    await w.reconcile(key);
+
+    expect(w.reason(name, "Ready")).toBe("Ready");
+    // The credentials Secret once, on the first look (a user's Secret could hold the name); the
+    // admin Secret never: the connection recorded its version, and the first read of it is shared.
+    expect(w.secrets.reads).toEqual([`${namespace}/${secretName}`, `${namespace}/dt-admin`]);
+    expect(w.secrets.writes).toEqual([`create ${namespace}/${secretName}`]);
+    expect(w.kubeWrites).toEqual(["patch", "status", "apply", "status", "status"]);
+    expect(w.events.map((e) => e.reason)).toEqual(["Created"]);
+  });
+
+  it("a second integration on the same connection does not read the admin Secret again", async () => {
+    const w = new IntegrationWorld();
+    w.addIntegration(name);
+    w.addIntegration("other");
+    await w.reconcile(key);
+    await w.reconcile(`${namespace}/other`);
+    expect(w.secrets.reads.filter((r) => r === `${namespace}/dt-admin`)).toHaveLength(1);
+  });
+});
