@@ -28,6 +28,7 @@ import {
   needsSearch,
   needsSecretCheck,
   ownedBy,
+  pendingCreateOf,
   secretIsPresent,
   tokenSecretName,
 } from "./predicates.ts";
@@ -281,7 +282,7 @@ export async function gatherIntegration(
   let found = application.state === "found" ? application.app : undefined;
   let source = identity;
   if (needsSearch(obj, application.state === "found")) {
-    const displayName = obj.status?.pendingCreate?.displayName ?? spec.displayName;
+    const displayName = pendingCreateOf(obj)?.displayName ?? spec.displayName;
     try {
       const apps: ApplicationView[] = [];
       for await (const app of api.listApplications({ displayName })) apps.push(applicationView(app));

@@ -130,8 +130,10 @@ export class IntegrationWorld {
     mergePatch: (_ref: ResourceRef, _ns: string, name: string, patch: object) => {
       this.kubeWrites.push("patch");
       const obj = structuredClone(this.integration(name));
-      const finalizers = (patch as { metadata?: { finalizers?: string[] } }).metadata?.finalizers;
-      if (finalizers) obj.metadata.finalizers = finalizers;
+      const meta = (patch as { metadata?: { finalizers?: string[]; annotations?: Record<string, string> } })
+        .metadata;
+      if (meta?.finalizers) obj.metadata.finalizers = meta.finalizers;
+      if (meta?.annotations) obj.metadata.annotations = { ...obj.metadata.annotations, ...meta.annotations };
       obj.metadata.resourceVersion = String(Number(obj.metadata.resourceVersion) + 1);
       // The API server removes an object being deleted once its last finalizer goes.
       if (obj.metadata.deletionTimestamp && !obj.metadata.finalizers?.includes(applicationFinalizer))
