@@ -174,7 +174,7 @@ function childToken(
  * write, so acting on it cannot repeat a step. Otherwise (no record, the cache behind or ahead, a
  * user's Secret the informer does not hold) from the API server.
  */
-export async function readCredentialsSecret(
+async function readCredentialsSecret(
   obj: DataTrailsIntegration,
   spec: IntegrationSpec | undefined,
   deps: Pick<GatherDeps, "lookupSecret" | "cachedSecret">,

@@ -30,7 +30,7 @@ interface OwnWritesDeps {
 }
 
 /** The integration reads and write records of one controller. */
-export interface OwnWrites {
+interface OwnWrites {
   read(namespace: string, name: string): Promise<DataTrailsIntegration | undefined>;
   /** Runs `write`, recording `written` when it succeeds and the object as unknown when it fails. */
   track<T>(namespace: string, name: string, written: Written, write: () => Promise<T>): Promise<T>;
