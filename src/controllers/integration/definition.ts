@@ -9,7 +9,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { ControllerContext, ControllerDefinition } from "../context.ts";
 import { keyOf, ownerKeys, splitKey } from "../controller.ts";
 import { indexInformer, ReferenceIndex } from "../reference-index.ts";
-import { resources } from "../../api/v1alpha1/index.ts";
+import { ConditionType, resources } from "../../api/v1alpha1/index.ts";
 import { adminSecretCache } from "./connection.ts";
 import { integrationReconciler } from "./controller.ts";
 import { ownWrites } from "./own-writes.ts";
@@ -44,10 +44,15 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
   const byConnection = (c: KubernetesObject) => connectionUsers.referrersOf(keyOf(c));
   // The integration from the cache unless this process wrote it since the cache last showed it.
   const own = ownWrites({
-    // One that spec.reload names is read fresh: the reload controller writes its status too.
+    // One the reload controller writes the status of too (spec.reload, or its record and condition
+    // still there to be removed) is read fresh: that controller's writes are not recorded here.
     cached: (ns, name) => {
       const obj = integrations.get(name, ns) as DataTrailsIntegration | undefined;
-      return obj?.spec.reload ? undefined : obj;
+      const reloadWrites =
+        obj?.spec.reload !== undefined ||
+        obj?.status?.reload !== undefined ||
+        obj?.status?.conditions?.some((c) => c.type === ConditionType.ReloadReady) === true;
+      return reloadWrites ? undefined : obj;
     },
     fetch: (ns, name) =>
       ctx.objects.get<DataTrailsIntegration & KubernetesObject>(resources.integrations, ns, name),
