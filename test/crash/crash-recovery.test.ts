@@ -9,7 +9,12 @@
  * The cases run one after another: each runs up to three operator processes.
  */
 import { describe, expect, it } from "vitest";
-import { rotateAnnotation } from "../../src/api/v1alpha1/index.ts";
+import {
+  applicationFinalizer,
+  rotateAnnotation,
+  type DataTrailsIntegration,
+} from "../../src/api/v1alpha1/index.ts";
+import { pendingCreateOf } from "../../src/controllers/integration/predicates.ts";
 import { sha256Hex } from "../../src/emulator/index.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { crashHarness } from "./harness.ts";
@@ -22,35 +27,31 @@ const { newCase, operator, crashAt } = crashHarness();
 // the child BearerToken), proving where it died.
 // regenerations: the lost secret is regenerated only where the create answered and its secret died
 // with the process; a secret already in the credentials Secret is tried and kept.
+// The first create has no AddFinalizer step: the finalizer goes on with the create-started mark.
 const createSteps = [
   {
-    step: "after:AddFinalizer",
-    atCrash: { creates: 0, pendingCreate: false, secret: false, bearerToken: false },
-    regenerations: 0,
-  },
-  {
     step: "after:MarkPendingCreate",
-    atCrash: { creates: 0, pendingCreate: true, secret: false, bearerToken: false },
+    atCrash: { creates: 0, pendingCreate: true, finalizer: true, secret: false, bearerToken: false },
     regenerations: 0,
   },
   {
     step: "after:CreateApplication",
-    atCrash: { creates: 1, pendingCreate: true, secret: false, bearerToken: false },
+    atCrash: { creates: 1, pendingCreate: true, finalizer: true, secret: false, bearerToken: false },
     regenerations: 1,
   },
   {
     step: "after:WriteCredentials",
-    atCrash: { creates: 1, pendingCreate: true, secret: true, bearerToken: false },
+    atCrash: { creates: 1, pendingCreate: true, finalizer: true, secret: true, bearerToken: false },
     regenerations: 0,
   },
   {
     step: "after:RecordEvent",
-    atCrash: { creates: 1, pendingCreate: true, secret: true, bearerToken: false },
+    atCrash: { creates: 1, pendingCreate: true, finalizer: true, secret: true, bearerToken: false },
     regenerations: 0,
   },
   {
     step: "after:ApplyBearerToken",
-    atCrash: { creates: 1, pendingCreate: true, secret: true, bearerToken: true },
+    atCrash: { creates: 1, pendingCreate: true, finalizer: true, secret: true, bearerToken: true },
     regenerations: 0,
   },
 ];
@@ -70,7 +71,8 @@ describe("SIGKILL during the create plan", () => {
       const left = await getIntegration(c.namespace, name);
       expect({
         creates: c.emulator.control.count("applications.create"),
-        pendingCreate: left.status?.pendingCreate !== undefined,
+        pendingCreate: pendingCreateOf(left as unknown as DataTrailsIntegration) !== undefined,
+        finalizer: left.metadata.finalizers?.includes(applicationFinalizer) ?? false,
         secret: await exists(c.namespace, "secret", `${name}-credentials`),
         bearerToken: await exists(c.namespace, "bearertoken", name),
       }).toEqual(atCrash);

@@ -6,7 +6,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
-import { ownerClaimName } from "../../src/api/v1alpha1/index.ts";
+import { ownerClaimName, type DataTrailsIntegration } from "../../src/api/v1alpha1/index.ts";
+import { pendingCreateOf } from "../../src/controllers/integration/predicates.ts";
 import { sha256Hex, type ApplicationSnapshot, type RunningEmulator } from "../../src/emulator/index.ts";
 import { createConnection } from "../support/env.ts";
 import { kubectlOk } from "../support/kubectl.ts";
@@ -32,7 +33,7 @@ export async function deleteNamespace(namespace: string): Promise<void> {
 
 /** The parts of a DataTrailsIntegration the checks read. */
 export interface IntegrationState {
-  metadata: { uid: string; annotations?: Record<string, string> };
+  metadata: { uid: string; annotations?: Record<string, string>; finalizers?: string[] };
   status?: {
     applicationIdentity?: string;
     clientId?: string;
@@ -136,6 +137,8 @@ export async function expectRecovered(
   expect(obj.status?.applicationIdentity).toBe(app?.identity);
   expect(obj.status?.clientId).toBe(app?.clientId);
   expect(obj.status?.pendingCreate).toBeUndefined();
+  // Nor a create-started mark still pending (the status records the identity).
+  expect(pendingCreateOf(obj as unknown as DataTrailsIntegration)).toBeUndefined();
   expect(obj.status?.pendingRotation).toBeUndefined();
   return data;
 }

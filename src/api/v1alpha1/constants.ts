@@ -24,6 +24,13 @@ export const rotateAnnotation = "datatrails.ai/rotate";
 /** Annotation that requests a token refresh now (BearerToken, or an integration for its token). */
 export const refreshAnnotation = "datatrails.ai/refresh-requested-at";
 
+/**
+ * Annotation on a DataTrailsIntegration recording the first create of its application as started
+ * (`{"displayName":…,"startedAt":…}`), written with the finalizer before the create, in one patch.
+ * The create is pending while the status records no application identity (docs/design.md).
+ */
+export const createStartedAnnotation = "datatrails.ai/create-started";
+
 /** Annotation on the token Secret with the token's expiry (RFC 3339). */
 export const expiresAtAnnotation = "datatrails.ai/expires-at";
 

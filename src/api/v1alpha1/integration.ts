@@ -357,7 +357,11 @@ export const integrationStatus = z
       .string()
       .optional()
       .describe("resourceVersion of the credentials Secret as the operator last wrote it (detects edits)."),
-    pendingCreate: pendingOperation.optional().describe("Set while an application create is in flight."),
+    pendingCreate: pendingOperation
+      .optional()
+      .describe(
+        "Set while a create again (the application gone from DataTrails) is in flight; a first create is marked by the datatrails.ai/create-started annotation instead.",
+      ),
     pendingRotation: pendingOperation.optional().describe("Set while a secret regeneration is in flight."),
     corrections: z
       .array(

@@ -8,6 +8,7 @@ import type { KubernetesObject, V1OwnerReference } from "@kubernetes/client-node
 import {
   apiVersion,
   applicationFinalizer,
+  createStartedAnnotation,
   credentialsKeys,
   credentialsShape,
   fieldManager,
@@ -127,8 +128,28 @@ export async function applyPlan(
         if (action.type === "RemoveFinalizer") results.finalizerRemoved = true;
         return;
       }
-      case "MarkPendingCreate":
-        return mark({ pendingCreate: { displayName: action.displayName, startedAt: action.at } });
+      case "MarkPendingCreate": {
+        if (action.into === "status")
+          return mark({ pendingCreate: { displayName: action.displayName, startedAt: action.at } });
+        const annotations = {
+          [createStartedAnnotation]: JSON.stringify({
+            displayName: action.displayName,
+            startedAt: action.at,
+          }),
+        };
+        // With the finalizer, resourceVersion makes the patch fail on a concurrent change instead
+        // of losing someone's finalizer; an annotation alone loses nothing.
+        await deps.objects.mergePatch(integrationResource, namespace, name, {
+          metadata: action.addFinalizer
+            ? {
+                annotations,
+                finalizers: [...(obj.metadata.finalizers ?? []), applicationFinalizer],
+                resourceVersion: obj.metadata.resourceVersion,
+              }
+            : { annotations },
+        });
+        return;
+      }
       case "MarkPendingRotation":
         return mark({
           pendingRotation: {

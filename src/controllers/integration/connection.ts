@@ -10,12 +10,52 @@ import {
   type DataTrailsIntegration,
   type IntegrationSpec,
 } from "../../api/v1alpha1/index.ts";
+import type { V1Secret } from "@kubernetes/client-node";
 import type { DataTrailsApi } from "../../datatrails/api.ts";
 import { decodeSecretData } from "../../k8s/secrets.ts";
 import { selectorMatches } from "../../k8s/selector.ts";
 import { dataTrailsTokenUrl } from "../../tokens/factory.ts";
 import type { GatherDeps } from "./gather.ts";
 import type { Failure } from "./model.ts";
+
+/**
+ * The connections' admin Secrets, each kept with its resourceVersion. The connection controller
+ * reads the admin Secret and records that version in the connection's status; while the status
+ * names the version kept here, the copy is used and nothing is read. A changed Secret is read again
+ * once the connection has recorded its new version (the connection watch wakes the integrations
+ * that failed on it); a connection with no version recorded yet is read every time.
+ */
+export interface AdminSecretCache {
+  get(
+    namespace: string,
+    name: string,
+    version: string | undefined,
+    read: () => Promise<V1Secret | undefined>,
+  ): Promise<V1Secret | undefined>;
+}
+
+/** An {@link AdminSecretCache}; concurrent reconciles that miss together share one read. */
+export function adminSecretCache(): AdminSecretCache {
+  const kept = new Map<string, { version: string; secret: Promise<V1Secret | undefined> }>();
+  return {
+    get(namespace, name, version, read) {
+      const key = `${namespace}/${name}`;
+      if (!version) return read();
+      const entry = kept.get(key);
+      if (entry?.version === version) return entry.secret;
+      const secret = read().then((s) => {
+        // Kept only if the Secret read is the version the connection recorded.
+        if (s?.metadata?.resourceVersion !== version && kept.get(key)?.secret === secret) kept.delete(key);
+        return s;
+      });
+      secret.catch(() => {
+        if (kept.get(key)?.secret === secret) kept.delete(key);
+      });
+      kept.set(key, { version, secret });
+      return secret;
+    },
+  };
+}
 
 /** The connection an integration names, resolved, or why it cannot be used. */
 type ConnectionResult =
@@ -31,6 +71,7 @@ export async function resolveConnection(
   let url: string;
   let requestsPerSecond: number;
   let secretRef: { namespace: string; name: string; clientIdKey: string; clientSecretKey: string };
+  let secretVersion: string | undefined;
   if (ref.kind === "ClusterDataTrailsConnection") {
     const conn = deps.getClusterConnection(ref.name);
     if (!conn)
@@ -62,6 +103,7 @@ export async function resolveConnection(
     url = parsed.data.url;
     requestsPerSecond = parsed.data.requestsPerSecond;
     secretRef = parsed.data.credentialsSecretRef;
+    secretVersion = conn.status?.credentialsSecretVersion;
   } else {
     const conn = deps.getConnection(namespace, ref.name);
     if (!conn)
@@ -81,8 +123,14 @@ export async function resolveConnection(
     requestsPerSecond = parsed.data.requestsPerSecond;
     // A namespaced connection reads its Secret in its own namespace, never elsewhere.
     secretRef = { ...parsed.data.credentialsSecretRef, namespace };
+    secretVersion = conn.status?.credentialsSecretVersion;
   }
-  const data = decodeSecretData(await deps.lookupSecret(secretRef.namespace, secretRef.name));
+  const read = () => deps.lookupSecret(secretRef.namespace, secretRef.name);
+  const data = decodeSecretData(
+    await (deps.adminSecrets
+      ? deps.adminSecrets.get(secretRef.namespace, secretRef.name, secretVersion, read)
+      : read()),
+  );
   const clientId = data[secretRef.clientIdKey];
   const clientSecret = data[secretRef.clientSecretKey];
   if (!clientId || !clientSecret) {

@@ -83,11 +83,13 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
       return;
     }
     const log = objectLogger(deps.logger, { controller: "datatrailsintegration", namespace, name });
+    let firstLook: Awaited<ReturnType<typeof settledAtFirstLook>> | undefined;
     if (!seen.has(key)) {
       // The first look since this process started: a settled object waits for its turn to be
       // checked against DataTrails, so a restart makes no DataTrails call at all.
       seen.add(key);
-      if (await settledAtFirstLook(obj, deps, now())) {
+      firstLook = await settledAtFirstLook(obj, deps, now());
+      if (firstLook.settled) {
         recordSecretExpiry(deps.metrics, { namespace, name }, obj.spec, obj.status);
         return {
           requeueAfterMs: settledCheckDelayMs(
@@ -97,7 +99,7 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
         };
       }
     }
-    const { observed, api, credentialsSecret } = await gatherIntegration(obj, deps);
+    const { observed, api, credentialsSecret } = await gatherIntegration(obj, deps, firstLook);
     const plan = decide(observed, now(), deps.options);
     for (const action of plan.actions)
       if (action.type === "RecordEvent" && action.reason === Reason.ConvergenceFailed)

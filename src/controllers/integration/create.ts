@@ -9,6 +9,7 @@ import { ConditionType, Reason, type IntegrationSpec } from "../../api/v1alpha1/
 import type { CorrectionGuard } from "./corrections.ts";
 import type { Action, IntegrationObserved, Plan } from "./model.ts";
 import { recordCorrections, setOn, settle, type Draft } from "./plan-status.ts";
+import { pendingCreateOf } from "./predicates.ts";
 
 /** What the create plan needs besides the observation. */
 interface CreateInputs {
@@ -31,8 +32,24 @@ export function decideCreate(
   c: CreateInputs,
 ): Plan {
   const obj = o.object;
-  if (obj.status?.pendingCreate?.displayName !== spec.displayName || o.application.state === "missing") {
-    actions.push({ type: "MarkPendingCreate", displayName: spec.displayName, at: c.stamp });
+  const missing = o.application.state === "missing";
+  if (pendingCreateOf(obj)?.displayName !== spec.displayName || missing) {
+    // A first create marks the annotation, in the same patch as the finalizer; a create again (or
+    // over a mark in status) marks status, which the identity of the last create is in.
+    if (missing || obj.status?.pendingCreate)
+      actions.push({ type: "MarkPendingCreate", displayName: spec.displayName, at: c.stamp, into: "status" });
+    else {
+      const finalizer = actions.findIndex((a) => a.type === "AddFinalizer");
+      const mark: Action = {
+        type: "MarkPendingCreate",
+        displayName: spec.displayName,
+        at: c.stamp,
+        into: "annotation",
+        ...(finalizer >= 0 ? { addFinalizer: true as const } : {}),
+      };
+      if (finalizer >= 0) actions.splice(finalizer, 1, mark);
+      else actions.push(mark);
+    }
   }
   const roles = spec.roles ?? [];
   actions.push(

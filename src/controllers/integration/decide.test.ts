@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ownerClaimName, rotateAnnotation } from "../../api/v1alpha1/index.ts";
+import {
+  createStartedAnnotation,
+  ownerClaimName,
+  rfc3339,
+  rotateAnnotation,
+} from "../../api/v1alpha1/index.ts";
 import {
   integrationSpec,
   type DataTrailsIntegration,
@@ -33,16 +38,9 @@ import {
 describe("decide: creating", () => {
   it.each<[string, IntegrationObserved, string[]]>([
     [
-      "a new object gets a finalizer, a pending mark, then the create, the Secret and the token",
+      "a new object gets a finalizer and a pending mark in one patch, then the create, the Secret and the token",
       observed(object({ finalizer: false }), { token: { exists: false, upToDate: false } }),
-      [
-        "AddFinalizer",
-        "MarkPendingCreate",
-        "CreateApplication",
-        "WriteCredentials",
-        "Event:Created",
-        "ApplyBearerToken",
-      ],
+      ["MarkPendingCreate", "CreateApplication", "WriteCredentials", "Event:Created", "ApplyBearerToken"],
     ],
     [
       "a pending create whose search found nothing creates without marking again",
@@ -59,6 +57,28 @@ describe("decide: creating", () => {
       ["MarkPendingCreate", "CreateApplication", "WriteCredentials", "Event:Created"],
     ],
     [
+      "a create started under the annotation whose search found nothing creates without marking again",
+      observed(
+        object({
+          annotations: {
+            [createStartedAnnotation]: JSON.stringify({ displayName: "TrafficLight101", startedAt: "x" }),
+          },
+        }),
+        { search: { state: "done", apps: [] } },
+      ),
+      ["CreateApplication", "WriteCredentials", "Event:Created"],
+    ],
+    [
+      "a create started under the annotation with an older display name marks the annotation again",
+      observed(
+        object({
+          annotations: { [createStartedAnnotation]: JSON.stringify({ displayName: "Old", startedAt: "x" }) },
+        }),
+        { search: { state: "done", apps: [] } },
+      ),
+      ["MarkPendingCreate", "CreateApplication", "WriteCredentials", "Event:Created"],
+    ],
+    [
       "applications with the same name that carry no ownership claim are not ours: create",
       observed(object({ status: { pendingCreate: { displayName: "TrafficLight101", startedAt: "x" } } }), {
         search: { state: "done", apps: [app({ customClaims: { serial_number: "TL1" } })] },
@@ -67,6 +87,32 @@ describe("decide: creating", () => {
     ],
   ])("%s", (_name, o, expected) => {
     expect(types(decide(o, now, options).actions)).toEqual(expected);
+  });
+
+  it("the first mark is the create-started annotation, written with the finalizer", () => {
+    const plan = decide(
+      observed(object({ finalizer: false }), { token: { exists: false, upToDate: false } }),
+      now,
+      options,
+    );
+    expect(plan.actions[0]).toEqual({
+      type: "MarkPendingCreate",
+      displayName: "TrafficLight101",
+      at: rfc3339(now),
+      into: "annotation",
+      addFinalizer: true,
+    });
+  });
+
+  it("a create-started annotation is pending until status records the identity, then it is history", () => {
+    const annotations = {
+      [createStartedAnnotation]: JSON.stringify({ displayName: "TrafficLight101", startedAt: "x" }),
+    };
+    expect(needsSearch(object({ annotations }), false)).toBe(true);
+    expect(needsSearch(object({ annotations, status: { applicationIdentity: identity } }), false)).toBe(
+      false,
+    );
+    expect(needsSearch(object({ annotations: { [createStartedAnnotation]: "not json" } }), false)).toBe(true);
   });
 
   it("creates with the user's claims plus the ownership claim", () => {

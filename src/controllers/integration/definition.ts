@@ -9,8 +9,11 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { ControllerContext, ControllerDefinition } from "../context.ts";
 import { keyOf, ownerKeys, splitKey } from "../controller.ts";
 import { indexInformer, ReferenceIndex } from "../reference-index.ts";
-import { resources } from "../../api/v1alpha1/index.ts";
+import { ConditionType, resources } from "../../api/v1alpha1/index.ts";
+import { adminSecretCache } from "./connection.ts";
 import { integrationReconciler } from "./controller.ts";
+import { ownWrites } from "./own-writes.ts";
+import type { CustomObjects } from "../../k8s/custom-objects.ts";
 
 /** Declares the integration controller over `ctx`; call before the informers start (it indexes them). */
 export function integrationDefinition(ctx: ControllerContext): ControllerDefinition {
@@ -39,6 +42,36 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
     return ready?.status === "True";
   };
   const byConnection = (c: KubernetesObject) => connectionUsers.referrersOf(keyOf(c));
+  // The integration from the cache unless this process wrote it since the cache last showed it.
+  const own = ownWrites({
+    // One the reload controller writes the status of too (spec.reload, or its record and condition
+    // still there to be removed) is read fresh: that controller's writes are not recorded here.
+    cached: (ns, name) => {
+      const obj = integrations.get(name, ns) as DataTrailsIntegration | undefined;
+      const reloadWrites =
+        obj?.spec.reload !== undefined ||
+        obj?.status?.reload !== undefined ||
+        obj?.status?.conditions?.some((c) => c.type === ConditionType.ReloadReady) === true;
+      return reloadWrites ? undefined : obj;
+    },
+    fetch: (ns, name) =>
+      ctx.objects.get<DataTrailsIntegration & KubernetesObject>(resources.integrations, ns, name),
+  });
+  const objects: CustomObjects = {
+    get: (ref, ns, name) => ctx.objects.get(ref, ns, name),
+    mergePatch: (ref, ns, name, patch) => {
+      const meta = (patch as { metadata?: { finalizers?: string[]; annotations?: Record<string, string> } })
+        .metadata;
+      const written = {
+        ...(meta?.finalizers ? { finalizers: meta.finalizers } : {}),
+        ...(meta?.annotations ? { annotations: meta.annotations } : {}),
+      };
+      const patchIt = () => ctx.objects.mergePatch(ref, ns, name, patch);
+      return ref === resources.integrations ? own.track(ns, name, written, patchIt) : patchIt();
+    },
+    apply: (ref, body, manager) => ctx.objects.apply(ref, body, manager),
+    delete: (ref, ns, name) => ctx.objects.delete(ref, ns, name),
+  };
 
   return {
     name: "datatrailsintegration",
@@ -66,19 +99,23 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
       return [...failing, ...wanting];
     },
     reconcile: integrationReconciler({
-      getIntegration: (ns, name) =>
-        ctx.objects.get<DataTrailsIntegration & KubernetesObject>(resources.integrations, ns, name),
+      getIntegration: (ns, name) => own.read(ns, name),
       getConnection: (ns, name) => connections.get(name, ns),
       getClusterConnection: (name) => clusterConnections.get(name),
       namespaceLabels: ctx.namespaceLabels,
       lookupSecret: ctx.lookupSecret,
+      cachedSecret: (ns, name) => secrets.get(name, ns),
+      adminSecrets: adminSecretCache(),
       getBearerToken: (ns, name) => tokens.get(name, ns),
       apiFor: ctx.apiFor,
       ownership: ctx.ownership,
-      objects: ctx.objects,
+      objects,
       secrets: ctx.secrets,
       events: ctx.events,
-      writeStatus: (obj, previous, next) => ctx.writeStatus(resources.integrations, obj, previous, next),
+      writeStatus: (obj, previous, next) =>
+        own.track(obj.metadata.namespace ?? "", obj.metadata.name, { status: next }, () =>
+          ctx.writeStatus(resources.integrations, obj, previous, next),
+        ),
       clock: ctx.clock,
       logger: ctx.logger,
       metrics: ctx.metrics,

@@ -28,6 +28,7 @@ import {
   needsSearch,
   needsSecretCheck,
   ownedBy,
+  pendingCreateOf,
   secretIsPresent,
   tokenSecretName,
 } from "./predicates.ts";
@@ -44,7 +45,7 @@ import type {
 } from "./model.ts";
 import { needsPolicySearch, policyIsOwned, policyPrefix } from "./policies.ts";
 import { failureOf } from "./failures.ts";
-import { resolveConnection } from "./connection.ts";
+import { resolveConnection, type AdminSecretCache } from "./connection.ts";
 import { credentialsClaim, foreignApplication } from "./ownership-checks.ts";
 
 export type { ResolvedConnection } from "../../datatrails/api.ts";
@@ -55,6 +56,10 @@ export interface GatherDeps {
   getClusterConnection(name: string): ClusterDataTrailsConnection | undefined;
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
   lookupSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
+  /** A Secret the operator writes, as the informer holds it (no request). */
+  cachedSecret?(namespace: string, name: string): V1Secret | undefined;
+  /** The admin Secret of a connection, reused while its resourceVersion is the one given (connection.ts). */
+  adminSecrets?: AdminSecretCache;
   getBearerToken(namespace: string, name: string): BearerToken | undefined;
   apiFor(connection: ResolvedConnection): DataTrailsApi;
   ownership: Ownership;
@@ -164,33 +169,58 @@ function childToken(
 }
 
 /**
+ * The credentials Secret. From the informer when it holds exactly the version this integration
+ * recorded writing (status.credentialsSecretVersion) with its data: that is the operator's own last
+ * write, so acting on it cannot repeat a step. Otherwise (no record, the cache behind or ahead, a
+ * user's Secret the informer does not hold) from the API server.
+ */
+async function readCredentialsSecret(
+  obj: DataTrailsIntegration,
+  spec: IntegrationSpec | undefined,
+  deps: Pick<GatherDeps, "lookupSecret" | "cachedSecret">,
+): Promise<V1Secret | undefined> {
+  const namespace = obj.metadata.namespace ?? "";
+  const name = credentialsSecretName(obj, spec);
+  const recorded = obj.status?.credentialsSecretVersion;
+  const cached = recorded ? deps.cachedSecret?.(namespace, name) : undefined;
+  if (cached?.metadata?.resourceVersion === recorded && Object.keys(cached?.data ?? {}).length > 0)
+    return cached;
+  return deps.lookupSecret(namespace, name);
+}
+
+/**
  * Whether the integration is settled (predicates.ts, isSettled) as far as the cluster shows: read
- * on a process's first look, which then asks DataTrails nothing. Reads the credentials Secret only.
+ * on a process's first look, which then asks DataTrails nothing. Reads the credentials Secret only,
+ * and returns it for the reconcile that goes on (so it is not read twice).
  */
 export async function settledAtFirstLook(
   obj: DataTrailsIntegration,
   deps: GatherDeps,
   now: Date,
-): Promise<boolean> {
+): Promise<{ settled: boolean; credentialsSecret: V1Secret | undefined }> {
   const parsed = integrationSpec.safeParse(obj.spec);
   const spec = parsed.success ? parsed.data : undefined;
-  const secret = await deps.lookupSecret(obj.metadata.namespace ?? "", credentialsSecretName(obj, spec));
-  return isSettled(obj, spec, credentialsView(secret, spec), childToken(obj, spec, deps), now);
+  const secret = await readCredentialsSecret(obj, spec, deps);
+  return {
+    settled: isSettled(obj, spec, credentialsView(secret, spec), childToken(obj, spec, deps), now),
+    credentialsSecret: secret,
+  };
 }
 
 /** Everything decide() needs, and the connection's API for apply(). */
 export async function gatherIntegration(
   obj: DataTrailsIntegration,
   deps: GatherDeps,
+  /** The credentials Secret when this reconcile already read it (settledAtFirstLook). */
+  read?: { credentialsSecret: V1Secret | undefined },
 ): Promise<{
   observed: IntegrationObserved;
   api: DataTrailsApi | undefined;
   credentialsSecret: V1Secret | undefined;
 }> {
-  const namespace = obj.metadata.namespace ?? "";
   const parsed = integrationSpec.safeParse(obj.spec);
   const spec = parsed.success ? parsed.data : undefined;
-  const secret = await deps.lookupSecret(namespace, credentialsSecretName(obj, spec));
+  const secret = read ? read.credentialsSecret : await readCredentialsSecret(obj, spec, deps);
   const claim = credentialsClaim(obj, spec, secret, deps.ownership);
   // A Secret that is not ours is never read for an identity or a secret: it is not ours to use.
   const credentials = mayWrite(claim) ? credentialsView(secret, spec) : undefined;
@@ -252,7 +282,7 @@ export async function gatherIntegration(
   let found = application.state === "found" ? application.app : undefined;
   let source = identity;
   if (needsSearch(obj, application.state === "found")) {
-    const displayName = obj.status?.pendingCreate?.displayName ?? spec.displayName;
+    const displayName = pendingCreateOf(obj)?.displayName ?? spec.displayName;
     try {
       const apps: ApplicationView[] = [];
       for await (const app of api.listApplications({ displayName })) apps.push(applicationView(app));

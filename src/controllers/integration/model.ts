@@ -124,7 +124,17 @@ export type RegenerateCause = "lost" | "rejected" | "adopted" | "expiring" | "re
 export type Action =
   | { type: "AddFinalizer" }
   | { type: "RemoveFinalizer" }
-  | { type: "MarkPendingCreate"; displayName: string; at: string }
+  | {
+      type: "MarkPendingCreate";
+      displayName: string;
+      at: string;
+      /**
+       * Where the mark goes: status.pendingCreate (a create again, or a mark there already), or the
+       * create-started annotation, then together with the finalizer when that is still to be added.
+       */
+      into: "status" | "annotation";
+      addFinalizer?: true;
+    }
   | {
       type: "CreateApplication";
       displayName: string;

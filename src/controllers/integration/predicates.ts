@@ -6,6 +6,7 @@
 import {
   applicationFinalizer,
   ConditionType,
+  createStartedAnnotation,
   findCondition,
   ownerClaimName,
   rotateAnnotation,
@@ -43,9 +44,36 @@ export function identityCandidate(
   return undefined;
 }
 
+/**
+ * The create this object records as started and not finished: status.pendingCreate, or else the
+ * create-started annotation while the status records no application identity. The display name is
+ * absent when the annotation cannot be read (the spec's is searched for then).
+ */
+export function pendingCreateOf(
+  obj: DataTrailsIntegration,
+): { displayName?: string; startedAt?: string } | undefined {
+  const inStatus = obj.status?.pendingCreate;
+  if (inStatus)
+    return {
+      startedAt: inStatus.startedAt,
+      ...(inStatus.displayName ? { displayName: inStatus.displayName } : {}),
+    };
+  const raw = obj.metadata.annotations?.[createStartedAnnotation];
+  if (raw === undefined || obj.status?.applicationIdentity) return undefined;
+  try {
+    const mark = JSON.parse(raw) as { displayName?: unknown; startedAt?: unknown };
+    return {
+      ...(typeof mark.displayName === "string" ? { displayName: mark.displayName } : {}),
+      ...(typeof mark.startedAt === "string" ? { startedAt: mark.startedAt } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
 /** A create may have happened without its result being recorded: search DataTrails for it. */
 export function needsSearch(obj: DataTrailsIntegration, identityKnown: boolean): boolean {
-  return !identityKnown && obj.status?.pendingCreate !== undefined;
+  return !identityKnown && pendingCreateOf(obj) !== undefined;
 }
 
 /** The applications among `apps` that this object created (they carry its UID in the ownership claim). */
@@ -103,7 +131,7 @@ export function isSettled(
   if (ready?.status !== "True" || ready.observedGeneration !== obj.metadata.generation) return false;
   if (
     status?.observedGeneration !== obj.metadata.generation ||
-    status.pendingCreate ||
+    pendingCreateOf(obj) ||
     status.pendingRotation ||
     status.accessPolicies?.some((e) => e.identity === undefined)
   )

@@ -4,10 +4,11 @@
  * what one reconcile must then have done.
  */
 import { describe, expect, it } from "vitest";
-import { applicationFinalizer, rotateAnnotation } from "../../api/v1alpha1/index.ts";
+import { applicationFinalizer, ownerClaimName, rotateAnnotation } from "../../api/v1alpha1/index.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";
 import { httpError, type DataTrailsMethod } from "../testing/fake-datatrails-api.ts";
 import { IntegrationWorld, namespace, resyncIntervalMs } from "../testing/integration-world.ts";
+import { pendingCreateOf } from "./predicates.ts";
 
 const name = "tl";
 const key = `${namespace}/${name}`;
@@ -77,8 +78,32 @@ const cases: Case[] = [
       reasons: { CredentialsReady: "DataTrailsUnavailable", Ready: "DataTrailsUnavailable" },
       ends: "backoff",
       also: (w) => {
-        expect(w.status(name).pendingCreate?.displayName).toBe(`app-${name}`);
+        expect(pendingCreateOf(w.integration(name))?.displayName).toBe(`app-${name}`);
         expect(w.secrets.values(namespace, secretName)).toBeUndefined();
+      },
+    },
+  },
+  {
+    name: "a create that crashed after the POST (the create-started mark, no status) is found by search: its secret regenerated, nothing created again",
+    given: async (w) => {
+      w.addIntegration(name);
+      w.api.failNext("createApplication", httpError(503, "create application"));
+      await w.reconcile(key).catch(() => undefined);
+      // As if the create had reached DataTrails and the process died before anything else.
+      await w.api.createApplication({
+        displayName: `app-${name}`,
+        customClaims: { [ownerClaimName]: w.integration(name).metadata.uid },
+      });
+      w.edit(name, (o) => delete o.status);
+    },
+    expect: {
+      writes: ["regenerateSecret"],
+      reasons: { CredentialsReady: "Ready" },
+      ends: "done",
+      also: (w) => {
+        expect(w.api.applications.size).toBe(1);
+        expect(w.status(name).applicationIdentity).toBe([...w.api.applications.values()][0]?.identity);
+        expect(pendingCreateOf(w.integration(name))).toBeUndefined();
       },
     },
   },
@@ -362,5 +387,32 @@ describe("integration reconcile", () => {
     for (const [type, reason] of Object.entries(want.reasons ?? {}))
       expect(w.reason(name, type)).toBe(reason);
     want.also?.(w, result);
+  });
+});
+
+describe("Kubernetes calls of a create (issue #16)", () => {
+  it("a create and the pass its child's first token wakes read one Secret and write marks, Secret, child and status", async () => {
+    const w = new IntegrationWorld();
+    w.addIntegration(name);
+    await w.reconcile(key);
+    w.tokenIsReady(name);
+    await w.reconcile(key);
+
+    expect(w.reason(name, "Ready")).toBe("Ready");
+    // The credentials Secret once, on the first look (a user's Secret could hold the name); the
+    // admin Secret never: the connection recorded its version, and the first read of it is shared.
+    expect(w.secrets.reads).toEqual([`${namespace}/${secretName}`, `${namespace}/dt-admin`]);
+    expect(w.secrets.writes).toEqual([`create ${namespace}/${secretName}`]);
+    expect(w.kubeWrites).toEqual(["patch", "apply", "status", "status"]);
+    expect(w.events.map((e) => e.reason)).toEqual(["Created"]);
+  });
+
+  it("a second integration on the same connection does not read the admin Secret again", async () => {
+    const w = new IntegrationWorld();
+    w.addIntegration(name);
+    w.addIntegration("other");
+    await w.reconcile(key);
+    await w.reconcile(`${namespace}/other`);
+    expect(w.secrets.reads.filter((r) => r === `${namespace}/dt-admin`)).toHaveLength(1);
   });
 });

@@ -12,6 +12,8 @@ export class FakeSecretStore implements SecretStore {
   #version = 100;
   /** Every write, as `create ns/name` or `apply ns/name`. */
   readonly writes: string[] = [];
+  /** Every read from the API, as `ns/name`. */
+  readonly reads: string[] = [];
 
   /** Puts a Secret in place as someone else (or an earlier run) wrote it; returns its resourceVersion. */
   put(secret: V1Secret): string {
@@ -72,7 +74,13 @@ export class FakeSecretStore implements SecretStore {
   }
 
   get(namespace: string, name: string): Promise<V1Secret | undefined> {
+    this.reads.push(`${namespace}/${name}`);
+    return Promise.resolve(this.cached(namespace, name));
+  }
+
+  /** The Secret as an informer's cache holds it (no read counted). */
+  cached(namespace: string, name: string): V1Secret | undefined {
     const secret = this.#secrets.get(`${namespace}/${name}`);
-    return Promise.resolve(secret ? structuredClone(secret) : undefined);
+    return secret ? structuredClone(secret) : undefined;
   }
 }

@@ -17,8 +17,10 @@ import {
 import { createFakeClock, type FakeClock } from "../../k8s/fake-clock.ts";
 import type { CustomObjects, ResourceRef } from "../../k8s/custom-objects.ts";
 import type { EventInput, EventRecorder } from "../../k8s/events.ts";
+import { statusChanged } from "../../k8s/status.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";
 import { createLogger } from "../../observability/logger.ts";
+import { adminSecretCache } from "../integration/connection.ts";
 import { integrationReconciler } from "../integration/controller.ts";
 import type { Ownership } from "../ownership.ts";
 import { FakeDataTrailsApi } from "./fake-datatrails-api.ts";
@@ -44,14 +46,19 @@ export class IntegrationWorld {
   #uids = 0;
 
   constructor() {
-    this.secrets.put({
+    const adminVersion = this.secrets.put({
       metadata: { name: "dt-admin", namespace },
       data: {
         client_id: Buffer.from("admin").toString("base64"),
         client_secret: Buffer.from("admin-secret").toString("base64"),
       },
     });
+    // As the connection controller records it once it has checked the admin Secret.
+    this.connection.status = { credentialsSecretVersion: adminVersion };
   }
+
+  /** Status writes, finalizer patches and BearerToken applies, in order (`status`, `patch`, `apply`). */
+  readonly kubeWrites: string[] = [];
 
   /** Adds an integration (as kubectl apply would: no status, no finalizer yet). */
   addIntegration(
@@ -121,9 +128,12 @@ export class IntegrationWorld {
   readonly #objects: CustomObjects = {
     get: () => Promise.resolve(undefined),
     mergePatch: (_ref: ResourceRef, _ns: string, name: string, patch: object) => {
+      this.kubeWrites.push("patch");
       const obj = structuredClone(this.integration(name));
-      const finalizers = (patch as { metadata?: { finalizers?: string[] } }).metadata?.finalizers;
-      if (finalizers) obj.metadata.finalizers = finalizers;
+      const meta = (patch as { metadata?: { finalizers?: string[]; annotations?: Record<string, string> } })
+        .metadata;
+      if (meta?.finalizers) obj.metadata.finalizers = meta.finalizers;
+      if (meta?.annotations) obj.metadata.annotations = { ...obj.metadata.annotations, ...meta.annotations };
       obj.metadata.resourceVersion = String(Number(obj.metadata.resourceVersion) + 1);
       // The API server removes an object being deleted once its last finalizer goes.
       if (obj.metadata.deletionTimestamp && !obj.metadata.finalizers?.includes(applicationFinalizer))
@@ -132,6 +142,7 @@ export class IntegrationWorld {
       return Promise.resolve();
     },
     apply: (_ref: ResourceRef, body: KubernetesObject) => {
+      this.kubeWrites.push("apply");
       const name = body.metadata?.name ?? "";
       const before = this.tokens.get(name);
       const token = {
@@ -181,13 +192,18 @@ export class IntegrationWorld {
       getClusterConnection: () => undefined,
       namespaceLabels: () => Promise.resolve({}),
       lookupSecret: (ns, name) => this.secrets.get(ns, name),
+      cachedSecret: (ns, name) => this.secrets.cached(ns, name),
+      adminSecrets: adminSecretCache(),
       getBearerToken: (_ns, name) => structuredClone(this.tokens.get(name)),
       apiFor: () => this.api,
       ownership: this.#ownership,
       objects: this.#objects,
       secrets: this.secrets,
       events: this.#recorder,
-      writeStatus: (obj, _previous, next) => {
+      writeStatus: (obj, previous, next) => {
+        // As patchStatus: an unchanged status is not written.
+        if (!statusChanged(previous, next)) return Promise.resolve();
+        this.kubeWrites.push("status");
         const stored = this.integrations.get(obj.metadata.name);
         if (stored) this.integrations.set(obj.metadata.name, { ...stored, status: structuredClone(next) });
         return Promise.resolve();
