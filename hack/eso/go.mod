@@ -4,6 +4,7 @@ go 1.26.0
 
 tool github.com/external-secrets/external-secrets
 
+// ESO's own go.mod carries this replace; replace directives apply only in the main module.
 replace github.com/Masterminds/sprig/v3 => github.com/external-secrets/sprig/v3 v3.3.0
 
 require (
