@@ -229,6 +229,12 @@ async function run(label: string, eso: EsoBuild | undefined) {
     const inWindow = <T extends { atMs: number }>(xs: T[]) => xs.filter((x) => x.atMs >= from && x.atMs < to);
     const refreshes = inWindow(tokens.newTokens).length;
     const writes = inWindow(tokens.writes).length;
+    // Seconds between successive new tokens of the same Secret, for those that end in the window.
+    const byName = new Map<string, number[]>();
+    for (const t of tokens.newTokens) byName.set(t.name, [...(byName.get(t.name) ?? []), t.atMs]);
+    const intervals = [...byName.values()].flatMap((ts) =>
+      ts.slice(1).flatMap((t, i) => (t >= from && t < to ? [(t - (ts[i] as number)) / 1000] : [])),
+    );
     const raw = perObject(kubeAfter, kubeBefore, 1);
     const net: Record<string, number> = {};
     for (const [k, v] of Object.entries(raw)) {
@@ -254,6 +260,13 @@ async function run(label: string, eso: EsoBuild | undefined) {
       windowSeconds: round(seconds, 1),
       refreshes,
       controllerCounters: counters,
+      refreshIntervalSeconds: {
+        min: round(Math.min(...intervals), 1),
+        p50: round(quantile(intervals, 0.5), 1),
+        mean: round(intervals.reduce((a, b) => a + b, 0) / intervals.length, 1),
+        // New tokens that came less than half an ESO refreshInterval (1/3 of the TTL) after the last.
+        underHalfInterval: intervals.filter((i) => i < refreshMs / 2000).length,
+      },
       secretWritesPerRefresh: perRefreshOf(writes, 3),
       tokenRequests,
       // Per token per TTL: 1.0 is one request per token lifetime; 1.5 is a refresh every 2/3 TTL.
@@ -303,6 +316,11 @@ const rows = [
   row("apply → all tokens valid (s)", (r) => r.applyToAllValidSeconds),
   row("apply → valid token p50 / p99 (ms)", (r) => `${r.applyToValidMs.p50} / ${r.applyToValidMs.p99}`),
   row("refreshes in the window", (r) => r.refreshes),
+  row(
+    "refresh interval min / p50 (s)",
+    (r) => `${r.refreshIntervalSeconds.min} / ${r.refreshIntervalSeconds.p50}`,
+  ),
+  row("refreshes < 1/3 TTL after the last", (r) => r.refreshIntervalSeconds.underHalfInterval),
   row("CPU s per 1,000 refreshes", (r) => r.cpuSecondsPer1000Refreshes),
   row("CPU % of a core", (r) => r.cpuPercent),
   row("RSS mean / peak (MB)", (r) => `${r.rssMbMean} / ${r.rssMbPeak}`),

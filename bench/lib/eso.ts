@@ -11,7 +11,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { sumMetric } from "../../test/support/metrics-text.ts";
-import { repoRoot } from "./env.ts";
+import { repoRoot, type AppCredentials } from "./env.ts";
 import { sampleProc, type ProcSample } from "./operator.ts";
 
 /** The ESO binary and the directory of its CRDs. */
@@ -123,7 +123,7 @@ export async function startEsoChild(options: {
 export function credentialsSecretManifest(
   namespace: string,
   name: string,
-  credentials: { clientId: string; clientSecret: string },
+  credentials: AppCredentials,
 ): Record<string, unknown> {
   return {
     apiVersion: "v1",
