@@ -8,7 +8,7 @@ NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
 .PHONY: help deps controlplane helm promtool lua container-tools image test-image node test-node crds build typecheck lint format test test-unit test-integration chaos dev clean \
-	bench bench-burst bench-floor bench-latency bench-steady bench-restart bench-memory bench-versus
+	bench bench-burst bench-floor bench-latency bench-steady bench-restart bench-memory bench-versus bench-peer eso
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-18s %s\n", $$1, $$2 }'
@@ -120,6 +120,8 @@ STEADY_COUNT ?= 2000
 STEADY_LIFETIMES ?= 10
 RESTART_STEPS ?= 1000,2000,4000
 VERSUS_COUNT ?= 1000
+PEER_COUNT ?= 1000
+PEER_LIFETIMES ?= 10
 else
 BURST_COUNT ?= 200
 LATENCY_SECONDS ?= 60
@@ -127,8 +129,11 @@ STEADY_COUNT ?= 200
 STEADY_LIFETIMES ?= 3
 RESTART_STEPS ?= 200,400
 VERSUS_COUNT ?= 100
+PEER_COUNT ?= 50
+PEER_LIFETIMES ?= 3
 endif
 STEADY_TTL ?= 60
+PEER_TTL ?= 60
 CONCURRENCY ?= 8
 
 bench: bench-burst bench-latency bench-steady bench-restart bench-versus ## All benchmarks (SCALE=small|full).
@@ -153,9 +158,16 @@ bench-memory: bench-restart ## Memory growth per 1,000 integrations (part of ben
 bench-versus: deps controlplane ## curl + jq + kubectl per refresh versus the operator's CPU per refresh.
 	node bench/versus.ts --count=$(VERSUS_COUNT)
 
+# Not part of `make bench`: the first run builds External Secrets Operator (10-30 minutes).
+bench-peer: deps controlplane eso ## The same short-TTL workload through the operator and External Secrets Operator.
+	node bench/peer.ts --count=$(PEER_COUNT) --ttl=$(PEER_TTL) --lifetimes=$(PEER_LIFETIMES)
+
 clean: ## Remove build output and the project-local Node (the control-plane cache stays).
 	rm -rf dist .tools node_modules .dev
 
 .PHONY: promtool
 promtool: ## Build (once) or find promtool (pinned in hack/promtool/go.mod) for the alert tests; honours PROMTOOL_BIN.
 	@bash hack/promtool/build.sh >/dev/null
+
+eso: ## Build (once) or find External Secrets Operator (pinned in hack/eso/go.mod) for bench-peer; honours ESO_BIN.
+	@bash hack/eso/build.sh >/dev/null

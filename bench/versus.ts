@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot, startBenchEnv } from "./lib/env.ts";
+import { createApplications, repoRoot, startBenchEnv } from "./lib/env.ts";
 import { intFlags, machine, progress, report, round } from "./lib/report.ts";
 
 const flags = intFlags({ count: 200 });
@@ -37,21 +37,7 @@ const env = await startBenchEnv({ namespace: "versus" });
 let measured: { wall: number; user: number; sys: number };
 try {
   // One application, made with the App Registrations API as the docs do.
-  const form = new URLSearchParams({
-    grant_type: "client_credentials",
-    client_id: env.emulator.admin.clientId,
-    client_secret: env.emulator.admin.clientSecret,
-  });
-  const admin = (await (
-    await fetch(`${env.emulator.url}/archivist/iam/v1/appidp/token`, { method: "POST", body: form })
-  ).json()) as { access_token: string };
-  const app = (await (
-    await fetch(`${env.emulator.url}/archivist/iam/v1/applications`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${admin.access_token}` },
-      body: JSON.stringify({ display_name: "baseline", custom_claims: {} }),
-    })
-  ).json()) as { client_id: string; credentials: { secret: string }[] };
+  const app = (await createApplications(env, ["baseline"])).get("baseline");
   log(`baseline: ${flags.count} refreshes with curl + jq + kubectl`);
   env.emulator.control.resetCounters();
   measured = await new Promise((done, fail) => {
@@ -59,8 +45,8 @@ try {
       env: {
         ...process.env,
         URL: env.emulator.url,
-        CLIENT_ID: app.client_id,
-        SECRET: app.credentials[0]?.secret ?? "",
+        CLIENT_ID: app?.clientId ?? "",
+        SECRET: app?.clientSecret ?? "",
         KUBECTL: join(env.plane.binDir, "kubectl"),
         KUBECONFIG: env.plane.kubeconfigPath,
         NAMESPACE: env.namespace,

@@ -165,6 +165,43 @@ export async function createIntegrations(env: BenchEnv, list: readonly string[],
   });
 }
 
+/** Client credentials of a DataTrails application. */
+export interface AppCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+/**
+ * Creates one application per name in the emulator through the App Registrations API (as a user
+ * would, with the admin's token), `concurrency` at a time, and returns their credentials by name.
+ */
+export async function createApplications(
+  env: BenchEnv,
+  list: readonly string[],
+  concurrency = 16,
+): Promise<Map<string, AppCredentials>> {
+  const form = new URLSearchParams({
+    grant_type: "client_credentials",
+    client_id: env.emulator.admin.clientId,
+    client_secret: env.emulator.admin.clientSecret,
+  });
+  const admin = (await (
+    await fetch(`${env.emulator.url}/archivist/iam/v1/appidp/token`, { method: "POST", body: form })
+  ).json()) as { access_token: string };
+  const out = new Map<string, AppCredentials>();
+  await pool(list, concurrency, async (name) => {
+    const response = await fetch(`${env.emulator.url}/archivist/iam/v1/applications`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${admin.access_token}` },
+      body: JSON.stringify({ display_name: name, custom_claims: {} }),
+    });
+    if (!response.ok) throw new Error(`creating application ${name}: HTTP ${response.status}`);
+    const app = (await response.json()) as { client_id: string; credentials: { secret: string }[] };
+    out.set(name, { clientId: app.client_id, clientSecret: app.credentials[0]?.secret ?? "" });
+  });
+  return out;
+}
+
 /** Requests the API server has served, by `VERB resource` (apiserver_request_total), watches excluded. */
 export async function apiServerRequests(env: BenchEnv): Promise<Record<string, number>> {
   const text = await env.kubectl(["get", "--raw", "/metrics"]);
