@@ -1,13 +1,15 @@
 /**
  * Heap per integration, from heap snapshots of the operator process (run as the image runs it, see
- * bench/lib/operator.ts): it starts with --heapsnapshot-signal=SIGUSR2 and settles with no
- * integration, a first snapshot is written; then `count` integrations are created and once all are
- * Ready, a second one. A snapshot holds only what is reachable after a full GC, so the difference
- * of the two is what the operator keeps per integration (its caches, indexes, queues, timers),
- * independent of the machine's load, unlike RSS. Prints the difference in bytes per integration and
- * per 1,000 and the constructors (or node types) that grew most. The snapshots are deleted once read.
+ * bench/lib/operator.ts): it starts with --heapsnapshot-signal=SIGUSR2, `warmup` integrations are
+ * created (so the code paths of a create are compiled before the first snapshot) and once they are
+ * Ready a first snapshot is written; then `count` more are created and once all are Ready, a second
+ * one. A snapshot holds only what is reachable after a full GC, so the difference of the two is what
+ * the operator keeps per integration (its caches, indexes, queues, timers), independent of the
+ * machine's load, unlike RSS. Prints the difference in bytes per integration and per 1,000, without
+ * compiled code (which the JIT grows or drops as it likes), and the constructors (or node types) that
+ * grew most. The snapshots are deleted once read.
  *
- *   node bench/heap.ts [--count=100]
+ *   node bench/heap.ts [--count=100] [--warmup=10]
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +19,7 @@ import type { OperatorChild } from "./lib/operator.ts";
 import { intFlags, machine, report, round } from "./lib/report.ts";
 import { readyTracker } from "./lib/watch.ts";
 
-const flags = intFlags({ count: 100 });
+const flags = intFlags({ count: 100, warmup: 10 });
 const m = machine();
 const dir = join(repoRoot, "bench", "profiles");
 mkdirSync(dir, { recursive: true });
@@ -92,11 +94,13 @@ try {
   const operator = await env.startOperator({
     nodeFlags: ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${dir}`],
   });
+  const tracker = await readyTracker(env.plane.kubeConfig, env.namespace);
+  await createIntegrations(env, names("warm", flags.warmup));
+  await tracker.waitFor(flags.warmup, 30 * 60_000);
   await sleep(10_000);
   const empty = await summarise(await writeSnapshot(operator));
-  const tracker = await readyTracker(env.plane.kubeConfig, env.namespace);
   await createIntegrations(env, names("heap", flags.count));
-  await tracker.waitFor(flags.count, 30 * 60_000);
+  await tracker.waitFor(flags.warmup + flags.count, 30 * 60_000);
   tracker.stop();
   await sleep(10_000);
   const rssMb = operator.sample().rssMb;
@@ -113,11 +117,14 @@ try {
       bytesPerIntegration: round(g.bytes / flags.count, 0),
       objectsPerIntegration: round(g.count / flags.count, 1),
     }));
-  const delta = full.totalBytes - empty.totalBytes;
+  const code = (s: HeapSummary) => s.byName.get("(code)")?.bytes ?? 0;
+  const delta = full.totalBytes - code(full) - (empty.totalBytes - code(empty));
   result = {
     integrations: flags.count,
-    heapBytesEmpty: empty.totalBytes,
-    heapBytesFull: full.totalBytes,
+    heapBytesBefore: empty.totalBytes,
+    heapBytesAfter: full.totalBytes,
+    codeBytesBefore: code(empty),
+    codeBytesAfter: code(full),
     heapBytesPerIntegration: round(delta / flags.count, 0),
     heapMbPer1000Integrations: round(((delta / flags.count) * 1000) / 2 ** 20, 2),
     grewMost: grew,
@@ -128,8 +135,9 @@ try {
   await env.stop();
 }
 report(`heap-${flags.count}`, m, flags, result, [
-  `${flags.count} integrations: live heap ${round(result.heapBytesEmpty / 2 ** 20, 1)} → ` +
-    `${round(result.heapBytesFull / 2 ** 20, 1)} MB, ${result.heapBytesPerIntegration} bytes per integration ` +
+  `${flags.warmup} → ${flags.warmup + flags.count} integrations: live heap ` +
+    `${round(result.heapBytesBefore / 2 ** 20, 1)} → ${round(result.heapBytesAfter / 2 ** 20, 1)} MB; ` +
+    `without compiled code ${result.heapBytesPerIntegration} bytes per integration ` +
     `(${result.heapMbPer1000Integrations} MB per 1,000)`,
   ...result.grewMost
     .slice(0, 12)
