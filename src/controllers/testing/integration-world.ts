@@ -38,7 +38,7 @@ export const resyncIntervalMs = 600_000;
 
 /** A copy of `obj` as the operator's cache holds it. */
 function cached<T>(obj: T | undefined, shape: CacheShape<T & KubernetesObject>): T | undefined {
-  return obj && (shapeForCache(structuredClone(obj) as T & KubernetesObject, shape));
+  return obj && shapeForCache(structuredClone(obj) as T & KubernetesObject, shape);
 }
 
 /** The cluster and DataTrails one integration lives in. */
