@@ -1,6 +1,6 @@
 /**
  * The cache shapes drop what no controller reads and keep what they do: objects as the API server
- * sends them (managed fields, kubectl's last-applied copy, user labels) are shaped, and every
+ * sends them (managed fields, kubectl's last-applied copy, unread metadata) are shaped, and every
  * reader the controllers use on cached objects gives the same answer on the shaped copy as on the
  * original. The integration reconciler's seam tests (src/controllers/integration/reconcile.test.ts)
  * run on shaped BearerTokens, integrations and connections too (integration-world.ts).
@@ -62,6 +62,8 @@ const integration = (): DataTrailsIntegration & KubernetesObject => {
       resourceVersion: "42",
       generation: 3,
       creationTimestamp: "2026-06-01T12:00:00Z",
+      generateName: "traffic-",
+      deletionGracePeriodSeconds: 0,
       finalizers: ["datatrails.ai/application"],
       labels: { team: "a" },
       annotations: {
@@ -137,7 +139,7 @@ const tokenSecret = (): V1Secret => ({
 });
 
 describe("shapeForCache", () => {
-  it("drops managedFields, kubectl's last-applied copy, labels and foreign annotations of a custom object", () => {
+  it("drops managedFields, kubectl's last-applied copy and unread metadata of a custom object", () => {
     const original = integration();
     const shaped = shapeForCache(original, integrationCacheShape);
     expect(shaped.metadata).toEqual({
@@ -148,7 +150,12 @@ describe("shapeForCache", () => {
       generation: 3,
       creationTimestamp: "2026-06-01T12:00:00Z",
       finalizers: ["datatrails.ai/application"],
-      annotations: { [refreshAnnotation]: "2026-06-01T12:30:00Z", [rotateAnnotation]: "1" },
+      labels: { team: "a" },
+      annotations: {
+        [refreshAnnotation]: "2026-06-01T12:30:00Z",
+        [rotateAnnotation]: "1",
+        "example.com/note": "n",
+      },
     });
     expect(shaped.spec).toBe(original.spec);
     expect(shaped.status).toBe(original.status);
@@ -157,7 +164,7 @@ describe("shapeForCache", () => {
     expect(JSON.stringify(shaped).length).toBeLessThan(JSON.stringify(original).length / 2);
     // The original is left as it was (the caller may still hold it).
     expect(original.metadata.managedFields).toBe(managedFields);
-    expect(original.metadata.labels).toEqual({ team: "a" });
+    expect(original.metadata.annotations?.[lastAppliedAnnotation]).toBeDefined();
   });
 
   it("keeps what the controllers read of an integration: the same answers on the shaped copy", () => {
@@ -169,13 +176,27 @@ describe("shapeForCache", () => {
       credentialsSecretName(original, integrationSpec.parse(original.spec)),
     );
     expect(rotationRequested(shaped)).toBe(rotationRequested(original));
+    // What the controller loop compares to decide whether an update is worth a reconcile.
+    const wakes = (o: DataTrailsIntegration & KubernetesObject) => {
+      const m = o.metadata;
+      return JSON.stringify([
+        m.generation,
+        m.deletionTimestamp,
+        m.finalizers,
+        m.annotations,
+        m.labels,
+        m.uid,
+      ]);
+    };
+    const { [lastAppliedAnnotation]: _copy, ...annotations } = original.metadata.annotations ?? {};
+    expect(wakes(shaped)).toBe(wakes({ ...original, metadata: { ...original.metadata, annotations } }));
   });
 
   it("keeps a BearerToken's owner references, deletion and the operator's annotations", () => {
     const original = bearerToken();
     const shaped = shapeForCache(original, bearerTokenCacheShape);
     expect(shaped.metadata.managedFields).toBeUndefined();
-    expect(shaped.metadata.labels).toBeUndefined();
+    expect(shaped.metadata.labels).toEqual(original.metadata.labels);
     expect(shaped.metadata.ownerReferences).toEqual(original.metadata.ownerReferences);
     expect(shaped.metadata.deletionTimestamp).toBe(original.metadata.deletionTimestamp);
     expect(shaped.metadata.annotations).toEqual(original.metadata.annotations);

@@ -2,16 +2,17 @@
  * What the informer caches keep of each object: only the fields some controller reads, copied into
  * a fresh object when the object enters the cache (list or watch event), so the rest of what the
  * API server sends (`metadata.managedFields`, which alone is often larger than the spec; the
- * `kubectl.kubernetes.io/last-applied-configuration` copy of the whole object; labels nobody reads)
- * is garbage as soon as the event has been handled. One whitelist per kind, typed against the
+ * `kubectl.kubernetes.io/last-applied-configuration` copy of the whole object; metadata such as
+ * `generateName` or `deletionGracePeriodSeconds`) is garbage as soon as the event has been handled. One whitelist per kind, typed against the
  * kind's own type so a misspelt field does not compile; src/k8s/cache-shape.test.ts and the
  * integration reconciler's seam tests (src/controllers/testing/integration-world.ts) run on shaped
  * objects, so a controller that starts reading a dropped field fails there.
  *
  * Custom kinds keep spec and status whole (their schemas parse them), the metadata the
- * controllers use (identity, generation, deletion, finalizers, owners) and only the operator's own
- * annotations (`datatrails.ai/…`: refresh and rotate requests, token-audiences); their labels are
- * read by no controller. The operator's own Secrets (the only ones cached: the informer selects the
+ * controllers use (identity, generation, deletion, finalizers, owners), and their labels and
+ * annotations but kubectl's copy: the controllers read the `datatrails.ai/…` requests, and the
+ * controller loop (controllers/controller.ts) reconciles an object whose labels or annotations
+ * changed, so a user's `kubectl annotate` still wakes it. The operator's own Secrets (the only ones cached: the informer selects the
  * managed-by label; a user's Secret is never cached, only its metadata is watched by
  * secret-feed.ts) keep their data, type, labels and annotations: the token controller reads the
  * published token and its annotations back, compares a template's labels and annotations, and the
@@ -27,9 +28,6 @@ import type {
 
 /** The annotation `kubectl apply` (client side) writes: a copy of the whole applied object. */
 export const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
-
-/** The annotations of the operator's own API group, the only ones the controllers read on custom objects. */
-const operatorAnnotationPrefix = "datatrails.ai/";
 
 /** What one kind's cache keeps. */
 export interface CacheShape<T extends KubernetesObject> {
@@ -56,19 +54,19 @@ const commonMetadata = [
   "ownerReferences",
 ] as const satisfies readonly (keyof V1ObjectMeta)[];
 
-const none = () => false;
-const operatorAnnotations = (key: string) => key.startsWith(operatorAnnotationPrefix);
+const everyLabel = () => true;
+const notKubectlCopy = (key: string) => key !== lastAppliedAnnotation;
 
 function customShape<T extends KubernetesObject & { spec?: unknown; status?: unknown }>(): CacheShape<T> {
   return {
     fields: ["spec", "status"] as Exclude<keyof T, "apiVersion" | "kind" | "metadata">[],
     metadata: commonMetadata,
-    label: none,
-    annotation: operatorAnnotations,
+    label: everyLabel,
+    annotation: notKubectlCopy,
   };
 }
 
-/** DataTrailsIntegration: spec, status, identity, the operator's annotations. */
+/** DataTrailsIntegration: spec, status, identity and lifecycle, labels, annotations but kubectl's copy. */
 export const integrationCacheShape = customShape<DataTrailsIntegration & KubernetesObject>();
 /** BearerToken: the same. */
 export const bearerTokenCacheShape = customShape<BearerToken & KubernetesObject>();
@@ -81,8 +79,8 @@ export const clusterConnectionCacheShape = customShape<ClusterDataTrailsConnecti
 export const secretCacheShape: CacheShape<V1Secret> = {
   fields: ["data", "type", "immutable"],
   metadata: commonMetadata,
-  label: () => true,
-  annotation: (key) => key !== lastAppliedAnnotation,
+  label: everyLabel,
+  annotation: notKubectlCopy,
 };
 
 function pick(
