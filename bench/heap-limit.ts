@@ -1,7 +1,8 @@
 /**
  * RSS and CPU of the operator with V8 heap flags, for `count` integrations created at once: the
  * same burst as bench/burst.ts, with `--max-old-space-size` and `--max-semi-space-size` (MB) given
- * to the operator's node. Shows how much of the RSS is heap headroom rather than live data.
+ * to the operator's node as its whole NODE_OPTIONS (in place of the chart's default). Shows how much
+ * of the RSS is heap headroom rather than live data.
  *
  *   node bench/heap-limit.ts [--count=1000] [--oldSpaceMb=0] [--semiSpaceMb=0]   (0: V8's default)
  */
@@ -19,7 +20,7 @@ const nodeFlags = [
 const env = await startBenchEnv({ namespace: "heap-limit" });
 let result;
 try {
-  const operator = await env.startOperator({ nodeFlags });
+  const operator = await env.startOperator({ nodeOptions: nodeFlags.join(" ") });
   const tracker = await readyTracker(env.plane.kubeConfig, env.namespace);
   const cpuBefore = operator.sample().cpuSeconds;
   const start = Date.now();

@@ -24,7 +24,12 @@ export interface BenchEnv {
   namespace: string;
   kubectl(args: string[], input?: string | object | object[]): Promise<string>;
   /** Starts (another) operator process on the namespace. */
-  startOperator(extra?: { flags?: string[]; nodeFlags?: string[] }): Promise<OperatorChild>;
+  /** `nodeOptions` replaces the chart's default NODE_OPTIONS (see bench/lib/operator.ts). */
+  startOperator(extra?: {
+    flags?: string[];
+    nodeFlags?: string[];
+    nodeOptions?: string;
+  }): Promise<OperatorChild>;
   stop(): Promise<void>;
 }
 
@@ -112,6 +117,7 @@ export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<Benc
         namespace,
         flags: [...(options.operatorFlags ?? []), ...(extra.flags ?? [])],
         nodeFlags: extra.nodeFlags ?? [],
+        ...(extra.nodeOptions !== undefined ? { nodeOptions: extra.nodeOptions } : {}),
       });
       children.push(child);
       await child.started;

@@ -1,14 +1,37 @@
 /**
- * The operator (`node src/main.ts run`) as a child process, with its CPU time and memory read from
- * /proc/<pid> and its /metrics scraped. Its log is kept only as far as the benchmark needs it.
+ * The operator as a child process, run as the image runs it: the compiled `node dist/main.js run`
+ * (built here first with `npm run build`, once per benchmark process) with the chart's default
+ * NODE_OPTIONS (`nodeOptions` in charts/datatrails-operator/values.yaml), not the sources through
+ * type stripping. Its CPU time and memory are read from /proc/<pid> and its /metrics scraped; its
+ * log is kept only as far as the benchmark needs it.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { parse } from "yaml";
 import { sumMetric } from "../../test/support/metrics-text.ts";
 
 const repoRoot = resolve(import.meta.dirname, "..", "..");
+
+/** The NODE_OPTIONS the chart gives the operator by default (`nodeOptions` in its values.yaml). */
+export function chartNodeOptions(): string {
+  const values = parse(
+    readFileSync(join(repoRoot, "charts", "datatrails-operator", "values.yaml"), "utf8"),
+  ) as { nodeOptions?: unknown };
+  return typeof values.nodeOptions === "string" ? values.nodeOptions : "";
+}
+
+let built = false;
+
+/** Compiles src/ to dist/ (`npm run build`), once per process: benchmarks run what the image runs. */
+function buildOnce(): void {
+  if (built) return;
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  const result = spawnSync(npm, ["run", "--silent", "build"], { cwd: repoRoot, stdio: "inherit" });
+  if (result.status !== 0) throw new Error(`npm run build failed (${result.status ?? result.signal})`);
+  built = true;
+}
 
 /** CPU seconds (user + system) and memory of a process, from /proc. */
 export interface ProcSample {
@@ -55,18 +78,25 @@ export interface OperatorChild {
   stop(): Promise<void>;
 }
 
-/** Starts the operator on one namespace, without leader election. */
+/**
+ * Starts the compiled operator on one namespace, without leader election. `nodeFlags` go on node's
+ * command line (they win over NODE_OPTIONS); `nodeOptions` replaces the chart's default NODE_OPTIONS.
+ */
 export function startOperatorChild(options: {
   kubeconfigPath: string;
   namespace: string;
   flags: string[];
   nodeFlags: string[];
+  nodeOptions?: string;
 }): OperatorChild {
+  buildOnce();
+  const { NODE_OPTIONS: _inherited, ...parentEnv } = process.env;
+  const nodeOptions = options.nodeOptions ?? chartNodeOptions();
   const child = spawn(
     process.execPath,
     [
       ...options.nodeFlags,
-      join(repoRoot, "src", "main.ts"),
+      join(repoRoot, "dist", "main.js"),
       "run",
       `--kubeconfig=${options.kubeconfigPath}`,
       "--no-leader-election",
@@ -77,7 +107,11 @@ export function startOperatorChild(options: {
       "--log-level=info",
       ...options.flags,
     ],
-    { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...parentEnv, NODE_ENV: "production", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
+    },
   );
   let metricsPort = 0;
   let startedAt = 0;

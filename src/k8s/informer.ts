@@ -9,15 +9,21 @@
  * A restart resumes the watch from the last resourceVersion the cache saw, so nothing in between is
  * missed; when that version is too old the API server answers 410 and ListWatch lists afresh, sending
  * `delete` for objects that disappeared meanwhile.
+ *
+ * With a `cacheShape`, every object is reduced to what the controllers read (cache-shape.ts) before
+ * the cache stores it, both from the list and from each watch event: the cache never holds the
+ * managed fields and other unread parts, and handlers see the objects exactly as `get` returns them.
  */
 import {
-  makeInformer,
+  ListWatch,
+  Watch,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { shapeForCache, type CacheShape } from "./cache-shape.ts";
 import { createRealClock, type Clock, type TimerHandle } from "./clock.ts";
 import { toKubeError } from "./errors.ts";
 
@@ -35,6 +41,8 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   listFn: () => Promise<KubernetesListObject<T>>;
   /** Restricts the watch (e.g. to Secrets the operator manages); `listFn` must use the same selector. */
   labelSelector?: string;
+  /** What the cache keeps of each object; the whole object when absent. */
+  cacheShape?: CacheShape<T>;
   logger: Logger;
   metrics?: Metrics;
   clock?: Clock;
@@ -81,6 +89,37 @@ export function nextRestartDelayMs(previousMs: number, ranMs: number, backoff: R
   return Math.min(previousMs * 2, backoff.maxMs);
 }
 
+/** A watch whose ADDED, MODIFIED and DELETED objects are shaped before the cache sees them. */
+class ShapingWatch<T extends KubernetesObject> extends Watch {
+  readonly #shape: (obj: T) => T;
+
+  constructor(kubeConfig: KubeConfig, shape: (obj: T) => T) {
+    super(kubeConfig);
+    this.#shape = shape;
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    // client-node's own signature.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    callback: (phase: string, apiObj: any) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const shape = this.#shape;
+    return super.watch(
+      path,
+      queryParams,
+      (phase: string, apiObj: T) =>
+        callback(
+          phase,
+          phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED" ? shape(apiObj) : apiObj,
+        ),
+      done,
+    );
+  }
+}
+
 /** Wraps client-node's informer so that it restarts after errors; see the module comment. */
 export function createResilientInformer<T extends KubernetesObject>(
   options: ResilientInformerOptions<T>,
@@ -93,15 +132,18 @@ export function createResilientInformer<T extends KubernetesObject>(
     healthyResetMs: options.healthyResetMs ?? 60_000,
   };
 
+  const { cacheShape } = options;
+  const shape = cacheShape ? (obj: T) => shapeForCache(obj, cacheShape) : (obj: T) => obj;
   let listedOnce = false;
-  const informer = makeInformer<T>(
-    options.kubeConfig,
+  const informer = new ListWatch<T>(
     options.path,
+    cacheShape ? new ShapingWatch<T>(options.kubeConfig, shape) : new Watch(options.kubeConfig),
     async () => {
       const list = await options.listFn();
       listedOnce = true;
-      return list;
+      return cacheShape ? { ...list, items: list.items.map(shape) } : list;
     },
+    false,
     options.labelSelector,
   );
 

@@ -1,7 +1,8 @@
 /**
  * The operator's informers, one per kind it reads: its four custom kinds and the Secrets it writes
  * (selected by the managed-by label). With watchNamespaces set, each namespaced kind is one informer
- * per namespace behind one interface: the operator's RBAC then grants list/watch only there.
+ * per namespace behind one interface: the operator's RBAC then grants list/watch only there. Each
+ * cache keeps only what the controllers read of its kind (cache-shape.ts).
  */
 import {
   CoreV1Api,
@@ -22,6 +23,14 @@ import {
 } from "../api/v1alpha1/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import {
+  bearerTokenCacheShape,
+  clusterConnectionCacheShape,
+  connectionCacheShape,
+  integrationCacheShape,
+  secretCacheShape,
+  type CacheShape,
+} from "./cache-shape.ts";
 import type { ResourceRef } from "./custom-objects.ts";
 import { createResilientInformer, type ResilientInformer } from "./informer.ts";
 import { combineInformers } from "./multi-informer.ts";
@@ -55,6 +64,7 @@ function namespaced<T extends KubernetesObject>(
   o: InformerOptions,
   name: string,
   collection: Collection<T>,
+  cacheShape: CacheShape<T>,
   labelSelector?: string,
 ): ResilientInformer<T> {
   const make = (namespace?: string) =>
@@ -63,6 +73,7 @@ function namespaced<T extends KubernetesObject>(
       kubeConfig: o.kubeConfig,
       ...collection(namespace),
       ...(labelSelector ? { labelSelector } : {}),
+      cacheShape,
       logger: o.logger,
       metrics: o.metrics,
     });
@@ -70,19 +81,27 @@ function namespaced<T extends KubernetesObject>(
   return combineInformers(new Map(o.watchNamespaces.map((ns) => [ns, make(ns)])));
 }
 
-function custom<T extends KubernetesObject>(o: InformerOptions, ref: ResourceRef): ResilientInformer<T> {
+function custom<T extends KubernetesObject>(
+  o: InformerOptions,
+  ref: ResourceRef,
+  cacheShape: CacheShape<T>,
+): ResilientInformer<T> {
   const api = o.kubeConfig.makeApiClient(CustomObjectsApi);
-  return namespaced<T>(o, ref.plural, (namespace) =>
-    namespace
-      ? {
-          path: `/apis/${ref.group}/${ref.version}/namespaces/${namespace}/${ref.plural}`,
-          listFn: async () =>
-            (await api.listNamespacedCustomObject({ ...ref, namespace })) as KubernetesListObject<T>,
-        }
-      : {
-          path: `/apis/${ref.group}/${ref.version}/${ref.plural}`,
-          listFn: async () => (await api.listClusterCustomObject({ ...ref })) as KubernetesListObject<T>,
-        },
+  return namespaced<T>(
+    o,
+    ref.plural,
+    (namespace) =>
+      namespace
+        ? {
+            path: `/apis/${ref.group}/${ref.version}/namespaces/${namespace}/${ref.plural}`,
+            listFn: async () =>
+              (await api.listNamespacedCustomObject({ ...ref, namespace })) as KubernetesListObject<T>,
+          }
+        : {
+            path: `/apis/${ref.group}/${ref.version}/${ref.plural}`,
+            listFn: async () => (await api.listClusterCustomObject({ ...ref })) as KubernetesListObject<T>,
+          },
+    cacheShape,
   );
 }
 
@@ -99,6 +118,7 @@ export function createInformers(o: InformerOptions): Informers {
       (await customApi.listClusterCustomObject({ ...ref })) as KubernetesListObject<
         ClusterDataTrailsConnection & KubernetesObject
       >,
+    cacheShape: clusterConnectionCacheShape,
     logger: o.logger,
     metrics: o.metrics,
   });
@@ -113,12 +133,21 @@ export function createInformers(o: InformerOptions): Informers {
             listFn: () => core.listNamespacedSecret({ namespace, labelSelector }),
           }
         : { path: "/api/v1/secrets", listFn: () => core.listSecretForAllNamespaces({ labelSelector }) },
+    secretCacheShape,
     labelSelector,
   );
   const informers = {
-    integrations: custom<DataTrailsIntegration & KubernetesObject>(o, resources.integrations),
-    tokens: custom<BearerToken & KubernetesObject>(o, resources.bearerTokens),
-    connections: custom<DataTrailsConnection & KubernetesObject>(o, resources.connections),
+    integrations: custom<DataTrailsIntegration & KubernetesObject>(
+      o,
+      resources.integrations,
+      integrationCacheShape,
+    ),
+    tokens: custom<BearerToken & KubernetesObject>(o, resources.bearerTokens, bearerTokenCacheShape),
+    connections: custom<DataTrailsConnection & KubernetesObject>(
+      o,
+      resources.connections,
+      connectionCacheShape,
+    ),
     clusterConnections,
     secrets,
   };

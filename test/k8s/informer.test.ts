@@ -1,10 +1,12 @@
 /**
  * The resilient informer against the real API server: it syncs, delivers add/update/delete, sees
  * only Secrets matching its label selector, retries a failing first list until it succeeds (counting
- * and logging each restart), and survives a callback that throws.
+ * and logging each restart), survives a callback that throws, and with a cache shape keeps only what
+ * the shape keeps, from the first list and from watch events alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoreV1Api, type V1Secret } from "@kubernetes/client-node";
+import { lastAppliedAnnotation, secretCacheShape } from "../../src/k8s/cache-shape.ts";
 import { createResilientInformer } from "../../src/k8s/informer.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { capturingLogger, createNamespace, sharedKubeConfig, uniqueName } from "./support.ts";
@@ -31,7 +33,9 @@ describe("createResilientInformer", () => {
     metadata: { name, ...(labelled ? { labels: { "k8s-test": "informer" } } : {}) },
     stringData: { key: value },
   });
-  const secretsInformer = (overrides: { listFn?: () => Promise<{ items: V1Secret[] }> } = {}) => {
+  const secretsInformer = (
+    overrides: { listFn?: () => Promise<{ items: V1Secret[] }>; shaped?: boolean } = {},
+  ) => {
     const { logger, lines } = capturingLogger("warn");
     const metrics = createMetrics({ defaultMetrics: false });
     const informer = createResilientInformer<V1Secret>({
@@ -40,6 +44,7 @@ describe("createResilientInformer", () => {
       path: `/api/v1/namespaces/${namespace}/secrets`,
       listFn: overrides.listFn ?? (() => core.listNamespacedSecret({ namespace, labelSelector: selector })),
       labelSelector: selector,
+      ...(overrides.shaped ? { cacheShape: secretCacheShape } : {}),
       logger,
       metrics,
       initialBackoffMs: 50,
@@ -131,6 +136,45 @@ describe("createResilientInformer", () => {
         .poll(() => seen)
         .toEqual(expect.arrayContaining(["add after-throw-1", "add after-throw-2"]));
       expect(informer.restarts()).toBe(0);
+    } finally {
+      await informer.stop();
+    }
+  });
+
+  it("with a cache shape, caches Secrets without managed fields or kubectl's copy, from the list and the watch", async () => {
+    const annotated = (name: string): V1Secret => ({
+      ...secret(name, true, "value"),
+      metadata: {
+        name,
+        labels: { "k8s-test": "informer", team: "a" },
+        annotations: { [lastAppliedAnnotation]: "{}", "datatrails.ai/holder": `BearerToken/${name}` },
+      },
+    });
+    await core.createNamespacedSecret({ namespace, body: annotated("shaped-listed") });
+    const { informer } = secretsInformer({ shaped: true });
+    const handed: V1Secret[] = [];
+    informer.on("add", (s) => handed.push(s));
+    informer.on("update", (s) => handed.push(s));
+    try {
+      await informer.start();
+      await core.createNamespacedSecret({ namespace, body: annotated("shaped-watched") });
+      await expect.poll(() => informer.get("shaped-watched", namespace)).toBeDefined();
+      for (const name of ["shaped-listed", "shaped-watched"]) {
+        const cached = informer.get(name, namespace);
+        // The API server did send them: the object as read directly has both.
+        const live = await core.readNamespacedSecret({ name, namespace });
+        expect(live.metadata?.managedFields?.length).toBeGreaterThan(0);
+        expect(live.metadata?.annotations?.[lastAppliedAnnotation]).toBe("{}");
+        expect(cached?.metadata?.managedFields).toBeUndefined();
+        expect(cached?.metadata?.annotations).toEqual({ "datatrails.ai/holder": `BearerToken/${name}` });
+        expect(cached?.metadata?.labels).toEqual({ "k8s-test": "informer", team: "a" });
+        expect(cached?.metadata?.resourceVersion).toBe(live.metadata?.resourceVersion);
+        expect(cached?.metadata?.uid).toBe(live.metadata?.uid);
+        expect(Buffer.from(cached?.data?.["key"] ?? "", "base64").toString()).toBe("value");
+        expect(cached?.type).toBe("Opaque");
+        // Handlers get the object the cache holds, not the full one.
+        expect(handed.find((s) => s.metadata?.name === name)).toBe(cached);
+      }
     } finally {
       await informer.stop();
     }

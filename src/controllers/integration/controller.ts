@@ -80,6 +80,7 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
     if (!obj) {
       deps.metrics?.clientSecretValidUntilTimestampSeconds.remove({ namespace, name });
       deps.metrics?.clientSecretRotationDueTimestampSeconds.remove({ namespace, name });
+      seen.delete(key);
       return;
     }
     const log = objectLogger(deps.logger, { controller: "datatrailsintegration", namespace, name });

@@ -3,7 +3,9 @@
  * finalizer patches land on them), a DataTrailsConnection with its admin Secret, the child
  * BearerTokens, Events, a fake clock, {@link FakeSecretStore} and {@link FakeDataTrailsApi}. It
  * builds the reconciler exactly as the operator does, from its deps, so a test drives the real
- * gather → decide → apply → status path.
+ * gather → decide → apply → status path. The reconciler sees every object as the informer caches
+ * hold it (shaped by src/k8s/cache-shape.ts), so a reconcile that reads a field the caches drop
+ * fails here.
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
 import {
@@ -14,6 +16,13 @@ import {
   type DataTrailsIntegration,
   type IntegrationStatus,
 } from "../../api/v1alpha1/index.ts";
+import {
+  bearerTokenCacheShape,
+  connectionCacheShape,
+  integrationCacheShape,
+  shapeForCache,
+  type CacheShape,
+} from "../../k8s/cache-shape.ts";
 import { createFakeClock, type FakeClock } from "../../k8s/fake-clock.ts";
 import type { CustomObjects, ResourceRef } from "../../k8s/custom-objects.ts";
 import type { EventInput, EventRecorder } from "../../k8s/events.ts";
@@ -28,6 +37,11 @@ import { FakeSecretStore } from "./fake-secret-store.ts";
 
 export const namespace = "team-a";
 export const resyncIntervalMs = 600_000;
+
+/** A copy of `obj` as the operator's cache holds it. */
+function cached<T>(obj: T | undefined, shape: CacheShape<T & KubernetesObject>): T | undefined {
+  return obj && shapeForCache(structuredClone(obj) as T & KubernetesObject, shape);
+}
 
 /** The cluster and DataTrails one integration lives in. */
 export class IntegrationWorld {
@@ -187,14 +201,16 @@ export class IntegrationWorld {
 
   #start(): (key: string) => Promise<WorkResult> {
     return integrationReconciler({
-      getIntegration: (_ns, name) => Promise.resolve(structuredClone(this.integrations.get(name))),
-      getConnection: (_ns, name) => (name === this.connection.metadata.name ? this.connection : undefined),
+      getIntegration: (_ns, name) =>
+        Promise.resolve(cached(this.integrations.get(name), integrationCacheShape)),
+      getConnection: (_ns, name) =>
+        name === this.connection.metadata.name ? cached(this.connection, connectionCacheShape) : undefined,
       getClusterConnection: () => undefined,
       namespaceLabels: () => Promise.resolve({}),
       lookupSecret: (ns, name) => this.secrets.get(ns, name),
       cachedSecret: (ns, name) => this.secrets.cached(ns, name),
       adminSecrets: adminSecretCache(),
-      getBearerToken: (_ns, name) => structuredClone(this.tokens.get(name)),
+      getBearerToken: (_ns, name) => cached(this.tokens.get(name), bearerTokenCacheShape),
       apiFor: () => this.api,
       ownership: this.#ownership,
       objects: this.#objects,
