@@ -1,7 +1,8 @@
 /**
  * A counting proxy in front of the test control plane: plain HTTP on a loopback port, forwarded to
  * the API server with the admin client certificate, each request counted as `VERB resource[/sub]`
- * with the verbs apiserver_request_total uses (GET, LIST, WATCH, CREATE, PATCH, UPDATE, DELETE).
+ * with the verbs apiserver_request_total uses (GET, LIST, WATCH, CREATE, PATCH, UPDATE, DELETE;
+ * a server-side apply, which the API server counts as APPLY, is a PATCH here).
  * Requests from kubectl are forwarded but not counted: what is counted is the operator's own
  * traffic, whatever else shares the control plane (test files run in parallel on it).
  */
