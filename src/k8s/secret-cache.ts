@@ -80,6 +80,12 @@ export function atLeast(a: string | undefined, b: string | undefined): boolean {
   return BigInt(a) >= BigInt(b);
 }
 
+/** What is kept of a user's Secret: everything but managedFields, which nothing reads. */
+function kept(secret: V1Secret): V1Secret {
+  const { managedFields: _unread, ...metadata } = secret.metadata ?? {};
+  return { ...secret, metadata };
+}
+
 const isOwn = (secret: V1Secret) => secret.metadata?.labels?.[managedByLabel] === managedByValue;
 
 /** Builds the cache; see the module comment. */
@@ -106,7 +112,7 @@ export function createSecretCache(options: SecretCacheOptions): SecretCache {
     if (keep) reading.set(key, mark);
     try {
       const secret = await options.get(namespace, name);
-      if (keep && !mark.changed && !(secret && isOwn(secret))) users.set(key, secret);
+      if (keep && !mark.changed && !(secret && isOwn(secret))) users.set(key, secret && kept(secret));
       else users.delete(key);
       return secret;
     } finally {
