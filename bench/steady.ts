@@ -12,7 +12,14 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { V1Secret } from "@kubernetes/client-node";
-import { createIntegrations, names, repoRoot, startBenchEnv } from "./lib/env.ts";
+import {
+  apiServerRequests,
+  createIntegrations,
+  names,
+  perObject,
+  repoRoot,
+  startBenchEnv,
+} from "./lib/env.ts";
 import type { ProcSample } from "./lib/operator.ts";
 import { intFlags, machine, progress, report, round } from "./lib/report.ts";
 import { readyTracker, watchCollection } from "./lib/watch.ts";
@@ -81,6 +88,7 @@ try {
   const tokenBefore = control.count("token");
   const refreshBefore = await refreshMetric();
   const attemptsBefore = await attemptMetric();
+  const requestsBefore = await apiServerRequests(env);
   const first = operator.sample();
   const samples: ProcSample[] = [first];
   while (Date.now() - from < windowSeconds * 1000) {
@@ -93,6 +101,7 @@ try {
   const tokenRequests = control.count("token") - tokenBefore;
   const refreshes = (await refreshMetric()) - refreshBefore;
   const attempts = (await attemptMetric()) - attemptsBefore;
+  const requestsAfter = await apiServerRequests(env);
   watching.stop();
 
   const inWindow = <T extends { atMs: number }>(list: T[]) =>
@@ -121,6 +130,8 @@ try {
     tokenRequestsPerRefresh: round(tokenRequests / refreshes, 3),
     tokenRequestsPerTokenLifetime: round(tokenRequests / windowTokens.length, 3),
     secretWritesPerRefresh: round(windowWrites.length / refreshes, 3),
+    // Kubernetes requests per refresh by verb and resource (apiserver_request_total, watches excluded).
+    kubeRequestsPerRefresh: perObject(requestsAfter, requestsBefore, refreshes),
     newTokensInWindow: windowTokens.length,
     meanRefreshIntervalOverTtl: round(meanInterval / 1000 / flags.ttl, 3),
     peakOverMeanPerLifetime10s: perLifetime.map((l) => l.peakOverMean),
@@ -141,6 +152,7 @@ report(`steady-${flags.count}`, m, flags, result, [
   `${flags.count} integrations, ${flags.ttl} s tokens: ${result.refreshes} refreshes in ${result.windowSeconds} s`,
   `token requests per refresh ${result.tokenRequestsPerRefresh}, per token lifetime ${result.tokenRequestsPerTokenLifetime} (must be 1.0); ` +
     `Secret writes per refresh ${result.secretWritesPerRefresh} (must be 1)`,
+  `Kubernetes requests per refresh: ${JSON.stringify(result.kubeRequestsPerRefresh)}`,
   `refresh rate peak/mean over 10 s buckets, per lifetime: ${result.peakOverMeanPerLifetime10s.join(" ")} (<= 1.5); ` +
     `last lifetime over 1 s buckets: ${result.lastLifetime1s.peakOverMean}`,
   `operator RSS peak ${result.rssMbPeak} MB, mean ${result.rssMbMean} MB (target <= 250); CPU ${result.operatorCpuPercent} % of a core, ` +

@@ -5,7 +5,7 @@
  * composition root (operator.ts) only builds the context and starts what the controllers declare,
  * as controller-runtime's For/Owns/Watches do.
  */
-import type { KubernetesObject, V1Secret } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Config } from "../config.ts";
 import type { DataTrailsApi, ResolvedConnection } from "../datatrails/api.ts";
 import type { Clock } from "../k8s/clock.ts";
@@ -13,6 +13,7 @@ import type { CustomObjects, ResourceRef } from "../k8s/custom-objects.ts";
 import type { EventRecorder } from "../k8s/events.ts";
 import type { ResilientInformer } from "../k8s/informer.ts";
 import type { Informers } from "../k8s/informers.ts";
+import type { SecretChange, SecretLookup } from "../k8s/secret-cache.ts";
 import type { SecretStore } from "../k8s/secrets.ts";
 import type { WorkResult } from "../k8s/work-queue.ts";
 import type { Workloads } from "../k8s/workloads.ts";
@@ -31,8 +32,10 @@ export interface ControllerContext {
   ownership: Ownership;
   objects: CustomObjects;
   secrets: SecretStore;
-  /** A Secret as the API server has it now (a reconcile must see its own last write). */
-  lookupSecret: (namespace: string, name: string) => Promise<V1Secret | undefined>;
+  /** A Secret as the API server has it now, from the caches (a reconcile sees its own last write). */
+  lookupSecret: SecretLookup;
+  /** Tells the Secret caches what the metadata-only Secret watch saw. */
+  secretChanged: (change: SecretChange) => void;
   /** Merge-patches the status of an object of the kind `resource` names. */
   writeStatus: (
     resource: ResourceRef,

@@ -3,7 +3,7 @@
  * What a controller adds is only its reconcile function and how events map to keys.
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
-import type { ResilientInformer } from "../k8s/informer.ts";
+import type { InformerEvent, ResilientInformer } from "../k8s/informer.ts";
 import type { WorkQueue, WorkResult } from "../k8s/work-queue.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -40,7 +40,8 @@ function interestingPart(obj: KubernetesObject): string {
 /** Another collection whose events should wake some keys of this controller. */
 export interface Watched {
   informer: ResilientInformer<KubernetesObject>;
-  keysFor(obj: KubernetesObject): string[];
+  /** `event` says what happened to `obj`, for watches that ignore some updates. */
+  keysFor(obj: KubernetesObject, event: InformerEvent): string[];
 }
 
 /** Options of {@link startController}. */
@@ -91,12 +92,10 @@ export function startController<T extends KubernetesObject>(options: ControllerO
     queue.add(keyOf(obj));
   });
   for (const watched of options.watches ?? []) {
-    const wake = (obj: KubernetesObject) => {
-      for (const key of watched.keysFor(obj)) queue.add(key);
-    };
-    watched.informer.on("add", wake);
-    watched.informer.on("update", wake);
-    watched.informer.on("delete", wake);
+    for (const event of ["add", "update", "delete"] as const)
+      watched.informer.on(event, (obj) => {
+        for (const key of watched.keysFor(obj, event)) queue.add(key);
+      });
   }
 
   options.queue.start(async (key) => {

@@ -13,7 +13,8 @@ import { createRealClock, type Clock } from "../k8s/clock.ts";
 import { KubeCustomObjects } from "../k8s/custom-objects.ts";
 import { createKubeEventRecorder } from "../k8s/events.ts";
 import { createInformers } from "../k8s/informers.ts";
-import { startSecretFeed, type SecretFeed } from "../k8s/secret-feed.ts";
+import { createSecretCache } from "../k8s/secret-cache.ts";
+import { startSecretFeed, type SecretFeed, type SecretMetadataChange } from "../k8s/secret-feed.ts";
 import { KubeSecretStore } from "../k8s/secrets.ts";
 import { KubeServiceAccountTokens } from "../k8s/service-account-tokens.ts";
 import { KubeWorkloads } from "../k8s/workloads.ts";
@@ -45,7 +46,14 @@ export function createControllerContext(
   const clock = deps.clock ?? createRealClock();
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const informers = createInformers({ kubeConfig, watchNamespaces: config.watchNamespaces, logger, metrics });
-  const secrets = new KubeSecretStore(kubeConfig);
+  // Written Secrets are remembered until the informer shows them: a reconcile reads its own last write.
+  const secrets: KubeSecretStore = new KubeSecretStore(kubeConfig, { onWritten: (s) => cache.wrote(s) });
+  const watched = new Set(config.watchNamespaces);
+  const cache = createSecretCache({
+    informer: informers.secrets,
+    get: (namespace, name) => secrets.get(namespace, name),
+    watched: (namespace) => watched.size === 0 || watched.has(namespace),
+  });
   const serviceAccountTokens = new KubeServiceAccountTokens(kubeConfig);
   return {
     config,
@@ -53,8 +61,9 @@ export function createControllerContext(
     ownership: informerOwnership(informers.integrations, informers.tokens),
     objects: new KubeCustomObjects(kubeConfig),
     secrets,
-    // Secrets are read from the API, not the cache: a reconcile must see its own last write.
-    lookupSecret: (namespace, name) => secrets.get(namespace, name),
+    // From the caches, never stale to a reconcile (secret-cache.ts); a GET only for what no cache holds.
+    lookupSecret: cache.lookup,
+    secretChanged: (change) => cache.changed(change),
     writeStatus: async (ref, obj, previous, next) => {
       const { namespace, name } = obj.metadata;
       await patchStatus({
@@ -116,7 +125,8 @@ export function startControllers(
     }),
   }));
   // Secrets the operator does not write (no managed-by label); its own come through the informer.
-  const onChange = (s: { namespace: string; name: string; labels: Readonly<Record<string, string>> }) => {
+  const onChange = (s: SecretMetadataChange) => {
+    ctx.secretChanged(s);
     if (s.labels[managedByLabel] === managedByValue) return;
     for (const { definition, controller } of running)
       for (const key of definition.secretKeys(s.namespace, s.name)) controller.enqueue(key);

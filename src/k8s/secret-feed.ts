@@ -27,10 +27,20 @@ export interface SecretFeedOptions {
   /** One namespace (an operator limited to some); cluster-wide when absent. */
   namespace?: string;
   /** A Secret changed, was created or was deleted; its labels help callers skip their own. */
-  onChange(secret: { namespace: string; name: string; labels: Readonly<Record<string, string>> }): void;
+  onChange(secret: SecretMetadataChange): void;
   logger: Logger;
   metrics?: Metrics;
   clock?: Clock;
+}
+
+/** One event of the feed: the Secret's name, labels and resourceVersion (never its data). */
+export interface SecretMetadataChange {
+  namespace: string;
+  name: string;
+  labels: Readonly<Record<string, string>>;
+  resourceVersion?: string;
+  /** The event was a deletion. */
+  deleted: boolean;
 }
 
 /** A running feed. */
@@ -125,6 +135,8 @@ export function startSecretFeed(options: SecretFeedOptions): SecretFeed {
             namespace: meta.namespace ?? options.namespace ?? "",
             name: meta.name,
             labels: meta.labels ?? {},
+            ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
+            deleted: type === "DELETED",
           });
         },
         (err: unknown) => restart(gone ? null : err, gone),

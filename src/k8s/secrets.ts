@@ -95,16 +95,20 @@ export function decodeSecretData(secret: V1Secret | undefined): Record<string, s
 export interface KubeSecretStoreOptions {
   /** The SSA field manager; default `datatrails-operator`. */
   fieldManager?: string;
+  /** Called with the API server's answer to every write (secret-cache.ts keeps it until its informer catches up). */
+  onWritten?: (secret: V1Secret) => void;
 }
 
 /** {@link SecretStore} on the Kubernetes API: server-side apply (forced) with the operator's field manager. */
 export class KubeSecretStore implements SecretStore {
   readonly #api: CoreV1Api;
   readonly #fieldManager: string;
+  readonly #onWritten: ((secret: V1Secret) => void) | undefined;
 
   constructor(kubeConfig: KubeConfig, options: KubeSecretStoreOptions = {}) {
     this.#api = kubeConfig.makeApiClient(CoreV1Api);
     this.#fieldManager = options.fieldManager ?? operatorFieldManager;
+    this.#onWritten = options.onWritten;
   }
 
   async apply(secret: AppliedSecret): Promise<string> {
@@ -121,14 +125,16 @@ export class KubeSecretStore implements SecretStore {
         setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
       );
       const removed = await this.#remove(secret);
-      return removed ?? written.metadata?.resourceVersion ?? "";
+      const last = removed ?? written;
+      this.#onWritten?.(last);
+      return last.metadata?.resourceVersion ?? "";
     } catch (err) {
       throw toKubeError(err, `apply Secret ${secret.namespace}/${secret.name}`);
     }
   }
 
-  /** Removes `secret.remove`'s fields with a JSON merge patch; the resourceVersion after it, if it ran. */
-  async #remove(secret: AppliedSecret): Promise<string | undefined> {
+  /** Removes `secret.remove`'s fields with a JSON merge patch; the Secret after it, if it ran. */
+  async #remove(secret: AppliedSecret): Promise<V1Secret | undefined> {
     const r = secret.remove;
     if (!r || r.data.length + r.labels.length + r.annotations.length === 0) return undefined;
     const nulls = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, null]));
@@ -147,7 +153,7 @@ export class KubeSecretStore implements SecretStore {
       },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
-    return patched.metadata?.resourceVersion ?? "";
+    return patched;
   }
 
   async create(secret: AppliedSecret): Promise<string> {
@@ -157,6 +163,7 @@ export class KubeSecretStore implements SecretStore {
         body: secretApplyBody(secret),
         fieldManager: this.#fieldManager,
       });
+      this.#onWritten?.(created);
       return created.metadata?.resourceVersion ?? "";
     } catch (err) {
       throw toKubeError(err, `create Secret ${secret.namespace}/${secret.name}`);

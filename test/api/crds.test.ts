@@ -145,10 +145,10 @@ describe("the generated CRDs on a real API server", () => {
     expect(out).toMatch(/must not start with\s+jit_ or arc_/);
   });
 
-  it("prints the Ready, Client ID, Token expires and Suspended columns", async () => {
+  it("prints the Ready, Client ID and Suspended columns", async () => {
     // An object of its own: with none, kubectl prints no header at all.
     await kubectlOk(["apply", "-f", "-"], integration("columns", {}));
     const out = await kubectlOk(["get", "datatrailsintegrations", "-n", namespace]);
-    expect(out.split("\n")[0]).toMatch(/^NAME\s+READY\s+CLIENT ID\s+TOKEN EXPIRES\s+SUSPENDED\s+AGE$/);
+    expect(out.split("\n")[0]).toMatch(/^NAME\s+READY\s+CLIENT ID\s+SUSPENDED\s+AGE$/);
   });
 });

@@ -114,12 +114,6 @@ export const kinds: KindDefinition[] = [
         jsonPath: ".status.clientId",
         description: "The application's client ID.",
       },
-      {
-        name: "Token expires",
-        type: "string",
-        jsonPath: ".status.tokenExpiresAt",
-        description: "When the published token expires.",
-      },
       suspendedColumn,
       reasonColumn,
       ageColumn,

@@ -348,7 +348,13 @@ export const integrationStatus = z
       .string()
       .optional()
       .describe("When the client secret was last regenerated (RFC 3339)."),
-    tokenExpiresAt: z.string().optional().describe("When the published bearer token expires (RFC 3339)."),
+    tokenExpiresAt: z
+      .string()
+      .optional()
+      .describe(
+        "Deprecated, no longer written (a token refresh does not touch the integration): the child " +
+          "BearerToken's status.tokenExpiresAt says when the published token expires.",
+      ),
     lastRotateRequest: z
       .string()
       .optional()

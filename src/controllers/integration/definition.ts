@@ -1,19 +1,72 @@
 /**
  * The integration controller's wiring: it reconciles DataTrailsIntegrations; it is woken by its
- * child BearerTokens and its Secrets (their ownerReferences), by the connections it uses (an index
- * from connection to integrations), and by a user's admin Secret that changes while it fails.
+ * child BearerTokens (when what it reads of them changes, not at every refresh) and its Secrets
+ * (their ownerReferences), by the connections it uses (an index from connection to integrations),
+ * and by a user's admin Secret that changes while it fails.
  */
+import { createHash } from "node:crypto";
 import { adminSecretKey } from "../connection/gather.ts";
 import type { DataTrailsIntegration } from "../../api/v1alpha1/integration.ts";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { ControllerContext, ControllerDefinition } from "../context.ts";
 import { keyOf, ownerKeys, splitKey } from "../controller.ts";
 import { indexInformer, ReferenceIndex } from "../reference-index.ts";
-import { ConditionType, resources } from "../../api/v1alpha1/index.ts";
+import {
+  ConditionType,
+  Reason,
+  refreshAnnotation,
+  resources,
+  type BearerToken,
+} from "../../api/v1alpha1/index.ts";
+import type { InformerEvent } from "../../k8s/informer.ts";
 import { adminSecretCache } from "./connection.ts";
 import { integrationReconciler } from "./controller.ts";
 import { ownWrites } from "./own-writes.ts";
 import type { CustomObjects } from "../../k8s/custom-objects.ts";
+
+/**
+ * What of a child BearerToken the integration reads (gather.ts, childToken): its identity, spec,
+ * refresh request and owner, and its Ready condition without a TokenValid message (which names the
+ * expiry). A routine refresh changes only the token's times, so it wakes no integration.
+ */
+function childPart(o: KubernetesObject): string {
+  const t = o as BearerToken & KubernetesObject;
+  const ready = t.status?.conditions?.find((c) => c.type === "Ready");
+  return createHash("sha256")
+    .update(
+      JSON.stringify([
+        t.metadata.uid,
+        t.metadata.generation,
+        t.metadata.deletionTimestamp,
+        t.metadata.annotations?.[refreshAnnotation],
+        t.metadata.ownerReferences,
+        t.spec,
+        ready && [
+          ready.status,
+          ready.reason,
+          ready.observedGeneration,
+          ready.reason === Reason.TokenValid ? "" : ready.message,
+        ],
+      ]),
+    )
+    .digest("base64url")
+    .slice(0, 16);
+}
+
+/** Maps a child BearerToken's events to its integration, skipping updates that change nothing it reads. */
+function childChanges(): (o: KubernetesObject, event: InformerEvent) => string[] {
+  const seen = new Map<string, string>();
+  return (o, event) => {
+    const key = keyOf(o);
+    if (event === "delete") seen.delete(key);
+    else {
+      const part = childPart(o);
+      if (event === "update" && seen.get(key) === part) return [];
+      seen.set(key, part);
+    }
+    return ownerKeys(o, "DataTrailsIntegration");
+  };
+}
 
 /** Declares the integration controller over `ctx`; call before the informers start (it indexes them). */
 export function integrationDefinition(ctx: ControllerContext): ControllerDefinition {
@@ -78,7 +131,7 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
     primary: integrations,
     concurrency: ctx.config.integrationConcurrency,
     watches: [
-      { informer: tokens, keysFor: (o) => ownerKeys(o, "DataTrailsIntegration") },
+      { informer: tokens, keysFor: childChanges() },
       { informer: secrets, keysFor: (o) => ownerKeys(o, "DataTrailsIntegration") },
       { informer: connections, keysFor: byConnection },
       { informer: clusterConnections, keysFor: byConnection },

@@ -164,7 +164,6 @@ function childToken(
     exists: true,
     upToDate,
     ...(ready && ready.observedGeneration === child.metadata.generation ? { ready } : {}),
-    ...(child.status?.tokenExpiresAt ? { tokenExpiresAt: child.status.tokenExpiresAt } : {}),
   };
 }
 

@@ -69,7 +69,6 @@ export interface ChildTokenView {
   /** A BearerToken of that name exists but is not this integration's child: it is never touched. */
   foreign?: boolean;
   ready?: Condition;
-  tokenExpiresAt?: string;
 }
 
 /** An access policy as looked up by the identity recorded in status. */

@@ -193,17 +193,24 @@ function tokenActions(o: IntegrationObserved, spec: IntegrationSpec, d: Draft): 
   const actions: Action[] = o.token.exists && o.token.upToDate ? [] : [childTokenAction(o, spec)];
   const ready = o.token.ready;
   if (ready && o.token.exists) {
+    // A valid token is said without its expiry, which every refresh moves: the integration is not
+    // woken by a routine refresh (definition.ts), and its status does not change with one.
+    const message =
+      ready.reason === Reason.TokenValid
+        ? `The token is in Secret ${tokenSecretName(o.object, spec)}; BearerToken ${o.object.metadata.name} says when it expires.`
+        : ready.message;
     setOn(
       d,
       ConditionType.TokenReady,
       ready.status,
       (ready.reason as ReasonName) ?? Reason.Reconciling,
-      ready.message,
+      message,
     );
   } else {
     setOn(d, ConditionType.TokenReady, "Unknown", Reason.Reconciling, "Waiting for the first token.");
   }
-  if (o.token.tokenExpiresAt) d.status.tokenExpiresAt = o.token.tokenExpiresAt;
+  // No longer mirrored (every refresh would write it): the BearerToken's status carries it.
+  delete d.status.tokenExpiresAt;
   return actions;
 }
 

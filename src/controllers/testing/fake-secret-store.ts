@@ -12,8 +12,10 @@ export class FakeSecretStore implements SecretStore {
   #version = 100;
   /** Every write, as `create ns/name` or `apply ns/name`. */
   readonly writes: string[] = [];
-  /** Every read from the API, as `ns/name`. */
+  /** Every read from the API (`get`), as `ns/name`. */
   readonly reads: string[] = [];
+  /** Called with the stored Secret after each write, as KubeSecretStore's `onWritten` is. */
+  onWritten: ((secret: V1Secret) => void) | undefined;
 
   /** Puts a Secret in place as someone else (or an earlier run) wrote it; returns its resourceVersion. */
   put(secret: V1Secret): string {
@@ -22,6 +24,11 @@ export class FakeSecretStore implements SecretStore {
     copy.metadata = { ...copy.metadata, resourceVersion };
     this.#secrets.set(`${copy.metadata.namespace ?? ""}/${copy.metadata.name ?? ""}`, copy);
     return resourceVersion;
+  }
+
+  /** Every stored Secret, as a watch would deliver it (not counted as a read). */
+  list(): V1Secret[] {
+    return [...this.#secrets.values()].map((s) => structuredClone(s));
   }
 
   /** The Secret's values, decoded (for assertions). */
@@ -54,9 +61,16 @@ export class FakeSecretStore implements SecretStore {
     });
   }
 
+  #written(secret: AppliedSecret): string {
+    const resourceVersion = this.#write(secret);
+    const stored = this.#secrets.get(`${secret.namespace}/${secret.name}`);
+    if (stored) this.onWritten?.(structuredClone(stored));
+    return resourceVersion;
+  }
+
   apply(secret: AppliedSecret): Promise<string> {
     this.writes.push(`apply ${secret.namespace}/${secret.name}`);
-    return Promise.resolve(this.#write(secret));
+    return Promise.resolve(this.#written(secret));
   }
 
   create(secret: AppliedSecret): Promise<string> {
@@ -70,7 +84,7 @@ export class FakeSecretStore implements SecretStore {
           status: 409,
         }),
       );
-    return Promise.resolve(this.#write(secret));
+    return Promise.resolve(this.#written(secret));
   }
 
   get(namespace: string, name: string): Promise<V1Secret | undefined> {

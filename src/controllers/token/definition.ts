@@ -42,6 +42,7 @@ export function tokenDefinition(ctx: ControllerContext): ControllerDefinition {
     ],
     reconcile: tokenReconciler({
       getToken: (ns, name) => tokens.get(name, ns),
+      tokenUpdates: tokens,
       lookupSecret: ctx.lookupSecret,
       ownership: ctx.ownership,
       secrets: ctx.secrets,

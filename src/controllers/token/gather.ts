@@ -13,6 +13,7 @@ import {
   type BearerTokenSpec,
   specProblems,
 } from "../../api/v1alpha1/index.ts";
+import type { SecretLookup } from "../../k8s/secret-cache.ts";
 import { decodeSecretData } from "../../k8s/secrets.ts";
 import { isTokenError } from "../../tokens/errors.ts";
 import type { IssuerInputs } from "../../tokens/factory.ts";
@@ -24,9 +25,6 @@ import { claimOf, mayWrite, type SecretClaim } from "../secret-claim.ts";
 import type { InputsState, RefreshOutcome, TokenObserved } from "./model.ts";
 import { writtenKeyNames } from "../secret-shape.ts";
 import { publishedToken, readTokenSecret, requestDigest, tokenWriter } from "./secret.ts";
-
-/** Looks a Secret up as the API server has it now (every Secret: a reconcile must see its own last write). */
-export type SecretLookup = (namespace: string, name: string) => Promise<V1Secret | undefined>;
 
 /**
  * The name of the Secret holding the issuer's inputs, and the keys to read from it; undefined when

@@ -7,14 +7,19 @@ import { describe, expect, it } from "vitest";
 import {
   bearerTokenSpec,
   expiresAtAnnotation,
+  managedByLabel,
+  managedByValue,
   refreshAnnotation,
   type BearerToken,
 } from "../../api/v1alpha1/index.ts";
 import { createFakeClock } from "../../k8s/fake-clock.ts";
+import { createSecretCache } from "../../k8s/secret-cache.ts";
+import { statusChanged } from "../../k8s/status.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";
 import type { EventInput } from "../../k8s/events.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { createMetrics } from "../../observability/metrics.ts";
+import { FakeSecretInformer } from "../testing/fake-secret-informer.ts";
 import { FakeSecretStore } from "../testing/fake-secret-store.ts";
 import { FakeTokenIssuer } from "../testing/fake-token-issuer.ts";
 import { tokenReconciler } from "./controller.ts";
@@ -69,7 +74,7 @@ class TokenWorld {
   reconcile(): Promise<WorkResult> {
     return tokenReconciler({
       getToken: () => structuredClone(this.token),
-      lookupSecret: (ns, n) => this.secrets.get(ns, n),
+      lookupSecret: (ns: string, n: string) => this.secrets.get(ns, n),
       ownership: {
         secretWriters: () => [],
         holderExists: () => true,
@@ -324,5 +329,165 @@ describe("BearerToken reconcile", () => {
     }
     expect(w.events.map((e) => e.reason)).toEqual(want.events);
     await want.also?.(w, result);
+  });
+});
+
+/**
+ * The same reconciler wired as the operator wires it: Secrets through the shared cache
+ * (secret-cache.ts) over an informer that lags until told to catch up, the BearerToken from a cache
+ * that lags its status writes, a status write only when the status changed (as patchStatus). Reads
+ * and writes are counted per refresh.
+ */
+class CachedWorld {
+  readonly clock = createFakeClock(Date.UTC(2026, 5, 1, 12));
+  readonly store = new FakeSecretStore();
+  readonly informer = new FakeSecretInformer();
+  readonly issuer = new FakeTokenIssuer(() => this.clock.now());
+  readonly cache = createSecretCache({
+    informer: this.informer,
+    get: (ns, n) => this.store.get(ns, n),
+    watched: () => true,
+  });
+  /** The BearerToken as the API server has it. */
+  token: BearerToken;
+  /** The BearerToken as the cache shows it (behind until synced). */
+  cached: BearerToken;
+  statusWrites = 0;
+  #rv = 1;
+  readonly #reconcile: (key: string) => Promise<WorkResult>;
+
+  constructor(credentialsLabels: Record<string, string> | undefined) {
+    this.store.onWritten = (s) => this.cache.wrote(s);
+    this.putCredentials("secret-1", credentialsLabels);
+    const base = new TokenWorld().token;
+    this.token = { ...base, metadata: { ...base.metadata, resourceVersion: "1" } };
+    this.cached = structuredClone(this.token);
+    const updates: ((t: BearerToken) => void)[] = [];
+    this.sync = () => {
+      this.informer.catchUp(this.store);
+      this.cached = structuredClone(this.token);
+      for (const fn of updates) fn(structuredClone(this.cached));
+    };
+    this.#reconcile = tokenReconciler({
+      getToken: () => structuredClone(this.cached),
+      tokenUpdates: { on: (event, fn) => void (event === "update" && updates.push(fn)) },
+      lookupSecret: this.cache.lookup,
+      ownership: {
+        secretWriters: () => [],
+        holderExists: () => true,
+        integrationWithUid: () => undefined,
+        adopters: () => [],
+      },
+      issuerFor: () => this.issuer,
+      verify: () => Promise.resolve(undefined),
+      secrets: this.store,
+      events: { record: () => undefined },
+      writeStatus: (obj, status) => {
+        if (!statusChanged(obj.status, status)) return Promise.resolve();
+        this.statusWrites += 1;
+        this.token = {
+          ...this.token,
+          metadata: { ...this.token.metadata, resourceVersion: String(++this.#rv) },
+          status: structuredClone(status),
+        };
+        return Promise.resolve();
+      },
+      clock: this.clock,
+      logger: createLogger({ level: "silent" }),
+    });
+  }
+
+  /** The caches catch up with the API server (the watch events arrive). */
+  readonly sync: () => void;
+
+  putCredentials(secret: string, labels?: Record<string, string>): string {
+    return this.store.put({
+      metadata: { name: credentials, namespace, uid: "creds-uid", ...(labels ? { labels } : {}) },
+      data: {
+        client_id: Buffer.from("client").toString("base64"),
+        client_secret: Buffer.from(secret).toString("base64"),
+      },
+    });
+  }
+
+  reconcile(): Promise<WorkResult> {
+    return this.#reconcile(key);
+  }
+
+  /** Reads, Secret writes and status writes since the last reset. */
+  counts() {
+    return {
+      reads: this.store.reads.length,
+      secretWrites: this.store.writes.length,
+      statusWrites: this.statusWrites,
+    };
+  }
+
+  reset(): void {
+    this.store.reads.length = 0;
+    this.store.writes.length = 0;
+    this.statusWrites = 0;
+    this.issuer.requests = 0;
+  }
+
+  /** A token published and every cache caught up; then the clock at the refresh point. */
+  async due(): Promise<void> {
+    await this.reconcile();
+    this.sync();
+    await this.reconcile();
+    this.reset();
+    await this.clock.advance(50 * min);
+  }
+}
+
+describe("a routine refresh, counted", () => {
+  const inputs = [
+    {
+      name: "credentials the operator wrote (an integration's)",
+      labels: { [managedByLabel]: managedByValue },
+    },
+    { name: "credentials a user wrote", labels: undefined },
+  ];
+  it.each(inputs)(
+    "with $name: one Secret apply, one status write, no read, whatever the caches show",
+    async ({ labels }) => {
+      const w = new CachedWorld(labels);
+      await w.due();
+
+      await w.reconcile(); // the scheduled refresh
+      expect(w.issuer.requests).toBe(1);
+      await w.reconcile(); // woken by the token Secret's event, before any cache caught up
+      w.sync();
+      await w.reconcile(); // and once more with every cache caught up
+
+      expect(w.counts()).toEqual({ reads: 0, secretWrites: 1, statusWrites: 1 });
+      expect(w.issuer.requests).toBe(1);
+      expect(w.store.values(namespace, tokenSecret)?.["access_token"]).toBe("opaque-token-2");
+    },
+  );
+
+  it("reads the credentials from the API server when the issuer refuses the cached ones, and asks again", async () => {
+    const w = new CachedWorld(undefined);
+    await w.due();
+    w.putCredentials("secret-2"); // rotated; the Secret watch has not reported it yet
+    w.issuer.failNext("Rejected");
+
+    await w.reconcile();
+
+    expect(w.issuer.requests).toBe(2);
+    expect(w.store.reads).toEqual([`${namespace}/${tokenSecret}`, `${namespace}/${credentials}`]);
+    expect(w.store.values(namespace, tokenSecret)?.["access_token"]).toBe("opaque-token-2");
+    expect(w.token.status?.conditions?.find((c) => c.type === "Ready")?.reason).toBe("TokenValid");
+  });
+
+  it("does not ask again when the fresh read finds the credentials refused unchanged", async () => {
+    const w = new CachedWorld(undefined);
+    await w.due();
+    w.issuer.failNext("Rejected");
+
+    await w.reconcile();
+
+    expect(w.issuer.requests).toBe(1);
+    expect(w.token.status?.conditions?.find((c) => c.type === "TokenReady")?.reason).toBe("RefreshFailing");
   });
 });
