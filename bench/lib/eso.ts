@@ -10,9 +10,8 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
-import { sumMetric } from "../../test/support/metrics-text.ts";
 import { repoRoot, type AppCredentials } from "./env.ts";
-import { sampleProc, type ProcSample } from "./operator.ts";
+import { controllerHandle, type ControllerHandle } from "./operator.ts";
 
 /** The ESO binary and the directory of its CRDs. */
 export interface EsoBuild {
@@ -48,16 +47,7 @@ async function freePort(): Promise<number> {
 }
 
 /** A running ESO controller. */
-export interface EsoChild {
-  pid: number;
-  sample(): ProcSample;
-  /** Sum of a metric's samples whose labels include `labels`. */
-  metric(name: string, labels?: Record<string, string>): Promise<number>;
-  /** Log lines at error level (and stderr that is not JSON), for the summary. */
-  problems: string[];
-  /** SIGTERM, SIGKILL after 20 s. */
-  stop(): Promise<void>;
-}
+export type EsoChild = ControllerHandle;
 
 /**
  * Starts the ESO controller (the root command: no webhook, no cert controller) on one namespace,
@@ -100,23 +90,7 @@ export async function startEsoChild(options: {
     void exited.then(() => fail(new Error(`ESO exited before it started: ${problems.join("\n")}`)));
   });
   await started;
-  const pid = child.pid ?? -1;
-  return {
-    pid,
-    sample: () => sampleProc(pid),
-    problems,
-    async metric(name, labels = {}) {
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      return sumMetric(text, name, labels);
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return controllerHandle(child, exited, () => metricsPort, problems);
 }
 
 /** The credentials Secret of one token: the application's client id and secret. */

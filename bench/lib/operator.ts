@@ -5,7 +5,7 @@
  * type stripping. Its CPU time and memory are read from /proc/<pid> and its /metrics scraped; its
  * log is kept only as far as the benchmark needs it.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -63,18 +63,12 @@ export function sampleProc(pid: number): ProcSample {
 }
 
 /** A running operator process. */
-export interface OperatorChild {
-  pid: number;
+export interface OperatorChild extends ControllerHandle {
   metricsPort: number;
   started: Promise<void>;
   /** When "operator started" was logged (epoch ms). */
   startedAtMs(): number;
-  sample(): ProcSample;
-  /** Sum of a metric's samples whose labels include `labels`. */
-  metric(name: string, labels?: Record<string, string>): Promise<number>;
-  /** Lines at warn level or above, for the summary. */
-  problems: string[];
-  /** SIGTERM (the operator drains and exits, which also writes --cpu-prof profiles), SIGKILL after 20 s. */
+  /** (SIGTERM lets the operator drain and exit, which also writes --cpu-prof profiles.) */
   stop(): Promise<void>;
 }
 
@@ -137,18 +131,43 @@ export function startOperatorChild(options: {
     void exited.then(() => fail(new Error(`the operator exited before it started: ${problems.join("\n")}`)));
   });
   started.catch(() => undefined);
-  const pid = child.pid ?? -1;
+  const handle = controllerHandle(child, exited, () => metricsPort, problems);
   return {
-    pid,
+    ...handle,
     get metricsPort() {
       return metricsPort;
     },
     started,
     startedAtMs: () => startedAt,
+  };
+}
+
+/** What every benchmarked controller process offers: /proc samples, its metrics, a stop. */
+export interface ControllerHandle {
+  pid: number;
+  sample(): ProcSample;
+  /** Sum of a metric's samples whose labels include `labels`. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** Lines worth showing in the summary (warnings, errors, stderr). */
+  problems: string[];
+  /** SIGTERM, SIGKILL after 20 s. */
+  stop(): Promise<void>;
+}
+
+/** The handle of a spawned controller whose metrics listen on loopback at `metricsPort()`. */
+export function controllerHandle(
+  child: ChildProcess,
+  exited: Promise<void>,
+  metricsPort: () => number,
+  problems: string[],
+): ControllerHandle {
+  const pid = child.pid ?? -1;
+  return {
+    pid,
     sample: () => sampleProc(pid),
     problems,
     async metric(name, labels = {}) {
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort()}/metrics`)).text();
       return sumMetric(text, name, labels);
     },
     async stop() {
