@@ -64,6 +64,12 @@ describe("an issuer outage longer than the refresh window", () => {
     await expect
       .poll(tokenReady, { timeout: 2 * ttlSeconds * 1000 })
       .toMatchObject({ status: "False", reason: "TokenExpired" });
+    // The GET above may see the status before the watch recording it delivers that version.
+    await expect
+      .poll(() => statuses.versions.some((v) => conditionOf(v.object, "TokenReady")?.status === "False"), {
+        timeout: 10_000,
+      })
+      .toBe(true);
     const outageSeenEndMs = Date.now();
     // The fault is still armed: every token request until now failed, for longer than a lifetime.
     const armed = env.emulator.control.describe()["faults"] as { fail: { remaining: number }[] };

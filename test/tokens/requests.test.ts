@@ -80,6 +80,9 @@ async function countsBetweenRefreshes() {
   }
 }
 
+/** Requests for cluster-scoped resources, by the proxy's `VERB resource[/subresource]` key. */
+const clusterScoped = /^\S+ (namespaces|clusterdatatrailsconnections)(\/|$)/;
+
 describe("a routine refresh's requests", () => {
   it(
     `costs at most 2 writes and no GET (${refreshesEach} refreshes of ${tokens.length} tokens counted)`,
@@ -128,7 +131,9 @@ describe("a routine refresh's requests", () => {
       const delta: Record<string, number> = {};
       for (const [k, v] of Object.entries(end.counts)) {
         const d = v - (start.counts[k] ?? 0);
-        if (d > 0 && !k.startsWith("WATCH ")) delta[k] = d;
+        // Cluster-scoped requests are not this file's: other files' ClusterDataTrailsConnections on
+        // the shared control plane make the connection controller read namespace labels now and then.
+        if (d > 0 && !k.startsWith("WATCH ") && !clusterScoped.test(k)) delta[k] = d;
       }
       console.log(`requests over ${refreshes} refreshes: ${JSON.stringify(delta)}`);
       const sum = (f: (k: string) => boolean) =>
