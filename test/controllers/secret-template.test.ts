@@ -238,25 +238,36 @@ describe("examples/secret-template.yaml", () => {
   }, 120_000);
 });
 
+/**
+ * Applies a BearerToken with `secretTemplate`, reading an application of its own from the Secret
+ * `<name>-input`, and waits until it is Ready and its controller quiet.
+ */
+async function applySettledBearerToken(
+  name: string,
+  secretTemplate: NonNullable<Parameters<typeof bearerTokenManifest>[2]["secretTemplate"]>,
+): Promise<void> {
+  const app = await createApplication(env.emulator, `template-${name}`);
+  await kubectlOk(
+    ["apply", "-f", "-"],
+    [
+      clientSecretManifest(ns, app, `${name}-input`),
+      bearerTokenManifest(ns, name, {
+        dataTrails: dataTrailsIssuer(`${name}-input`, env.emulator.url),
+        secretTemplate,
+      }),
+    ],
+  );
+  await waitReady("bearertoken", name);
+  await waitForQuietController(env.operator.metricsPort, "bearertoken", 1);
+}
+
 describe("a BearerToken with renamed keys", () => {
   it("survives a restart: the schedule is rebuilt from the renamed keys, no token is asked for", async () => {
-    const app = await createApplication(env.emulator, "template-restart");
     const name = "renamed";
-    await kubectlOk(
-      ["apply", "-f", "-"],
-      [
-        clientSecretManifest(ns, app, "renamed-input"),
-        bearerTokenManifest(ns, name, {
-          dataTrails: dataTrailsIssuer("renamed-input", env.emulator.url),
-          secretTemplate: {
-            keys: { access_token: "jwt", "bearer-token.txt": "header", expires_at: "not-after" },
-            renderings: ["Dotenv"],
-          },
-        }),
-      ],
-    );
-    await waitReady("bearertoken", name);
-    await waitForQuietController(env.operator.metricsPort, "bearertoken", 1);
+    await applySettledBearerToken(name, {
+      keys: { access_token: "jwt", "bearer-token.txt": "header", expires_at: "not-after" },
+      renderings: ["Dotenv"],
+    });
     const before = await secret(`${name}-token`);
     const nextRefresh = (await getBearerToken(env, ns, name)).status?.nextRefreshAt;
     expect(Object.keys(decodeTokenSecret(before).data).sort()).toEqual([
@@ -279,20 +290,8 @@ describe("a BearerToken with renamed keys", () => {
 
 describe("a hand-edited rendering", () => {
   it("is put back from the Secret's own values, with no token request", async () => {
-    const app = await createApplication(env.emulator, "template-edited");
     const name = "edited";
-    await kubectlOk(
-      ["apply", "-f", "-"],
-      [
-        clientSecretManifest(ns, app, "edited-input"),
-        bearerTokenManifest(ns, name, {
-          dataTrails: dataTrailsIssuer("edited-input", env.emulator.url),
-          secretTemplate: { renderings: ["Dotenv"] },
-        }),
-      ],
-    );
-    await waitReady("bearertoken", name);
-    await waitForQuietController(env.operator.metricsPort, "bearertoken", 1);
+    await applySettledBearerToken(name, { renderings: ["Dotenv"] });
     const original = (await values(`${name}-token`))[".env"];
     const tokens = env.emulator.control.count("token");
 
