@@ -3,52 +3,15 @@
  * exactly one token request per value; spec.suspend stops every request and Secret write.
  */
 import { describe, expect, it } from "vitest";
-import {
-  bearerTokenSpec,
-  refreshAnnotation,
-  type BearerToken,
-  type BearerTokenStatus,
-} from "../../api/v1alpha1/index.ts";
+import { refreshAnnotation, type BearerToken, type BearerTokenStatus } from "../../api/v1alpha1/index.ts";
 import { afterFetch, beforeFetch, planRefresh } from "./decide.ts";
-import type { TokenObserved, TokenSecretView } from "./model.ts";
+import { at, bearerToken, goodSecret, min } from "./decide.fixtures.ts";
+import type { TokenObserved } from "./model.ts";
 
-const t0 = new Date("2026-03-01T00:00:00Z");
-const min = 60_000;
-const at = (ms: number) => new Date(t0.getTime() + ms);
-
-function token(
+const token = (
   opts: { status?: BearerTokenStatus; annotations?: Record<string, string>; suspend?: boolean } = {},
-): BearerToken {
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "BearerToken",
-    metadata: {
-      name: "tl",
-      namespace: "ns",
-      uid: "uid-42",
-      generation: 1,
-      resourceVersion: "1",
-      ...(opts.annotations ? { annotations: opts.annotations } : {}),
-    },
-    spec: bearerTokenSpec.parse({
-      secretName: "tl-token",
-      dataTrails: { credentialsSecretRef: { name: "tl-credentials" } },
-      ...(opts.suspend !== undefined ? { suspend: opts.suspend } : {}),
-    }),
-    ...(opts.status ? { status: opts.status } : {}),
-  };
-}
-
-const secret: TokenSecretView = {
-  resourceVersion: "7",
-  hasToken: true,
-  issuedAt: t0,
-  expiresAt: at(60 * min),
-  inputsVersion: "creds/3",
-  generation: 1,
-  wellFormed: true,
-  shapeCurrent: true,
-};
+): BearerToken => bearerToken(opts);
+const secret = goodSecret;
 
 function observed(object: BearerToken, over: Partial<TokenObserved> = {}): TokenObserved {
   return {

@@ -9,35 +9,12 @@ import {
   steadyStatus,
   tokenIsWorse,
 } from "./decide.ts";
-import type { TokenObserved, TokenSecretView } from "./model.ts";
-
-const t0 = new Date("2026-03-01T00:00:00Z");
-const min = 60_000;
-const at = (ms: number) => new Date(t0.getTime() + ms);
+import { at, bearerToken, goodSecret, min, t0 } from "./decide.fixtures.ts";
+import type { TokenObserved } from "./model.ts";
 
 function token(status?: BearerTokenStatus, generation = 1): BearerToken {
-  return {
-    apiVersion: "datatrails.ai/v1alpha1",
-    kind: "BearerToken",
-    metadata: { name: "tl-token", namespace: "ns", uid: "uid-42", generation, resourceVersion: "1" },
-    spec: bearerTokenSpec.parse({
-      secretName: "tl-token",
-      dataTrails: { credentialsSecretRef: { name: "tl-credentials" } },
-    }),
-    ...(status ? { status } : {}),
-  };
+  return bearerToken({ name: "tl-token", status, generation });
 }
-
-const goodSecret: TokenSecretView = {
-  resourceVersion: "7",
-  hasToken: true,
-  issuedAt: t0,
-  expiresAt: at(60 * min),
-  inputsVersion: "creds/3",
-  generation: 1,
-  wellFormed: true,
-  shapeCurrent: true,
-};
 
 function observed(over: Partial<TokenObserved> = {}): TokenObserved {
   const object = over.object ?? token();
