@@ -5,15 +5,11 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { bearerTokenSpec, type BearerToken } from "../../api/v1alpha1/index.ts";
+import { soleOwnership } from "../testing/sole-ownership.ts";
 import { gatherToken } from "./gather.ts";
 
 const namespace = "team-a";
-const ownership = {
-  secretWriters: () => [],
-  holderExists: () => true,
-  integrationWithUid: () => undefined,
-  adopters: () => [],
-};
+const ownership = soleOwnership;
 
 function token(clientAssertion: Record<string, unknown>): BearerToken {
   return {

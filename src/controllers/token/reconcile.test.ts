@@ -22,6 +22,7 @@ import { createMetrics } from "../../observability/metrics.ts";
 import { FakeSecretInformer } from "../testing/fake-secret-informer.ts";
 import { FakeSecretStore } from "../testing/fake-secret-store.ts";
 import { FakeTokenIssuer } from "../testing/fake-token-issuer.ts";
+import { soleOwnership } from "../testing/sole-ownership.ts";
 import { tokenReconciler } from "./controller.ts";
 
 const namespace = "team-a";
@@ -75,12 +76,7 @@ class TokenWorld {
     return tokenReconciler({
       getToken: () => structuredClone(this.token),
       lookupSecret: (ns: string, n: string) => this.secrets.get(ns, n),
-      ownership: {
-        secretWriters: () => [],
-        holderExists: () => true,
-        integrationWithUid: () => undefined,
-        adopters: () => [],
-      },
+      ownership: soleOwnership,
       issuerFor: () => this.issuer,
       verify: () => Promise.resolve(undefined),
       secrets: this.secrets,
@@ -372,12 +368,7 @@ class CachedWorld {
       getToken: () => structuredClone(this.cached),
       tokenUpdates: { on: (event, fn) => void (event === "update" && updates.push(fn)) },
       lookupSecret: this.cache.lookup,
-      ownership: {
-        secretWriters: () => [],
-        holderExists: () => true,
-        integrationWithUid: () => undefined,
-        adopters: () => [],
-      },
+      ownership: soleOwnership,
       issuerFor: () => this.issuer,
       verify: () => Promise.resolve(undefined),
       secrets: this.store,
