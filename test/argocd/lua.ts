@@ -97,8 +97,9 @@ local function encode(v)
 end
 `;
 
-// Argo CD's action VM has what its built-in actions use besides the base functions: os.date (the
-// restart action stamps the time with it) and os.time. Nothing else of os, and no io.
+// Argo CD's action VM has what its built-in actions use besides the base functions: a restricted os
+// module with date and time only, reached through require("os") (there is no global os: the
+// restart action starts with `local os = require("os")`). Nothing else of os, and no io.
 const actionHarness = (obj: unknown, script: string) => `
 ${jsonEncoder}
 local chunk = assert(loadfile(${luaString(script)}))
@@ -106,7 +107,11 @@ local env = {
   obj = ${toLua(obj)},
   ipairs = ipairs, pairs = pairs, next = next, type = type, tostring = tostring, tonumber = tonumber,
   select = select, unpack = unpack, error = error, pcall = pcall, assert = assert,
-  string = string, table = table, math = math, os = { date = os.date, time = os.time },
+  string = string, table = table, math = math,
+  require = function(name)
+    if name == "os" then return { date = os.date, time = os.time } end
+    error("module " .. tostring(name) .. " is not in Argo CD's action VM")
+  end,
 }
 setfenv(chunk, env)
 local result = chunk()

@@ -1,5 +1,7 @@
 -- Asks for a token request now: datatrails.ai/refresh-requested-at set to the current time (UTC).
--- The operator acts once per value (docs/control.md).
+-- The operator acts once per value (docs/control.md). Argo CD's action VM has no global `os`: its
+-- restricted os library (date and time only) comes from require("os"), as in its own restart action.
+local os = require("os")
 if obj.metadata.annotations == nil then
   obj.metadata.annotations = {}
 end
