@@ -7,7 +7,7 @@ SHELL := bash
 NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: help deps controlplane helm promtool lua container-tools image test-image node test-node crds build typecheck lint format test test-unit test-integration chaos dev clean \
+.PHONY: help deps controlplane helm promtool lua argocd container-tools image test-image node test-node crds build typecheck lint format test test-unit test-integration chaos dev clean \
 	bench bench-burst bench-floor bench-latency bench-steady bench-restart bench-memory bench-versus bench-peer eso
 
 help: ## List the targets.
@@ -35,6 +35,21 @@ lua: ## Make sure lua5.1 (the Argo CD health check's tests) is installed; apt-ge
 	    exit 1; \
 	  fi; \
 	fi
+
+# The real Argo CD tests (test/argocd/real-sync.test.ts): Argo CD built once from its Go module
+# (pinned in hack/argocd/go.mod, cached outside git) and redis-server, its cache (apt-get, as root).
+# Without go or redis-server the tests say SKIPPED and why.
+argocd: ## Build (once) or find Argo CD (hack/argocd) and make sure redis-server is installed; honours ARGOCD_BIN.
+	@if ! command -v redis-server >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing redis-server with apt-get" >&2; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else \
+	    echo "redis-server is missing (Debian/Ubuntu: sudo apt-get install redis-server); the real Argo CD tests say SKIPPED without it" >&2; \
+	  fi; \
+	fi
+	@if [ -n "$${ARGOCD_BIN:-}" ] || command -v go >/dev/null; then bash hack/argocd/build.sh >/dev/null; \
+	else echo "go is missing: the real Argo CD tests say SKIPPED (or set ARGOCD_BIN)" >&2; fi
 
 # podman and buildah build and run the image; debootstrap makes its local Node base; containerd,
 # runc, the CNI plugins and iptables make the tests' node (test/node). Debian package names.
@@ -88,13 +103,13 @@ lint: deps ## ESLint, Prettier and knip (unused files, dependencies and exports)
 format: deps ## Rewrite files with Prettier and ESLint fixes.
 	npm run --silent format
 
-test: deps controlplane helm promtool lua test-image test-node typecheck lint ## All tests: unit and integration (real kube-apiserver + etcd, emulator).
+test: deps controlplane helm promtool lua argocd test-image test-node typecheck lint ## All tests: unit and integration (real kube-apiserver + etcd, emulator).
 	npx vitest run
 
 test-unit: deps ## Unit tests only.
 	npx vitest run --project unit
 
-test-integration: deps controlplane helm promtool lua test-image test-node ## Integration tests only.
+test-integration: deps controlplane helm promtool lua argocd test-image test-node ## Integration tests only.
 	npx vitest run --project integration
 
 # Short by default (it also runs in `make test`); CHAOS_SCALE=long for the figures in docs/reliability.md.
