@@ -29,6 +29,7 @@ import {
   argocdBinary,
   argocdNamespace,
   argocdUnavailable,
+  documentedConfigMap,
   startArgoCd,
   type RunningArgoCd,
 } from "./real-argocd.ts";
@@ -261,6 +262,17 @@ describe.skipIf(unavailable !== undefined)("a real Argo CD v2.14 syncing our obj
 
   it("syncs the CRDs and the objects in one Application, in waves, Progressing until the operator made them Ready", async () => {
     expect(firstSync.crdsAbsent).toBe(true);
+    // Argo CD ran with the health check and actions exactly as docs/argocd.md writes them.
+    const live = await getJson<{ data: Record<string, string> }>([
+      "get",
+      "configmap",
+      "argocd-cm",
+      "-n",
+      argocdNamespace,
+    ]);
+    const documented = (parse(documentedConfigMap()) as { data: Record<string, string> }).data;
+    expect(Object.keys(documented).length).toBe(6);
+    for (const [key, value] of Object.entries(documented)) expect(live.data[key], key).toBe(value);
     // Before the operator ran: the connection Progressing with the check's message, the
     // integration (wave 0) not applied yet.
     expect(healthMessage(firstSync.waitingForConnection?.status, "DataTrailsConnection")).toBe(
