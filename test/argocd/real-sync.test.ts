@@ -44,6 +44,9 @@ const namespace = "datatrails-apps";
 const appName = "datatrails";
 const integrationName = "traffic-light-101";
 const tokenTtlSeconds = 20;
+/** The examples in Git, and the integrations they hold (sorted, as kubectl lists them). */
+const exampleFiles = [`${integrationName}.yaml`, "secret-template.yaml", "traffic-light-reader.yaml"];
+const exampleIntegrations = [integrationName, "traffic-light-103", "traffic-light-reader"];
 
 /** The parts of an Argo CD Application the tests read. */
 interface Application {
@@ -171,7 +174,9 @@ describe.skipIf(unavailable !== undefined)("a real Argo CD v2.14 syncing our obj
     argocd = await startArgoCd({ binary, kubeconfigPath: path(), kubectl: kube });
 
     // The repository: the CRDs as crds/ holds them (wave -2), the connection (wave -1, pointed at
-    // the emulator) and the traffic-light-101 example (wave 0) as examples/ holds them.
+    // the emulator) and the examples of integrations that turn Healthy (wave 0) as examples/ holds
+    // them: traffic-light-101, secret-template (Secret templates), traffic-light-reader (access
+    // policies). examples/control.yaml is left out: it is suspended, which Argo CD shows as Suspended.
     mkdirSync(gitFile("crds"));
     for (const file of readdirSync(join(repoRoot, "crds"))) {
       const crd = parse(readFileSync(join(repoRoot, "crds", file), "utf8")) as {
@@ -184,7 +189,7 @@ describe.skipIf(unavailable !== undefined)("a real Argo CD v2.14 syncing our obj
     connection.spec.url = emulator.url;
     connection.metadata.annotations = { "argocd.argoproj.io/sync-wave": "-1" };
     writeGit("connection.yaml", connection);
-    copyFileSync(join(repoRoot, "examples", `${integrationName}.yaml`), gitFile(`${integrationName}.yaml`));
+    for (const file of exampleFiles) copyFileSync(join(repoRoot, "examples", file), gitFile(file));
     head = await argocd.git.commit("CRDs, a connection and an integration");
 
     // The admin Secret comes from outside Git (Sealed Secrets, External Secrets…).
@@ -290,12 +295,16 @@ describe.skipIf(unavailable !== undefined)("a real Argo CD v2.14 syncing our obj
       ["CustomResourceDefinition", "Synced", undefined],
       ["DataTrailsConnection", "Synced", "Healthy"],
       ["DataTrailsIntegration", "Synced", "Healthy"],
+      ["DataTrailsIntegration", "Synced", "Healthy"],
+      ["DataTrailsIntegration", "Synced", "Healthy"],
     ]);
     const identity = (await integration(integrationName)).status?.applicationIdentity;
     expect(emulatorApplication(identity)).toMatchObject({
       displayName: "TrafficLight101",
       customClaims: { serial_number: "TL1000000101", has_cyclist_light: "true" },
     });
+    for (const name of exampleIntegrations)
+      expect(emulatorApplication((await integration(name)).status?.applicationIdentity), name).toBeDefined();
   });
 
   it("shows Degraded with the connection's condition message while the admin Secret is wrong, and Healthy once fixed", async () => {
@@ -478,7 +487,7 @@ describe.skipIf(unavailable !== undefined)("a real Argo CD v2.14 syncing our obj
             namespace,
           ])
         ).items.map((i) => i.metadata.name),
-      [integrationName],
+      exampleIntegrations,
     );
     expect(emulatorApplication(pruned)).toBeUndefined();
     expect(emulatorApplication(orphaned)?.displayName).toBe("OrphanedLight");
