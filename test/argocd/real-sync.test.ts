@@ -163,6 +163,36 @@ const writeGit = (file: string, objects: object | object[]) =>
 /** The repository's example, unchanged but for the sync wave docs/argocd.md recommends where needed. */
 const example = (file: string) => readFileSync(join(repoRoot, "examples", file), "utf8");
 
+/** argocd-server's resource-actions endpoint for one of the integrations (auth disabled on loopback). */
+function actionsUrl(name: string): string {
+  const query = new URLSearchParams({
+    namespace,
+    resourceName: name,
+    group: "datatrails.ai",
+    version: "v1alpha1",
+    kind: "DataTrailsIntegration",
+  });
+  return `${argocd?.serverUrl}/api/v1/applications/${appName}/resource/actions?${query.toString()}`;
+}
+
+/** The actions Argo CD offers on an integration: [name, disabled], sorted. */
+async function listActions(name: string): Promise<[string, boolean][]> {
+  const listed = (await (await fetch(actionsUrl(name))).json()) as {
+    actions?: { name: string; disabled?: boolean }[];
+  };
+  return (listed.actions ?? []).map((a): [string, boolean] => [a.name, a.disabled ?? false]).sort();
+}
+
+/** Runs an action through argocd-server, as the UI's Actions menu and `argocd app actions run` do. */
+async function runActionOn(name: string, action: string): Promise<void> {
+  const response = await fetch(actionsUrl(name), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(action),
+  });
+  expect(response.status, await response.clone().text()).toBe(200);
+}
+
 /** The revision the tests left the repository at (each test commits on top). */
 let head = "";
 
@@ -371,31 +401,13 @@ describe.skipIf(unavailable !== undefined)("a real Argo CD v2.14 syncing our obj
   it("runs the refresh and rotate actions through argocd-server's API, and they take effect", async () => {
     if (argocd === undefined) throw new Error("no Argo CD");
     const before = await settledAt(head);
-    const query = new URLSearchParams({
-      namespace,
-      resourceName: integrationName,
-      group: "datatrails.ai",
-      version: "v1alpha1",
-      kind: "DataTrailsIntegration",
-    });
-    const actionsUrl = `${argocd.serverUrl}/api/v1/applications/${appName}/resource/actions?${query.toString()}`;
-    const listed = (await (await fetch(actionsUrl)).json()) as {
-      actions?: { name: string; disabled?: boolean }[];
-    };
-    expect(listed.actions?.map((a) => [a.name, a.disabled ?? false]).sort()).toEqual([
+    expect(await listActions(integrationName)).toEqual([
       ["refresh", false],
       ["resume", true],
       ["rotate", false],
       ["suspend", false],
     ]);
-    const runAction = async (action: string) => {
-      const response = await fetch(actionsUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(action),
-      });
-      expect(response.status, await response.clone().text()).toBe(200);
-    };
+    const runAction = (action: string) => runActionOn(integrationName, action);
 
     // refresh: the integration's annotation, passed on to its BearerToken, which requests a token.
     await runAction("refresh");
@@ -422,6 +434,31 @@ describe.skipIf(unavailable !== undefined)("a real Argo CD v2.14 syncing our obj
 
     // The annotations are not in Git: no drift, no sync.
     const after = await settledAt(head);
+    expect(after.status?.history?.length).toBe(before.status?.history?.length);
+    expect(after.status?.operationState?.startedAt).toBe(before.status?.operationState?.startedAt);
+  }, 180_000);
+
+  it("suspends and resumes through argocd-server's API: Suspended, and still Synced (spec.suspend is not in Git)", async () => {
+    const before = await settledAt(head);
+    await runActionOn("traffic-light-reader", "suspend");
+    await until(
+      "Suspended",
+      async () => {
+        const s = (await application()).status;
+        const reader = s?.resources?.find((r) => r.name === "traffic-light-reader");
+        return [s?.sync?.status, s?.health?.status, reader?.status, reader?.health?.status];
+      },
+      ["Synced", "Suspended", "Synced", "Suspended"],
+    );
+    expect(await listActions("traffic-light-reader")).toEqual([
+      ["refresh", true],
+      ["resume", false],
+      ["rotate", true],
+      ["suspend", true],
+    ]);
+    await runActionOn("traffic-light-reader", "resume");
+    const after = await settledAt(head);
+    // selfHeal did not put anything back: no sync happened.
     expect(after.status?.history?.length).toBe(before.status?.history?.length);
     expect(after.status?.operationState?.startedAt).toBe(before.status?.operationState?.startedAt);
   }, 180_000);
