@@ -175,7 +175,24 @@ export async function startArgoCd(options: ArgoCdOptions): Promise<RunningArgoCd
     await kubectl(["create", "namespace", argocdNamespace]);
     // The Application CRD is too large for client-side apply's last-applied annotation.
     await kubectl(["apply", "--server-side", "-f", crdDir]);
-    await kubectl(["wait", "--for=condition=Established", "--timeout=60s", "-f", crdDir]);
+    // kubectl wait fails, rather than waits, on a CRD whose status has no conditions yet.
+    for (let attempt = 1; ; attempt++) {
+      const established = await kubectl([
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "-f",
+        crdDir,
+      ]).then(
+        () => true,
+        (err: unknown) => {
+          if (attempt >= 20) throw err;
+          return false;
+        },
+      );
+      if (established) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
     await kubectl(["apply", "-n", argocdNamespace, "-f", "-"], documentedConfigMap());
     if (options.extraConfig !== undefined)
       await kubectl([

@@ -5,12 +5,13 @@
  * from the doc's bytes, and the operator running in-process against an emulator with 20-second
  * tokens.
  *
- * One Application holds the CRDs (wave -2), the connection (wave -1) and the integration (wave 0),
- * synced with the CRDs absent; the tests then check what docs/argocd.md promises: Progressing while
- * created, Healthy once Ready, Degraded with the condition's message while the admin Secret is
- * wrong, no drift and no sync through token refreshes, Git changes reaching DataTrails, prune
- * deleting (or, with deletionPolicy Orphan, keeping) the DataTrails application, and the refresh
- * and rotate actions run through argocd-server's REST API.
+ * One Application holds the CRDs (wave -2), the connection (wave -1) and three of the
+ * examples' integrations (wave 0), synced with the CRDs absent; the tests then check what docs/argocd.md
+ * promises: Progressing while created, Healthy once Ready, Degraded with the condition's message
+ * while the admin Secret is wrong, no drift and no sync through token refreshes, Git changes
+ * reaching DataTrails, prune deleting (or, with deletionPolicy Orphan, keeping) the DataTrails
+ * application, and the refresh, rotate, suspend and resume actions run through argocd-server's REST
+ * API. Each test starts from the settled application beforeAll leaves and leaves it settled.
  *
  * Without go or redis-server the tests are skipped and say so: "SKIPPED: <what> because <why>".
  */
@@ -160,7 +161,7 @@ const writeGit = (file: string, objects: object | object[]) =>
     (Array.isArray(objects) ? objects : [objects]).map((o) => stringify(o)).join("---\n"),
   );
 
-/** The repository's example, unchanged but for the sync wave docs/argocd.md recommends where needed. */
+/** A file of examples/, as the repository holds it. */
 const example = (file: string) => readFileSync(join(repoRoot, "examples", file), "utf8");
 
 /** argocd-server's resource-actions endpoint for one of the integrations (auth disabled on loopback). */
