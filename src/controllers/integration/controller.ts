@@ -18,6 +18,7 @@ import { splitKey } from "../controller.ts";
 import { applyPlan, type ApplyDeps } from "./apply.ts";
 import { decide, type DecideOptions } from "./decide.ts";
 import { gatherIntegration, settledAtFirstLook, type GatherDeps } from "./gather.ts";
+import { heldStatuses, holdLimitMs, mayHold } from "./held-status.ts";
 import type { Failure } from "./model.ts";
 import { rotationDueAt, settledCheckDelayMs } from "./predicates.ts";
 import { statusAfterApply } from "./status.ts";
@@ -74,15 +75,24 @@ function recordSecretExpiry(
 export function integrationReconciler(deps: IntegrationControllerDeps): (key: string) => Promise<WorkResult> {
   const now = () => new Date(deps.clock.now());
   const seen = new Set<string>();
+  // A create's first status, held until the child has its first token (held-status.ts).
+  const held = heldStatuses();
   return async (key) => {
     const { namespace, name } = splitKey(key);
-    const obj = await deps.getIntegration(namespace, name);
-    if (!obj) {
+    const read = await deps.getIntegration(namespace, name);
+    if (!read) {
       deps.metrics?.clientSecretValidUntilTimestampSeconds.remove({ namespace, name });
       deps.metrics?.clientSecretRotationDueTimestampSeconds.remove({ namespace, name });
       seen.delete(key);
+      held.drop(key);
       return;
     }
+    const { obj, stored, heldSince } = held.overlay(key, read);
+    // Any status write (a write-ahead mark, the status after apply) carries the held status with it.
+    const writeStatus: typeof deps.writeStatus = (o, previous, next) => {
+      held.drop(key);
+      return deps.writeStatus(o, previous, next);
+    };
     const log = objectLogger(deps.logger, { controller: "datatrailsintegration", namespace, name });
     let firstLook: Awaited<ReturnType<typeof settledAtFirstLook>> | undefined;
     if (!seen.has(key)) {
@@ -112,11 +122,23 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
       plan,
       api,
       credentialsSecret,
-      { ...deps, now },
+      { ...deps, writeStatus, now },
       observed.credentialsClaim,
     );
     const { status, failure } = statusAfterApply(obj, plan, outcome, now());
-    if (status) await deps.writeStatus(obj, outcome.results.status, status);
+    const created =
+      outcome.results.issued !== undefined && plan.actions.some((a) => a.type === "CreateApplication");
+    const since = heldSince ?? deps.clock.now();
+    const hold =
+      status !== undefined &&
+      !failure &&
+      (created || heldSince !== undefined) &&
+      deps.clock.now() - since < holdLimitMs &&
+      mayHold(stored, status);
+    if (hold) held.hold(key, obj.metadata.uid, status, since);
+    else if (status)
+      // Over what the API server has: a held status was never written, and must be now.
+      await writeStatus(obj, outcome.results.status === obj.status ? stored : outcome.results.status, status);
     recordSecretExpiry(
       deps.metrics,
       { namespace, name },
@@ -135,6 +157,11 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
     const before = obj.status?.conditions?.find((c) => c.type === ConditionType.Ready);
     if (ready?.status !== before?.status || ready?.reason !== before?.reason) {
       log.info({ ready: ready?.status, reason: ready?.reason }, "Ready changed");
+    }
+    if (hold) {
+      // Written by then even if the child never reports; normally its first token wakes this sooner.
+      const left = Math.max(1000, since + holdLimitMs - deps.clock.now());
+      return { requeueAfterMs: Math.min(left, plan.requeueAfterMs ?? left) };
     }
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
   };
