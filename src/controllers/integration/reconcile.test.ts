@@ -442,6 +442,25 @@ describe("Kubernetes calls of a create (issue #16)", () => {
     expect(w.secrets.values(namespace, secretName)).toEqual(secret);
   });
 
+  it("a user's Secret the first look's name list did not show yet refuses the create's Secret; nothing of theirs is written", async () => {
+    const w = new IntegrationWorld();
+    const theirs = w.secrets.put({ metadata: { name: secretName, namespace }, data: { note: "dGhlaXJz" } });
+    w.unlisted.add(secretName);
+    w.addIntegration(name);
+    await expect(w.reconcile(key)).rejects.toMatchObject({ code: "AlreadyExists" });
+    // The next look reads the Secret (the create-started mark is there) and is refused, asking
+    // DataTrails nothing; the application created carries this object's UID, so a fixed name
+    // regenerates its secret and a deletion deletes it.
+    await w.reconcile(key);
+    expect(w.reason(name, "CredentialsReady")).toBe("SecretNotOwned");
+    expect(w.api.writes()).toEqual(["createApplication"]);
+    expect((await w.secrets.get(namespace, secretName))?.metadata?.resourceVersion).toBe(theirs);
+    w.edit(name, (o) => (o.spec.credentialsSecret = { name: "fixed-credentials" }), true);
+    await w.reconcile(key);
+    expect(w.api.writes()).toEqual(["createApplication", "regenerateSecret"]);
+    expect(w.reason(name, "CredentialsReady")).toBe("Ready");
+  });
+
   it("a second integration on the same connection does not read the admin Secret again", async () => {
     const w = new IntegrationWorld();
     w.addIntegration(name);
