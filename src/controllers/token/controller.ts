@@ -29,6 +29,8 @@ interface TokenControllerDeps extends TokenApplyDeps, TokenSource {
   clock: Clock;
   logger: Logger;
   retryPolicy?: RefreshRetryPolicy;
+  /** A test-only fault point: called after a token is published; the operator may exit there. */
+  crashPoint?(step: string): void;
   /** The BearerToken cache's updates, to forget a status written once the cache shows the write. */
   tokenUpdates?: { on(event: "update" | "delete", fn: (obj: BearerToken) => void): void };
 }
@@ -112,6 +114,7 @@ export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Pro
         await deps.lookupSecret(namespace, step.secret.name, { fresh: true });
       throw err;
     }
+    if (step.kind === "publish") deps.crashPoint?.("after:PublishToken");
 
     if (step.kind === "refuse" && step.event)
       log.info({ reason: step.event.reason }, "token Secret is not ours; nothing written");
