@@ -135,7 +135,7 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
       (created || heldSince !== undefined) &&
       deps.clock.now() - since < holdLimitMs &&
       mayHold(stored, status);
-    if (hold) held.hold(key, obj.metadata.uid, status, since);
+    if (hold) held.hold(key, { uid: obj.metadata.uid, status, since, over: stored });
     else if (status)
       // Over what the API server has: a held status was never written, and must be now.
       await writeStatus(obj, outcome.results.status === obj.status ? stored : outcome.results.status, status);

@@ -9,8 +9,9 @@
  * annotation stays until the identity is written. A process that dies holding a status leaves what
  * a crash right after the child's apply leaves, and the next one recovers it the same way (search by
  * display name, the stored secret tried once). While a status is held, every reconcile of the object
- * in this process acts on it, so nothing is done twice; any status write of the object ends the hold,
- * and a status is held for {@link holdLimitMs} at most.
+ * in this process acts on it, so nothing is done twice; any status write of the object ends the hold
+ * (this controller's, or another's: the reload controller writes status too), and a status is held
+ * for {@link holdLimitMs} at most.
  */
 import {
   ConditionType,
@@ -19,6 +20,7 @@ import {
   type DataTrailsIntegration,
   type IntegrationStatus,
 } from "../../api/v1alpha1/index.ts";
+import { statusChanged } from "../../k8s/status.ts";
 
 /** How long a create's status waits for the child's first token before it is written anyway. */
 export const holdLimitMs = 30_000;
@@ -28,6 +30,8 @@ interface Held {
   uid: string;
   status: IntegrationStatus;
   since: number;
+  /** The stored status it was held over: another writer's change (the reload controller's) ends the hold. */
+  over: IntegrationStatus | undefined;
 }
 
 /** The object a reconcile acts on, and the status the API server has for it. */
@@ -43,7 +47,7 @@ interface Overlaid {
 export interface HeldStatuses {
   /** The object with the status held for it, as long as the stored status records no identity yet. */
   overlay(key: string, obj: DataTrailsIntegration): Overlaid;
-  hold(key: string, uid: string, status: IntegrationStatus, since: number): void;
+  hold(key: string, held: Held): void;
   drop(key: string): void;
 }
 
@@ -53,14 +57,14 @@ export function heldStatuses(): HeldStatuses {
   return {
     overlay(key, obj) {
       const entry = held.get(key);
-      if (!entry || entry.uid !== obj.metadata.uid || obj.status?.applicationIdentity) {
+      if (!entry || entry.uid !== obj.metadata.uid || statusChanged(entry.over ?? {}, obj.status ?? {})) {
         held.delete(key);
         return { obj, stored: obj.status };
       }
       return { obj: { ...obj, status: entry.status }, stored: obj.status, heldSince: entry.since };
     },
-    hold(key, uid, status, since) {
-      held.set(key, { uid, status, since });
+    hold(key, entry) {
+      held.set(key, entry);
     },
     drop(key) {
       held.delete(key);
