@@ -77,6 +77,9 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
   const seen = new Set<string>();
   // A create's first status, held until the child has its first token (held-status.ts).
   const held = heldStatuses();
+  // When the pass a hold asked for is due, by key: if the status was written meanwhile (the child's
+  // token came first, as it normally does), that pass is not a drift check; it looks as a first look does.
+  const limitPasses = new Map<string, number>();
   return async (key) => {
     const { namespace, name } = splitKey(key);
     const read = await deps.getIntegration(namespace, name);
@@ -85,6 +88,7 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
       deps.metrics?.clientSecretRotationDueTimestampSeconds.remove({ namespace, name });
       seen.delete(key);
       held.drop(key);
+      limitPasses.delete(key);
       return;
     }
     const { obj, stored, heldSince } = held.overlay(key, read);
@@ -95,7 +99,13 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
     };
     const log = objectLogger(deps.logger, { controller: "datatrailsintegration", namespace, name });
     let firstLook: Awaited<ReturnType<typeof settledAtFirstLook>> | undefined;
-    if (!seen.has(key)) {
+    const limitPass = limitPasses.get(key);
+    const atLimit = limitPass !== undefined && deps.clock.now() >= limitPass && heldSince === undefined;
+    if (limitPass !== undefined && deps.clock.now() >= limitPass) limitPasses.delete(key);
+    if (atLimit) {
+      firstLook = await settledAtFirstLook(obj, deps, now());
+      if (firstLook.settled) return { requeueAfterMs: deps.options.resyncIntervalMs };
+    } else if (!seen.has(key)) {
       // The first look since this process started: a settled object waits for its turn to be
       // checked against DataTrails, so a restart makes no DataTrails call at all.
       seen.add(key);
@@ -161,6 +171,7 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
     if (hold) {
       // Written by then even if the child never reports; normally its first token wakes this sooner.
       const left = Math.max(1000, since + holdLimitMs - deps.clock.now());
+      limitPasses.set(key, deps.clock.now() + left);
       return { requeueAfterMs: Math.min(left, plan.requeueAfterMs ?? left) };
     }
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;

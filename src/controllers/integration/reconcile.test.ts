@@ -427,6 +427,22 @@ describe("Kubernetes calls of a create (issue #16)", () => {
     expect(w.api.writes()).toEqual(["createApplication"]);
   });
 
+  it("the pass a held status asked for, once the child's token wrote it, asks DataTrails nothing", async () => {
+    const w = new IntegrationWorld();
+    w.addIntegration(name);
+    await w.reconcile(key);
+    w.tokenIsReady(name);
+    await w.reconcile(key);
+    expect(w.reason(name, "Ready")).toBe("Ready");
+    await w.clock.advance(30_000);
+    w.api.calls.length = 0;
+    expect((await w.reconcile(key))?.requeueAfterMs).toBe(resyncIntervalMs);
+    expect(w.api.calls).toEqual([]);
+    // The passes after it are drift checks again.
+    await w.reconcile(key);
+    expect(w.api.calls).toEqual(["getApplication"]);
+  });
+
   it("a restart that loses a held status finds the application by search and keeps the stored secret", async () => {
     const w = new IntegrationWorld();
     w.addIntegration(name);
