@@ -90,6 +90,7 @@ describe("creating integrations", () => {
       // The warm-up's own trailing requests (its Events) are done once a pass over it has finished.
       await passOver(["warm-up"], "settled");
       const start = proxy.counts();
+      const dataTrails = env.emulator.control.counters();
 
       await kubectlOk(
         ["apply", "-f", "-"],
@@ -104,6 +105,14 @@ describe("creating integrations", () => {
       await passOver(names, "second");
       const second = since(afterCreate);
       console.log(`requests on a pass after Ready: ${JSON.stringify(second)}`);
+
+      // Nothing of the create was recovered: no search, no secret tried, one token per child.
+      const calls = env.emulator.control.counters();
+      expect({
+        create: calls["applications.create"] - dataTrails["applications.create"],
+        list: calls["applications.list"] - dataTrails["applications.list"],
+        token: calls.token - dataTrails.token,
+      }).toEqual({ create: creates, list: 0, token: creates });
 
       const perCreate = Object.fromEntries(Object.entries(created).map(([k, v]) => [k, v / creates]));
       // The integration's: the finalizer and create-started mark, the credentials Secret, the child,
