@@ -15,7 +15,7 @@ import { createKubeEventRecorder } from "../k8s/events.ts";
 import { createInformers } from "../k8s/informers.ts";
 import { createSecretCache } from "../k8s/secret-cache.ts";
 import { startSecretFeed, type SecretFeed, type SecretMetadataChange } from "../k8s/secret-feed.ts";
-import { KubeSecretStore } from "../k8s/secrets.ts";
+import { KubeSecretStore, secretNameLister } from "../k8s/secrets.ts";
 import { KubeServiceAccountTokens } from "../k8s/service-account-tokens.ts";
 import { KubeWorkloads } from "../k8s/workloads.ts";
 import { patchStatus } from "../k8s/status.ts";
@@ -53,6 +53,7 @@ export function createControllerContext(
     informer: informers.secrets,
     get: (namespace, name) => secrets.get(namespace, name),
     watched: (namespace) => watched.size === 0 || watched.has(namespace),
+    listNames: secretNameLister(kubeConfig),
   });
   const serviceAccountTokens = new KubeServiceAccountTokens(kubeConfig);
   return {

@@ -150,6 +150,68 @@ describe("Secret cache", () => {
   });
 });
 
+describe("a name to create (toCreate)", () => {
+  /** A world whose namespace holds the Secrets `existing` names, listed at resourceVersion 100. */
+  function listed(existing: string[], watched = true) {
+    const w = world(watched);
+    const lists: string[] = [];
+    const cache = createSecretCache({
+      informer: w.informer,
+      get: (namespace, name) => w.store.get(namespace, name),
+      watched: () => watched,
+      listNames: (namespace) => {
+        lists.push(namespace);
+        return Promise.resolve({ names: [...existing], resourceVersion: "100" });
+      },
+    });
+    for (const name of existing) w.user(name, b64("theirs"));
+    w.store.reads.length = 0;
+    const lookup = (name: string) => cache.lookup(ns, name, { toCreate: true });
+    return { ...w, cache, lists, lookup };
+  }
+
+  it("answers a name no Secret of the namespace has as absent, with one list and no GET", async () => {
+    const w = listed(["other"]);
+    expect(await w.lookup("tl-token")).toBeUndefined();
+    expect(await w.lookup("tl2-token")).toBeUndefined();
+    expect(w.lists).toEqual([ns]);
+    expect(w.store.reads).toEqual([]);
+  });
+
+  it("reads a name the list shows (a user's Secret may hold it)", async () => {
+    const w = listed(["tl-token"]);
+    expect((await w.lookup("tl-token"))?.data?.["k"]).toBe(b64("theirs"));
+    expect(w.store.reads).toEqual(["team-a/tl-token"]);
+  });
+
+  it("reads a name the watch reported after the list", async () => {
+    const w = listed([]);
+    await w.lookup("first");
+    const rv = w.user("late", b64("theirs"));
+    w.cache.changed({ namespace: ns, name: "late", resourceVersion: rv });
+    expect(await w.lookup("late")).toBeDefined();
+    expect(w.store.reads).toEqual(["team-a/late"]);
+  });
+
+  it.each([
+    { name: "a deletion newer than the list frees the name", deletedAt: "101", reads: 0 },
+    { name: "a deletion older than the list leaves the name taken", deletedAt: "99", reads: 1 },
+  ])("$name", async ({ deletedAt, reads }) => {
+    const w = listed(["gone"]);
+    await w.lookup("first");
+    w.cache.changed({ namespace: ns, name: "gone", resourceVersion: deletedAt, deleted: true });
+    await w.lookup("gone");
+    expect(w.store.reads).toHaveLength(reads);
+  });
+
+  it("reads as any look-up does in a namespace the watch does not cover", async () => {
+    const w = listed([], false);
+    await w.lookup("tl-token");
+    expect(w.lists).toEqual([]);
+    expect(w.store.reads).toEqual(["team-a/tl-token"]);
+  });
+});
+
 describe("atLeast", () => {
   const cases: [string | undefined, string | undefined, boolean][] = [
     ["10", "9", true],

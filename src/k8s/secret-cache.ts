@@ -17,6 +17,15 @@
  *
  * `{ fresh: true }` always reads from the API (callers do so when the token endpoint refuses the
  * credentials the cache gave them). Values stay in memory only for the Secrets looked up.
+ *
+ * `{ toCreate: true }` is for the name of a Secret a reconcile will create if it is absent (an
+ * object's first look at its output Secret): a name that no cache holds and that the namespace's
+ * Secret names do not show is answered as absent without a GET. The names are listed once per
+ * namespace (metadata only, no values) and kept up to date from the metadata-only watch: every name
+ * it reports is added, and a deletion newer than the list removes it. What this can get wrong is a
+ * Secret made a moment ago whose event has not arrived yet, the same race a GET before the create
+ * has (a Secret made between the two), and it is settled the same way: the create is a POST, which
+ * the API server refuses for a name that exists, so a Secret that is not ours is never written.
  */
 import type { V1Secret } from "@kubernetes/client-node";
 import { managedByLabel, managedByValue } from "../api/v1alpha1/index.ts";
@@ -25,6 +34,8 @@ import { managedByLabel, managedByValue } from "../api/v1alpha1/index.ts";
 export interface LookupOptions {
   /** Read from the API server, not from any cache. */
   fresh?: boolean;
+  /** A name the caller creates (POST) when absent: a name the namespace's Secrets do not show is absent without a GET. */
+  toCreate?: boolean;
 }
 
 /** Looks a Secret up as the API server has it (see the module comment for where the answer comes from). */
@@ -48,6 +59,11 @@ export interface SecretCacheOptions {
   get(namespace: string, name: string): Promise<V1Secret | undefined>;
   /** Whether the metadata-only Secret watch covers the namespace (then user Secrets are kept). */
   watched(namespace: string): boolean;
+  /**
+   * The names of the namespace's Secrets and the list's resourceVersion (a metadata-only list);
+   * without it, `toCreate` look-ups read from the API server like any other.
+   */
+  listNames?: (namespace: string) => Promise<{ names: string[]; resourceVersion: string | undefined }>;
 }
 
 /** A Secret event from the metadata-only watch. */
@@ -68,6 +84,14 @@ export interface SecretCache {
 }
 
 const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
+
+/** The Secret names of one namespace: listed once, then kept by the watch's events. */
+interface NamespaceNames {
+  known: Set<string>;
+  listing: Promise<Set<string> | undefined>;
+  /** The list's resourceVersion once it answered ("" when it gave none: no deletion removes a name). */
+  listedAt: string | undefined;
+}
 
 /**
  * Whether resourceVersion `a` is at least `b`. ResourceVersions are etcd revisions, integers that
@@ -96,6 +120,32 @@ export function createSecretCache(options: SecretCacheOptions): SecretCache {
   const users = new Map<string, V1Secret | undefined>();
   /** Keys being read right now, and whether the watch reported a change meanwhile. */
   const reading = new Map<string, { changed: boolean }>();
+  /** Per namespace, the Secret names listed and reported since (for `toCreate`; see the module comment). */
+  const names = new Map<string, NamespaceNames>();
+
+  /** The names of a watched namespace's Secrets, listed on first use; undefined when the list failed. */
+  async function namesOf(namespace: string): Promise<Set<string> | undefined> {
+    if (!options.listNames || !options.watched(namespace)) return undefined;
+    let entry = names.get(namespace);
+    if (!entry) {
+      const known = new Set<string>();
+      const listing = options.listNames(namespace).then(
+        (list) => {
+          for (const n of list.names) known.add(n);
+          if (entry) entry.listedAt = list.resourceVersion ?? "";
+          return known;
+        },
+        () => {
+          // Listed again at the next look-up; until then, a GET answers.
+          names.delete(namespace);
+          return undefined;
+        },
+      );
+      entry = { known, listing, listedAt: undefined };
+      names.set(namespace, entry);
+    }
+    return entry.listing;
+  }
 
   options.informer.on("delete", (s) => {
     const key = keyOf(s.metadata?.namespace ?? "", s.metadata?.name ?? "");
@@ -133,6 +183,10 @@ export function createSecretCache(options: SecretCacheOptions): SecretCache {
       }
       if (cached) return cached;
       if (users.has(key)) return users.get(key);
+      if (lookupOptions?.toCreate) {
+        const known = await namesOf(namespace);
+        if (known && !known.has(name)) return undefined;
+      }
       return read(namespace, name);
     },
     wrote(secret) {
@@ -143,6 +197,11 @@ export function createSecretCache(options: SecretCacheOptions): SecretCache {
       written.set(key, secret);
     },
     changed(change) {
+      const listed = names.get(change.namespace);
+      if (listed && !change.deleted) listed.known.add(change.name);
+      // A deletion older than the list may describe a name made again since: it stays.
+      else if (listed?.listedAt !== undefined && atLeast(change.resourceVersion, listed.listedAt))
+        listed.known.delete(change.name);
       const key = keyOf(change.namespace, change.name);
       const mark = reading.get(key);
       if (mark) mark.changed = true;

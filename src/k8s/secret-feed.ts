@@ -63,8 +63,8 @@ interface MetadataEvent {
   };
 }
 
-/** A KubeConfig view that asks the API server for metadata only. */
-function withAccept(kubeConfig: KubeConfig, accept: string): KubeConfig {
+/** A KubeConfig view whose requests ask the API server for `accept` (metadata only, for one). */
+export function withAccept(kubeConfig: KubeConfig, accept: string): KubeConfig {
   const view = Object.create(kubeConfig) as KubeConfig;
   view.applySecurityAuthentication = async (ctx: RequestContext) => {
     await kubeConfig.applySecurityAuthentication(ctx);

@@ -20,6 +20,7 @@ import {
 } from "@kubernetes/client-node";
 import { fieldManager as operatorFieldManager } from "../api/v1alpha1/constants.ts";
 import { isNotFound, toKubeError } from "./errors.ts";
+import { withAccept } from "./secret-feed.ts";
 
 /** A Secret as the operator wants it: everything it owns, nothing else. */
 export interface AppliedSecret {
@@ -178,4 +179,37 @@ export class KubeSecretStore implements SecretStore {
       throw toKubeError(err, `read Secret ${namespace}/${name}`);
     }
   }
+}
+
+/**
+ * Lists the names of a namespace's Secrets, every page, as metadata only: the API server sends no
+ * value, so none reaches this process. The resourceVersion is the list's (its first page's).
+ */
+export function secretNameLister(
+  kubeConfig: KubeConfig,
+): (namespace: string) => Promise<{ names: string[]; resourceVersion: string | undefined }> {
+  const api = withAccept(
+    kubeConfig,
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+  ).makeApiClient(CoreV1Api);
+  return async (namespace) => {
+    const names: string[] = [];
+    let resourceVersion: string | undefined;
+    let next: string | undefined;
+    try {
+      do {
+        const page = await api.listNamespacedSecret({
+          namespace,
+          limit: 500,
+          ...(next ? { _continue: next } : {}),
+        });
+        resourceVersion ??= page.metadata?.resourceVersion;
+        for (const item of page.items) if (item.metadata?.name) names.push(item.metadata.name);
+        next = page.metadata?._continue || undefined;
+      } while (next);
+    } catch (err) {
+      throw toKubeError(err, `list Secret names in ${namespace}`);
+    }
+    return { names, resourceVersion };
+  };
 }

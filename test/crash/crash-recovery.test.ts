@@ -54,6 +54,13 @@ const createSteps = [
     atCrash: { creates: 1, pendingCreate: true, finalizer: true, secret: true, bearerToken: true },
     regenerations: 0,
   },
+  // The child published its first token; the integration's status, held until then
+  // (src/controllers/integration/held-status.ts), was not written yet: the mark is still pending.
+  {
+    step: "after:PublishToken",
+    atCrash: { creates: 1, pendingCreate: true, finalizer: true, secret: true, bearerToken: true },
+    regenerations: 0,
+  },
 ];
 
 async function exists(namespace: string, kind: string, name: string): Promise<boolean> {

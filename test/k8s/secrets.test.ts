@@ -5,7 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoreV1Api, type V1Secret } from "@kubernetes/client-node";
 import { KubeError } from "../../src/k8s/errors.ts";
-import { KubeSecretStore, decodeSecretData, type AppliedSecret } from "../../src/k8s/secrets.ts";
+import { withAccept } from "../../src/k8s/secret-feed.ts";
+import {
+  KubeSecretStore,
+  decodeSecretData,
+  secretNameLister,
+  type AppliedSecret,
+} from "../../src/k8s/secrets.ts";
 import { kubectlOk } from "../support/kubectl.ts";
 import { createNamespace, sharedKubeConfig, uniqueName } from "./support.ts";
 import { encodedSecretManifest, secretManifest } from "../support/manifests.ts";
@@ -134,5 +140,20 @@ describe("KubeSecretStore (server-side apply)", () => {
     expect(JSON.stringify({ ...err, message: err.message, stack: err.stack })).not.toMatch(
       /never-shown-123|bmV2ZXItc2hvd24tMTIz/,
     );
+  });
+
+  it("lists the namespace's Secret names (secretNameLister) from a metadata-only list that carries no value", async () => {
+    await store.create(applied("listed-a", { client_secret: "listed-value-1" }));
+    await store.create(applied("listed-b", { client_secret: "listed-value-2" }));
+    const { names, resourceVersion } = await secretNameLister(kc)(namespace);
+    expect(names).toEqual(expect.arrayContaining(["listed-a", "listed-b"]));
+    expect(Number(resourceVersion)).toBeGreaterThan(0);
+    // The same request as the lister's: the API server answers with metadata only.
+    const page = await withAccept(kc, "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+      .makeApiClient(CoreV1Api)
+      .listNamespacedSecret({ namespace, limit: 500 });
+    expect(page.items.length).toBeGreaterThanOrEqual(2);
+    expect(page.items.every((item) => item.data === undefined)).toBe(true);
+    expect(JSON.stringify(page)).not.toContain(Buffer.from("listed-value-1").toString("base64"));
   });
 });

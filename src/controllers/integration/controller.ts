@@ -18,6 +18,7 @@ import { splitKey } from "../controller.ts";
 import { applyPlan, type ApplyDeps } from "./apply.ts";
 import { decide, type DecideOptions } from "./decide.ts";
 import { gatherIntegration, settledAtFirstLook, type GatherDeps } from "./gather.ts";
+import { heldStatuses, holdLimitMs, mayHold } from "./held-status.ts";
 import type { Failure } from "./model.ts";
 import { rotationDueAt, settledCheckDelayMs } from "./predicates.ts";
 import { statusAfterApply } from "./status.ts";
@@ -74,18 +75,37 @@ function recordSecretExpiry(
 export function integrationReconciler(deps: IntegrationControllerDeps): (key: string) => Promise<WorkResult> {
   const now = () => new Date(deps.clock.now());
   const seen = new Set<string>();
+  // A create's first status, held until the child has its first token (held-status.ts).
+  const held = heldStatuses();
+  // When the pass a hold asked for is due, by key: if the status was written meanwhile (the child's
+  // token came first, as it normally does), that pass is not a drift check; it looks as a first look does.
+  const limitPasses = new Map<string, number>();
   return async (key) => {
     const { namespace, name } = splitKey(key);
-    const obj = await deps.getIntegration(namespace, name);
-    if (!obj) {
+    const read = await deps.getIntegration(namespace, name);
+    if (!read) {
       deps.metrics?.clientSecretValidUntilTimestampSeconds.remove({ namespace, name });
       deps.metrics?.clientSecretRotationDueTimestampSeconds.remove({ namespace, name });
       seen.delete(key);
+      held.drop(key);
+      limitPasses.delete(key);
       return;
     }
+    const { obj, stored, heldSince } = held.overlay(key, read);
+    // Any status write (a write-ahead mark, the status after apply) carries the held status with it.
+    const writeStatus: typeof deps.writeStatus = (o, previous, next) => {
+      held.drop(key);
+      return deps.writeStatus(o, previous, next);
+    };
     const log = objectLogger(deps.logger, { controller: "datatrailsintegration", namespace, name });
     let firstLook: Awaited<ReturnType<typeof settledAtFirstLook>> | undefined;
-    if (!seen.has(key)) {
+    const limitPass = limitPasses.get(key);
+    const atLimit = limitPass !== undefined && deps.clock.now() >= limitPass && heldSince === undefined;
+    if (limitPass !== undefined && deps.clock.now() >= limitPass) limitPasses.delete(key);
+    if (atLimit) {
+      firstLook = await settledAtFirstLook(obj, deps, now());
+      if (firstLook.settled) return { requeueAfterMs: deps.options.resyncIntervalMs };
+    } else if (!seen.has(key)) {
       // The first look since this process started: a settled object waits for its turn to be
       // checked against DataTrails, so a restart makes no DataTrails call at all.
       seen.add(key);
@@ -112,11 +132,23 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
       plan,
       api,
       credentialsSecret,
-      { ...deps, now },
+      { ...deps, writeStatus, now },
       observed.credentialsClaim,
     );
     const { status, failure } = statusAfterApply(obj, plan, outcome, now());
-    if (status) await deps.writeStatus(obj, outcome.results.status, status);
+    const created =
+      outcome.results.issued !== undefined && plan.actions.some((a) => a.type === "CreateApplication");
+    const since = heldSince ?? deps.clock.now();
+    const hold =
+      status !== undefined &&
+      !failure &&
+      (created || heldSince !== undefined) &&
+      deps.clock.now() - since < holdLimitMs &&
+      mayHold(stored, status);
+    if (hold) held.hold(key, { uid: obj.metadata.uid, status, since, over: stored });
+    else if (status)
+      // Over what the API server has: a held status was never written, and must be now.
+      await writeStatus(obj, outcome.results.status === obj.status ? stored : outcome.results.status, status);
     recordSecretExpiry(
       deps.metrics,
       { namespace, name },
@@ -135,6 +167,12 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
     const before = obj.status?.conditions?.find((c) => c.type === ConditionType.Ready);
     if (ready?.status !== before?.status || ready?.reason !== before?.reason) {
       log.info({ ready: ready?.status, reason: ready?.reason }, "Ready changed");
+    }
+    if (hold) {
+      // Written by then even if the child never reports; normally its first token wakes this sooner.
+      const left = Math.max(1000, since + holdLimitMs - deps.clock.now());
+      limitPasses.set(key, deps.clock.now() + left);
+      return { requeueAfterMs: Math.min(left, plan.requeueAfterMs ?? left) };
     }
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
   };

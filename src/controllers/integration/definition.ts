@@ -110,6 +110,14 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
     fetch: (ns, name) =>
       ctx.objects.get<DataTrailsIntegration & KubernetesObject>(resources.integrations, ns, name),
   });
+  // Children this process applied that the cache does not show yet (the apply's body): the
+  // reconcile that follows a create at once (woken by its own patch or Secret) would otherwise find
+  // no child and apply it again. The cache's first event of the child ends the record.
+  const applied = new Map<string, BearerToken>();
+  const seenChild = (t: BearerToken) => applied.delete(`${t.metadata.namespace ?? ""}/${t.metadata.name}`);
+  tokens.on("add", seenChild);
+  tokens.on("update", seenChild);
+  tokens.on("delete", seenChild);
   const objects: CustomObjects = {
     get: (ref, ns, name) => ctx.objects.get(ref, ns, name),
     mergePatch: (ref, ns, name, patch) => {
@@ -122,8 +130,16 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
       const patchIt = () => ctx.objects.mergePatch(ref, ns, name, patch);
       return ref === resources.integrations ? own.track(ns, name, written, patchIt) : patchIt();
     },
-    apply: (ref, body, manager) => ctx.objects.apply(ref, body, manager),
-    delete: (ref, ns, name) => ctx.objects.delete(ref, ns, name),
+    apply: async (ref, body, manager) => {
+      await ctx.objects.apply(ref, body, manager);
+      const { namespace = "", name = "" } = body.metadata ?? {};
+      if (ref === resources.bearerTokens && !tokens.get(name, namespace))
+        applied.set(`${namespace}/${name}`, body as unknown as BearerToken);
+    },
+    delete: async (ref, ns, name) => {
+      applied.delete(`${ns}/${name}`);
+      await ctx.objects.delete(ref, ns, name);
+    },
   };
 
   return {
@@ -159,7 +175,7 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
       lookupSecret: ctx.lookupSecret,
       cachedSecret: (ns, name) => secrets.get(name, ns),
       adminSecrets: adminSecretCache(),
-      getBearerToken: (ns, name) => tokens.get(name, ns),
+      getBearerToken: (ns, name) => tokens.get(name, ns) ?? applied.get(`${ns}/${name}`),
       apiFor: ctx.apiFor,
       ownership: ctx.ownership,
       objects,

@@ -17,6 +17,7 @@ import {
   specProblems,
 } from "../../api/v1alpha1/index.ts";
 import type { Application, DataTrailsApi, ResolvedConnection } from "../../datatrails/api.ts";
+import type { LookupOptions } from "../../k8s/secret-cache.ts";
 import { isDataTrailsError } from "../../datatrails/errors.ts";
 import type { Ownership } from "../ownership.ts";
 import { mayWrite } from "../secret-claim.ts";
@@ -55,7 +56,7 @@ export interface GatherDeps {
   getConnection(namespace: string, name: string): DataTrailsConnection | undefined;
   getClusterConnection(name: string): ClusterDataTrailsConnection | undefined;
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
-  lookupSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
+  lookupSecret(namespace: string, name: string, options?: LookupOptions): Promise<V1Secret | undefined>;
   /** A Secret the operator writes, as the informer holds it (no request). */
   cachedSecret?(namespace: string, name: string): V1Secret | undefined;
   /** The admin Secret of a connection, reused while its resourceVersion is the one given (connection.ts). */
@@ -171,7 +172,11 @@ function childToken(
  * The credentials Secret. From the informer when it holds exactly the version this integration
  * recorded writing (status.credentialsSecretVersion) with its data: that is the operator's own last
  * write, so acting on it cannot repeat a step. Otherwise (no record, the cache behind or ahead, a
- * user's Secret the informer does not hold) from the API server.
+ * user's Secret the informer does not hold) through the Secret look-up (secret-cache.ts), which on
+ * an object's very first look answers a name no Secret of the namespace has without a GET: nothing
+ * of its create is written yet, and the Secret is then created with a POST, which the API server
+ * refuses for a name someone took meanwhile. (Not for spec.adopt: its first look regenerates a
+ * secret, which a refused create would lose.)
  */
 async function readCredentialsSecret(
   obj: DataTrailsIntegration,
@@ -184,7 +189,9 @@ async function readCredentialsSecret(
   const cached = recorded ? deps.cachedSecret?.(namespace, name) : undefined;
   if (cached?.metadata?.resourceVersion === recorded && Object.keys(cached?.data ?? {}).length > 0)
     return cached;
-  return deps.lookupSecret(namespace, name);
+  const firstLook =
+    !obj.status && !obj.metadata.deletionTimestamp && !spec?.adopt && pendingCreateOf(obj) === undefined;
+  return deps.lookupSecret(namespace, name, firstLook ? { toCreate: true } : undefined);
 }
 
 /**

@@ -73,6 +73,8 @@ export class IntegrationWorld {
 
   /** Status writes, finalizer patches and BearerToken applies, in order (`status`, `patch`, `apply`). */
   readonly kubeWrites: string[] = [];
+  /** Secrets made a moment ago that a first look's name list does not show yet (secret-cache.ts, toCreate). */
+  readonly unlisted = new Set<string>();
 
   /** Adds an integration (as kubectl apply would: no status, no finalizer yet). */
   addIntegration(
@@ -207,7 +209,10 @@ export class IntegrationWorld {
         name === this.connection.metadata.name ? cached(this.connection, connectionCacheShape) : undefined,
       getClusterConnection: () => undefined,
       namespaceLabels: () => Promise.resolve({}),
-      lookupSecret: (ns, name) => this.secrets.get(ns, name),
+      lookupSecret: (ns, name, options) =>
+        options?.toCreate && this.unlisted.has(name)
+          ? Promise.resolve(undefined)
+          : this.secrets.get(ns, name),
       cachedSecret: (ns, name) => this.secrets.cached(ns, name),
       adminSecrets: adminSecretCache(),
       getBearerToken: (_ns, name) => cached(this.tokens.get(name), bearerTokenCacheShape),

@@ -5,6 +5,7 @@
  */
 import type { BearerToken, BearerTokenStatus } from "../../api/v1alpha1/index.ts";
 import type { Clock } from "../../k8s/clock.ts";
+import { isAlreadyExists } from "../../k8s/errors.ts";
 import type { SecretLookup } from "../../k8s/secret-cache.ts";
 import { statusChanged } from "../../k8s/status.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";
@@ -28,6 +29,8 @@ interface TokenControllerDeps extends TokenApplyDeps, TokenSource {
   clock: Clock;
   logger: Logger;
   retryPolicy?: RefreshRetryPolicy;
+  /** A test-only fault point: called after a token is published; the operator may exit there. */
+  crashPoint?(step: string): void;
   /** The BearerToken cache's updates, to forget a status written once the cache shows the write. */
   tokenUpdates?: { on(event: "update" | "delete", fn: (obj: BearerToken) => void): void };
 }
@@ -95,14 +98,23 @@ export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Pro
     } else if (first.kind === "reshape") step = reshapeStep(observed, published, now(), first.requeueAfterMs);
     else step = first;
 
-    await applyTokenStep(object, step, {
-      ...deps,
-      writeStatus: async (obj, status) => {
-        await deps.writeStatus(obj, status);
-        if (statusChanged(obj.status, status))
-          written.set(key, { over: cached.metadata.resourceVersion, status });
-      },
-    });
+    try {
+      await applyTokenStep(object, step, {
+        ...deps,
+        writeStatus: async (obj, status) => {
+          await deps.writeStatus(obj, status);
+          if (statusChanged(obj.status, status))
+            written.set(key, { over: cached.metadata.resourceVersion, status });
+        },
+      });
+    } catch (err) {
+      // A Secret of that name appeared before the create (one the caches had not seen yet): read
+      // it, so that the retry sees whose it is and is refused or merges as the spec says.
+      if (step.kind === "publish" && step.create && isAlreadyExists(err))
+        await deps.lookupSecret(namespace, step.secret.name, { fresh: true });
+      throw err;
+    }
+    if (step.kind === "publish") deps.crashPoint?.("after:PublishToken");
 
     if (step.kind === "refuse" && step.event)
       log.info({ reason: step.event.reason }, "token Secret is not ours; nothing written");

@@ -53,6 +53,7 @@ export function tokenDefinition(ctx: ControllerContext): ControllerDefinition {
       clock: ctx.clock,
       logger: ctx.logger,
       metrics: ctx.metrics,
+      ...(ctx.crashPoint ? { crashPoint: ctx.crashPoint } : {}),
     }),
   };
 }

@@ -103,7 +103,10 @@ export async function gatherToken(
   const namespace = object.metadata.namespace ?? "";
   const parsed = bearerTokenSpec.safeParse(object.spec);
   const tokenSecretName = parsed.success ? parsed.data.secretName : object.spec.secretName;
-  const raw = await lookup(namespace, tokenSecretName);
+  // A BearerToken no reconcile has written status for yet has published nothing: its token Secret
+  // is created (POST) if absent, so a name no Secret of the namespace has needs no GET (secret-cache.ts).
+  const firstLook = Object.keys(object.status ?? {}).length === 0;
+  const raw = await lookup(namespace, tokenSecretName, firstLook ? { toCreate: true } : undefined);
   const secretClaim: SecretClaim = claimOf(raw, {
     me: tokenWriter(object),
     policy: parsed.data?.existingSecretPolicy ?? "Refuse",

@@ -339,10 +339,13 @@ class CachedWorld {
   readonly store = new FakeSecretStore();
   readonly informer = new FakeSecretInformer();
   readonly issuer = new FakeTokenIssuer(() => this.clock.now());
+  /** The names the namespace's Secret list answers with (a list made before any Secret here). */
+  readonly listed: string[] = [];
   readonly cache = createSecretCache({
     informer: this.informer,
     get: (ns, n) => this.store.get(ns, n),
     watched: () => true,
+    listNames: () => Promise.resolve({ names: [...this.listed], resourceVersion: "1" }),
   });
   /** The BearerToken as the API server has it. */
   token: BearerToken;
@@ -480,5 +483,19 @@ describe("a routine refresh, counted", () => {
 
     expect(w.issuer.requests).toBe(1);
     expect(w.token.status?.conditions?.find((c) => c.type === "TokenReady")?.reason).toBe("RefreshFailing");
+  });
+
+  it("a first look that took the token Secret's name as free, when a user's Secret took it a moment ago, is refused by the create and then by the claim", async () => {
+    const w = new CachedWorld(undefined);
+    // A user's Secret of that name whose watch event has not arrived: the name list does not show it.
+    const before = w.store.put({ metadata: { name: tokenSecret, namespace }, data: { note: "theirs" } });
+    await expect(w.reconcile()).rejects.toMatchObject({ code: "AlreadyExists" });
+    expect(w.store.reads).toContain(`${namespace}/${tokenSecret}`);
+    await w.reconcile();
+    expect(w.issuer.requests).toBe(1);
+    expect(w.token.status?.conditions?.find((c) => c.type === "TokenReady")?.reason).toBe("SecretNotOwned");
+    await expect(w.store.get(namespace, tokenSecret)).resolves.toMatchObject({
+      metadata: { resourceVersion: before },
+    });
   });
 });
