@@ -4,9 +4,9 @@
  * queue of its own, and the metadata-only Secret watch that wakes them for Secrets the operator does
  * not write. operator.ts calls it once, when this replica starts working.
  */
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
-import { managedByLabel, managedByValue } from "../api/v1alpha1/index.ts";
+import { managedByLabel, managedByValue, resources } from "../api/v1alpha1/index.ts";
 import type { Config } from "../config.ts";
 import { dataTrailsClientCache } from "../datatrails/client-cache.ts";
 import { createRealClock, type Clock } from "../k8s/clock.ts";
@@ -19,12 +19,16 @@ import { KubeSecretStore } from "../k8s/secrets.ts";
 import { KubeServiceAccountTokens } from "../k8s/service-account-tokens.ts";
 import { KubeWorkloads } from "../k8s/workloads.ts";
 import { patchStatus } from "../k8s/status.ts";
-import { createWorkQueue } from "../k8s/work-queue.ts";
+import { createWorkQueue, type WorkQueue, type WorkResult } from "../k8s/work-queue.ts";
+import type { ResourceRef } from "../k8s/custom-objects.ts";
+import type { ResilientInformer } from "../k8s/informer.ts";
+import { ShardLostError, type ShardGate } from "../k8s/shard-gate.ts";
+import { needsShardLabel, objectShard, shardLabel } from "../k8s/shards.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { createIssuer } from "../tokens/factory.ts";
 import type { ControllerContext, ControllerDefinition } from "./context.ts";
-import { startController, type Controller } from "./controller.ts";
+import { keyOf, splitKey, startController, type Controller } from "./controller.ts";
 import { informerOwnership } from "./ownership.ts";
 
 /** What the context is made from. */
@@ -93,37 +97,128 @@ export function createControllerContext(
   };
 }
 
+/** With --shards > 1: how many shards, and the write gates of those this replica holds. */
+export interface Sharding {
+  shards: number;
+  gate: ShardGate;
+}
+
+/** The shard of the primary object a key names, or undefined when the cache does not hold it. */
+function shardOfKey(
+  primary: ResilientInformer<KubernetesObject>,
+  key: string,
+  shards: number,
+): number | undefined {
+  const { namespace, name } = splitKey(key);
+  const obj = primary.get(name, namespace === "" ? undefined : namespace);
+  return obj ? objectShard(obj, shards) : undefined;
+}
+
+/**
+ * Runs a definition's reconcile inside its object's shard (shard-gate.ts): skipped when this replica
+ * does not hold the shard (the holder does the work; a hand-over enqueues the shard's keys again),
+ * and with every write refused when the object is not in the cache. Before the first reconcile the
+ * holder stamps the shard label on a namespaced primary (a merge patch of one label).
+ */
+function shardedReconcile(
+  ctx: ControllerContext,
+  d: ControllerDefinition,
+  sharding: Sharding,
+  stampRef: ResourceRef | undefined,
+) {
+  const { gate, shards } = sharding;
+  return async (key: string): Promise<WorkResult> => {
+    const { namespace, name } = splitKey(key);
+    const obj = d.primary.get(name, namespace === "" ? undefined : namespace);
+    const shard = obj ? objectShard(obj, shards) : undefined;
+    if (shard !== undefined && !gate.isOpen(shard)) return;
+    try {
+      return await gate.run(shard, async () => {
+        if (obj && stampRef && namespace !== "" && needsShardLabel(obj, shards))
+          await stamp(ctx, stampRef, namespace, name, String(shard));
+        return d.reconcile(key);
+      });
+    } catch (err) {
+      // The shard was lost mid-reconcile: its next holder does the work.
+      if (err instanceof ShardLostError || (err instanceof Error && err.cause instanceof ShardLostError)) {
+        ctx.logger.debug({ controller: d.name, key, shard }, "reconcile abandoned: shard lost");
+        return;
+      }
+      throw err;
+    }
+  };
+}
+
+async function stamp(
+  ctx: ControllerContext,
+  ref: ResourceRef,
+  namespace: string,
+  name: string,
+  shard: string,
+) {
+  try {
+    await ctx.objects.mergePatch(ref, namespace, name, { metadata: { labels: { [shardLabel]: shard } } });
+  } catch (err) {
+    if (err instanceof ShardLostError || (err instanceof Error && err.cause instanceof ShardLostError))
+      throw err;
+    ctx.logger.debug(
+      { err, namespace, name },
+      "could not stamp the shard label; trying again next reconcile",
+    );
+  }
+}
+
 /** Starts the declared controllers and the Secret watch that wakes them; returns what stop() ends. */
 export function startControllers(
   ctx: ControllerContext,
   definitions: ControllerDefinition[],
   kubeConfig: KubeConfig,
+  sharding?: Sharding,
 ) {
-  const { config, logger, metrics, clock } = ctx;
+  const { config, logger, metrics, clock, informers } = ctx;
   // With watchNamespaces set, only those namespaces' objects are reconciled.
   const watched = new Set(config.watchNamespaces);
   const inWatched = (key: string) => watched.size === 0 || watched.has(key.slice(0, key.indexOf("/")));
-  const running = definitions.map((d) => ({
-    definition: d,
-    controller: startController({
+  // The namespaced primaries the holder labels with their shard (once per kind: the first definition).
+  const stampRefs = new Map<ResilientInformer<KubernetesObject>, ResourceRef>([
+    [informers.integrations, resources.integrations],
+    [informers.tokens, resources.bearerTokens],
+    [informers.connections, resources.connections],
+  ]);
+  const running = definitions.map((d) => {
+    const stampRef = stampRefs.get(d.primary);
+    stampRefs.delete(d.primary);
+    const queue = createWorkQueue<string>({
       name: d.name,
-      primary: d.primary,
-      watches: d.watches,
-      accepts: d.accepts ?? inWatched,
-      queue: createWorkQueue<string>({
-        name: d.name,
-        concurrency: d.concurrency,
-        requeueMaxDelayMs: config.maxBackoffMs,
-        requeueJitter: 0.1,
-        clock,
-        metrics,
-        logger,
-      }),
-      reconcile: (key) => d.reconcile(key),
-      logger,
+      concurrency: d.concurrency,
+      requeueMaxDelayMs: config.maxBackoffMs,
+      requeueJitter: 0.1,
+      clock,
       metrics,
-    }),
-  }));
+      logger,
+    });
+    const accepts = d.accepts ?? inWatched;
+    return {
+      definition: d,
+      queue,
+      controller: startController({
+        name: d.name,
+        primary: d.primary,
+        watches: d.watches,
+        accepts: sharding
+          ? (key) => {
+              if (!accepts(key)) return false;
+              const shard = shardOfKey(d.primary, key, sharding.shards);
+              return shard === undefined || sharding.gate.isOpen(shard);
+            }
+          : accepts,
+        queue,
+        reconcile: sharding ? shardedReconcile(ctx, d, sharding, stampRef) : (key) => d.reconcile(key),
+        logger,
+        metrics,
+      }),
+    };
+  });
   // Secrets the operator does not write (no managed-by label); its own come through the informer.
   const onChange = (s: SecretMetadataChange) => {
     ctx.secretChanged(s);
@@ -143,5 +238,71 @@ export function startControllers(
       await definition.stop?.();
     },
   }));
-  return { controllers, feeds };
+  return {
+    controllers,
+    feeds,
+    /** Enqueues every cached object of `shard` on every controller (a shard was taken over). */
+    enqueueShard(shard: number) {
+      if (!sharding) return;
+      for (const { definition, controller } of running)
+        for (const obj of definition.primary.list())
+          if (objectShard(obj, sharding.shards) === shard) controller.enqueue(keyOf(obj));
+    },
+    /** Each controller's queue, for the per-shard depth gauge. */
+    queues: running.map(({ definition, queue }) => ({
+      name: definition.name,
+      primary: definition.primary,
+      queue,
+    })),
+  };
+}
+
+/** A controller's queue and primary cache, as {@link startControllers} returns them. */
+export interface ControllerQueue {
+  name: string;
+  primary: ResilientInformer<KubernetesObject>;
+  queue: WorkQueue<string>;
+}
+
+/** Sets the per-shard gauges for the shards this replica holds (the others are removed). */
+export function reportShardGauges(
+  ctx: ControllerContext,
+  queues: readonly ControllerQueue[],
+  shards: number,
+  held: readonly number[],
+): void {
+  const { metrics, informers, clock } = ctx;
+  metrics.shardObjects.reset();
+  metrics.shardQueueDepth.reset();
+  metrics.shardRefreshLagSeconds.reset();
+  const heldSet = new Set(held);
+  const nowMs = clock.now();
+  const count = (kind: string, objs: readonly KubernetesObject[]) => {
+    const perShard = new Map<number, number>(held.map((k) => [k, 0]));
+    for (const obj of objs) {
+      const k = objectShard(obj, shards);
+      if (k !== undefined && heldSet.has(k)) perShard.set(k, (perShard.get(k) ?? 0) + 1);
+    }
+    for (const [k, n] of perShard) metrics.shardObjects.labels({ shard: String(k), kind }).set(n);
+  };
+  count("DataTrailsIntegration", informers.integrations.list());
+  const tokens = informers.tokens.list();
+  count("BearerToken", tokens);
+  const lag = new Map<number, number>(held.map((k) => [k, 0]));
+  for (const token of tokens) {
+    const k = objectShard(token, shards);
+    const due = Date.parse(token.status?.nextRefreshAt ?? "");
+    if (k === undefined || !heldSet.has(k) || Number.isNaN(due)) continue;
+    lag.set(k, Math.max(lag.get(k) ?? 0, (nowMs - due) / 1000));
+  }
+  for (const [k, seconds] of lag) metrics.shardRefreshLagSeconds.labels({ shard: String(k) }).set(seconds);
+  for (const { name, primary, queue } of queues) {
+    const perShard = new Map<number, number>(held.map((k) => [k, 0]));
+    for (const key of queue.dueKeys()) {
+      const k = shardOfKey(primary, key, shards);
+      if (k !== undefined && heldSet.has(k)) perShard.set(k, (perShard.get(k) ?? 0) + 1);
+    }
+    for (const [k, n] of perShard)
+      metrics.shardQueueDepth.labels({ shard: String(k), controller: name }).set(n);
+  }
 }
