@@ -61,14 +61,26 @@ const ageColumn: PrinterColumn = {
   description: "Time since creation.",
 };
 
+// With --shards > 1 the shard's holder stamps its shard here (docs/operations.md, "Sizing shards"); the
+// holder of each shard is on its Lease. Shown with -o wide only: a single-shard install leaves it empty.
+const shardColumn: PrinterColumn = {
+  name: "Shard",
+  type: "string",
+  jsonPath: ".metadata.labels.datatrails\\.ai/shard",
+  description: "The shard the object belongs to (label datatrails.ai/shard), with --shards > 1.",
+  priority: 1,
+};
+
 // A connection's Reason says at a glance what is wrong with it (CredentialsRejected, NotOwner), so it
 // is shown without -o wide.
-const connectionColumns: PrinterColumn[] = [
+const clusterConnectionColumns: PrinterColumn[] = [
   readyColumn,
   { name: "Reason", type: "string", jsonPath: reasonColumn.jsonPath, description: reasonColumn.description },
   { name: "URL", type: "string", jsonPath: ".spec.url", description: "DataTrails base URL." },
   ageColumn,
 ];
+// Cluster connections are not stamped (every replica reads them), so only namespaced ones show a shard.
+const connectionColumns: PrinterColumn[] = [...clusterConnectionColumns.slice(0, 3), shardColumn, ageColumn];
 
 /** The kinds the operator serves. */
 export const kinds: KindDefinition[] = [
@@ -93,7 +105,7 @@ export const kinds: KindDefinition[] = [
     description: "A DataTrails connection that the namespaces it allows may use.",
     spec: clusterConnectionSpec,
     status: connectionStatus,
-    printerColumns: connectionColumns,
+    printerColumns: clusterConnectionColumns,
   },
   {
     kind: "DataTrailsIntegration",
@@ -116,6 +128,7 @@ export const kinds: KindDefinition[] = [
       },
       suspendedColumn,
       reasonColumn,
+      shardColumn,
       ageColumn,
     ],
   },
@@ -146,6 +159,7 @@ export const kinds: KindDefinition[] = [
       },
       suspendedColumn,
       reasonColumn,
+      shardColumn,
       ageColumn,
     ],
   },
