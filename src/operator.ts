@@ -17,7 +17,7 @@ import { startLeaderElection, type LeaderElection } from "./k8s/leader-election.
 import { PooledKubeConfig } from "./k8s/pooled-kube-config.ts";
 import { ownServiceAccount, serviceAccountOwner } from "./k8s/service-account.ts";
 import { createShardGate, gatedDispatcher, type ShardGate } from "./k8s/shard-gate.ts";
-import { startShardLeases, type ShardLeases } from "./k8s/shard-leases.ts";
+import { startShardLeases } from "./k8s/shard-leases.ts";
 import { startHealthServer } from "./observability/health.ts";
 import type { Logger } from "./observability/logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
@@ -92,14 +92,19 @@ function leadThenStart(
   });
 }
 
-/** Starts the shard Lease loop; each shard taken enqueues its objects; gauges follow every period. */
+/**
+ * Starts the shard Lease loop. A shard taken starts its informers and, once they have synced,
+ * enqueues its objects; a shard lost stops them. The per-shard gauges follow every retry period.
+ */
 function startSharding(
   ctx: ControllerContext,
   kubeConfig: KubeConfig,
   gate: ShardGate,
+  ready: Set<number>,
   started: ReturnType<typeof startControllers>,
-): { leases: ShardLeases; stop: () => Promise<void> } {
+): { stop: () => Promise<void> } {
   const { config, clock, logger, metrics } = ctx;
+  const perShard = ctx.informers.sharded?.perShard ?? [];
   const owner = serviceAccountOwner(ownServiceAccount(), config.leaseNamespace);
   const leases = startShardLeases({
     kubeConfig,
@@ -115,7 +120,19 @@ function startSharding(
     clock,
     logger,
     metrics,
-    onGained: (shard) => started.enqueueShard(shard),
+    onGained: (shard) => {
+      Promise.all(perShard.map((i) => i.addShard(shard))).then(
+        () => {
+          ready.add(shard);
+          started.enqueueShard(shard);
+        },
+        (err: unknown) => logger.warn({ err, shard }, "a shard's informers stopped before their first list"),
+      );
+    },
+    onLost: (shard) => {
+      ready.delete(shard);
+      void Promise.all(perShard.map((i) => i.removeShard(shard)));
+    },
   });
   let timer: TimerHandle | undefined;
   const report = () => {
@@ -124,7 +141,6 @@ function startSharding(
   };
   report();
   return {
-    leases,
     stop: async () => {
       if (timer !== undefined) clock.clearTimeout(timer);
       await leases.stop();
@@ -145,7 +161,7 @@ export async function startOperator(given: OperatorDeps): Promise<Operator> {
   );
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 32 });
   const dispatcher = gate ? gatedDispatcher(agent, gate) : agent;
-  const ctx = createControllerContext({ ...given, clock }, kubeConfig, dispatcher);
+  const ctx = createControllerContext({ ...given, clock, ...(gate ? { gate } : {}) }, kubeConfig, dispatcher);
   // Declared before the informers start: the definitions index the first lists too.
   const definitions = [
     integrationDefinition(ctx),
@@ -161,8 +177,10 @@ export async function startOperator(given: OperatorDeps): Promise<Operator> {
   const servers = await startServers(given.config, given.metrics, isReady);
   if (gate) {
     // Every replica runs the controllers; each reconciles only the shards it holds.
-    started = startControllers(ctx, definitions, kubeConfig, { shards: given.config.shards, gate });
-    const sharding = startSharding(ctx, kubeConfig, gate, started);
+    const ready = new Set<number>();
+    const shards = given.config.shards;
+    started = startControllers(ctx, definitions, kubeConfig, { shards, gate, ready: (k) => ready.has(k) });
+    const sharding = startSharding(ctx, kubeConfig, gate, ready, started);
     const running = started;
     return {
       healthPort: servers.health.port,

@@ -38,6 +38,8 @@ export interface ContextDeps {
   metrics: Metrics;
   clock?: Clock;
   crashPoint?: (step: string) => void;
+  /** With --shards > 1: the write gates; Secrets written get the shard label of their reconcile. */
+  gate?: ShardGate;
 }
 
 /** The shared ports and caches every controller is built from. */
@@ -49,9 +51,24 @@ export function createControllerContext(
   const { config, logger, metrics } = deps;
   const clock = deps.clock ?? createRealClock();
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const informers = createInformers({ kubeConfig, watchNamespaces: config.watchNamespaces, logger, metrics });
+  const { gate } = deps;
+  const informers = createInformers({
+    kubeConfig,
+    watchNamespaces: config.watchNamespaces,
+    logger,
+    metrics,
+    shards: gate ? config.shards : 1,
+  });
   // Written Secrets are remembered until the informer shows them: a reconcile reads its own last write.
-  const secrets: KubeSecretStore = new KubeSecretStore(kubeConfig, { onWritten: (s) => cache.wrote(s) });
+  // With shards, each carries the shard of the reconcile that writes it: only that shard's holder caches it.
+  const shardOfWrite = (): Record<string, string> => {
+    const shard = gate?.currentShard();
+    return shard === undefined ? {} : { [shardLabel]: String(shard) };
+  };
+  const secrets: KubeSecretStore = new KubeSecretStore(kubeConfig, {
+    onWritten: (s) => cache.wrote(s),
+    ...(gate ? { extraLabels: shardOfWrite } : {}),
+  });
   const watched = new Set(config.watchNamespaces);
   const cache = createSecretCache({
     informer: informers.secrets,
@@ -101,6 +118,17 @@ export function createControllerContext(
 export interface Sharding {
   shards: number;
   gate: ShardGate;
+  /** Whether the shard's caches have synced since it was taken (before that its keys wait). */
+  ready(shard: number): boolean;
+}
+
+/** Whether this replica may work on `shard` now: its gate is open and its caches are in. */
+const workable = (sharding: Sharding, shard: number) => sharding.gate.isOpen(shard) && sharding.ready(shard);
+
+/** The shard an object's label names, if it is a number. */
+function labelledShard(obj: KubernetesObject): number | undefined {
+  const value = obj.metadata?.labels?.[shardLabel];
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 /** The shard of the primary object a key names, or undefined when the cache does not hold it. */
@@ -131,8 +159,14 @@ function shardedReconcile(
     const { namespace, name } = splitKey(key);
     const obj = d.primary.get(name, namespace === "" ? undefined : namespace);
     const shard = obj ? objectShard(obj, shards) : undefined;
-    if (shard !== undefined && !gate.isOpen(shard)) return;
     try {
+      if (obj && shard !== undefined && !workable(sharding, shard)) {
+        // Labelled into a shard held here but hashed to another (N changed): hand it on by its label.
+        const labelled = labelledShard(obj);
+        if (stampRef && labelled !== undefined && labelled !== shard && workable(sharding, labelled))
+          await gate.run(labelled, () => stamp(ctx, stampRef, namespace, name, String(shard)));
+        return;
+      }
       return await gate.run(shard, async () => {
         if (obj && stampRef && namespace !== "" && needsShardLabel(obj, shards))
           await stamp(ctx, stampRef, namespace, name, String(shard));
@@ -140,7 +174,7 @@ function shardedReconcile(
       });
     } catch (err) {
       // The shard was lost mid-reconcile: its next holder does the work.
-      if (err instanceof ShardLostError || (err instanceof Error && err.cause instanceof ShardLostError)) {
+      if (isShardLost(err)) {
         ctx.logger.debug({ controller: d.name, key, shard }, "reconcile abandoned: shard lost");
         return;
       }
@@ -148,6 +182,9 @@ function shardedReconcile(
     }
   };
 }
+
+const isShardLost = (err: unknown) =>
+  err instanceof ShardLostError || (err instanceof Error && err.cause instanceof ShardLostError);
 
 async function stamp(
   ctx: ControllerContext,
@@ -179,11 +216,12 @@ export function startControllers(
   // With watchNamespaces set, only those namespaces' objects are reconciled.
   const watched = new Set(config.watchNamespaces);
   const inWatched = (key: string) => watched.size === 0 || watched.has(key.slice(0, key.indexOf("/")));
-  // The namespaced primaries the holder labels with their shard (once per kind: the first definition).
+  // The primaries the holder labels with their shard (once per kind: the first definition). Not the
+  // connections: every replica caches them whole, and a label change would make a connection check
+  // its credentials again, a token request each time.
   const stampRefs = new Map<ResilientInformer<KubernetesObject>, ResourceRef>([
     [informers.integrations, resources.integrations],
     [informers.tokens, resources.bearerTokens],
-    [informers.connections, resources.connections],
   ]);
   const running = definitions.map((d) => {
     const stampRef = stampRefs.get(d.primary);
@@ -209,7 +247,7 @@ export function startControllers(
           ? (key) => {
               if (!accepts(key)) return false;
               const shard = shardOfKey(d.primary, key, sharding.shards);
-              return shard === undefined || sharding.gate.isOpen(shard);
+              return shard === undefined || workable(sharding, shard);
             }
           : accepts,
         queue,
@@ -230,6 +268,7 @@ export function startControllers(
   const feeds: SecretFeed[] = namespaces.map((namespace) =>
     startSecretFeed({ kubeConfig, ...(namespace ? { namespace } : {}), onChange, logger, metrics, clock }),
   );
+  if (sharding) stampUnlabelled(ctx, sharding);
   logger.info("controllers started");
   const controllers: Controller[] = running.map(({ definition, controller }) => ({
     enqueue: (key) => controller.enqueue(key),
@@ -247,6 +286,8 @@ export function startControllers(
       for (const { definition, controller } of running)
         for (const obj of definition.primary.list())
           if (objectShard(obj, sharding.shards) === shard) controller.enqueue(keyOf(obj));
+      for (const [informer, ref] of unlabelledKinds(ctx))
+        for (const obj of informer.list()) void stampIfHeld(ctx, sharding, ref, obj);
     },
     /** Each controller's queue, for the per-shard depth gauge. */
     queues: running.map(({ definition, queue }) => ({
@@ -255,6 +296,43 @@ export function startControllers(
       queue,
     })),
   };
+}
+
+/** The unlabelled informers of a sharded replica, each with the kind it lists. */
+function unlabelledKinds(ctx: ControllerContext): [ResilientInformer<KubernetesObject>, ResourceRef][] {
+  const unlabelled = ctx.informers.sharded?.unlabelled;
+  if (!unlabelled) return [];
+  return [
+    [unlabelled.integrations, resources.integrations],
+    [unlabelled.tokens, resources.bearerTokens],
+  ];
+}
+
+/** Stamps an unlabelled object with its shard when this replica holds that shard. */
+async function stampIfHeld(
+  ctx: ControllerContext,
+  sharding: Sharding,
+  ref: ResourceRef,
+  obj: KubernetesObject,
+) {
+  const shard = objectShard(obj, sharding.shards);
+  const namespace = obj.metadata?.namespace;
+  if (shard === undefined || !namespace || !sharding.gate.isOpen(shard)) return;
+  try {
+    await sharding.gate.run(shard, () => stamp(ctx, ref, namespace, obj.metadata?.name ?? "", String(shard)));
+  } catch {
+    // Only ShardLost reaches here (stamp logs the rest): the shard's next holder stamps it.
+  }
+}
+
+/**
+ * The webhook-free path for objects no shard label selects yet (new ones, or after N changed): the
+ * holder of each one's shard stamps the label, and the shard's own informer then brings it in.
+ */
+function stampUnlabelled(ctx: ControllerContext, sharding: Sharding) {
+  for (const [informer, ref] of unlabelledKinds(ctx))
+    for (const event of ["add", "update"] as const)
+      informer.on(event, (obj) => void stampIfHeld(ctx, sharding, ref, obj));
 }
 
 /** A controller's queue and primary cache, as {@link startControllers} returns them. */
@@ -279,9 +357,10 @@ export function reportShardGauges(
   const nowMs = clock.now();
   const count = (kind: string, objs: readonly KubernetesObject[]) => {
     const perShard = new Map<number, number>(held.map((k) => [k, 0]));
+    // What the cache holds, by shard: with label-selected informers only the held shards' objects.
     for (const obj of objs) {
       const k = objectShard(obj, shards);
-      if (k !== undefined && heldSet.has(k)) perShard.set(k, (perShard.get(k) ?? 0) + 1);
+      if (k !== undefined) perShard.set(k, (perShard.get(k) ?? 0) + 1);
     }
     for (const [k, n] of perShard) metrics.shardObjects.labels({ shard: String(k), kind }).set(n);
   };

@@ -37,6 +37,8 @@ export interface ShardGate {
   checkWrite(what: string): void;
   /** Resolves once no work for `shard` is in flight. */
   drained(shard: number): Promise<void>;
+  /** The shard the current reconcile runs for, if any. */
+  currentShard(): number | undefined;
 }
 
 /** Creates the gates; `renewDeadlineMs` is how long a renew keeps a gate open. */
@@ -81,6 +83,7 @@ export function createShardGate(clock: Clock, renewDeadlineMs: number): ShardGat
           : `${what} refused: shard ${context.shard} is no longer safely held by this replica`,
       );
     },
+    currentShard: () => storage.getStore()?.shard,
     drained(shard) {
       if ((inFlight.get(shard) ?? 0) === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {

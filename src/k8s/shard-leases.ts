@@ -46,6 +46,8 @@ export interface ShardLeasesOptions {
   metrics?: Metrics;
   /** Called when a shard's gate opens (taken, or renewed again after it shut): enqueue its objects. */
   onGained(shard: number): void;
+  /** Called when a shard is lost or released: drop its caches. */
+  onLost(shard: number): void;
 }
 
 /** The running loop. */
@@ -134,6 +136,7 @@ export function startShardLeases(options: ShardLeasesOptions): ShardLeases {
     if (open.delete(shard)) {
       setHeld(shard, false);
       log.warn({ shard, why }, "lost a shard");
+      options.onLost(shard);
     }
   };
 
@@ -199,6 +202,7 @@ export function startShardLeases(options: ShardLeasesOptions): ShardLeases {
       await write(shardLeaseName(leaseName, shard), current, "");
       log.info({ shard }, "released a shard");
     }
+    options.onLost(shard);
   };
 
   // A request that hangs must not hold the loop past the renew deadline.

@@ -35,7 +35,7 @@ export interface Metrics {
   leaderElectionIsLeader: Gauge<"name">;
   /** 1 while this replica holds shard k's Lease with its write gate open, else 0 (--shards > 1). */
   shardLeaseHeld: Gauge<"shard">;
-  /** Cached objects of each kind in each shard this replica holds. */
+  /** Objects of each kind this replica caches, by shard. */
   shardObjects: Gauge<"shard" | "kind">;
   /** Keys due now in each controller's queue, by the shard they belong to. */
   shardQueueDepth: Gauge<"shard" | "controller">;
@@ -149,7 +149,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     shardObjects: new Gauge({
       name: "datatrails_shard_objects",
-      help: "Objects of each kind in each shard this replica holds.",
+      help: "Objects of each kind this replica caches, by shard (with per-shard informers: its shards only).",
       labelNames: ["shard", "kind"],
       registers,
     }),

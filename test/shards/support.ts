@@ -145,14 +145,26 @@ export async function shardLabelOf(
   return obj.metadata.labels?.[shardLabel];
 }
 
-/** Waits until every integration and its BearerToken carry the shard label the hash gives. */
-export async function waitForShardLabels(namespace: string, names: readonly string[], shards: number) {
+/**
+ * Waits until every integration and its BearerToken carry the shard label the hash gives, and with
+ * `secrets` the credentials and token Secrets too (written by a sharded replica).
+ */
+export async function waitForShardLabels(
+  namespace: string,
+  names: readonly string[],
+  shards: number,
+  secrets: boolean,
+) {
   await vi.waitFor(
     async () => {
       for (const name of names) {
         const expected = String(await shardOfIntegration(namespace, name, shards));
         expect(await shardLabelOf(namespace, "datatrailsintegration", name), name).toBe(expected);
         expect(await shardLabelOf(namespace, "bearertoken", name), `${name}'s BearerToken`).toBe(expected);
+        if (secrets) {
+          expect(await shardLabelOf(namespace, "secret", `${name}-credentials`)).toBe(expected);
+          expect(await shardLabelOf(namespace, "secret", `${name}-token`)).toBe(expected);
+        }
       }
     },
     { timeout: 60_000, interval: 250 },

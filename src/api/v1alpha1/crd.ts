@@ -73,14 +73,12 @@ const shardColumn: PrinterColumn = {
 
 // A connection's Reason says at a glance what is wrong with it (CredentialsRejected, NotOwner), so it
 // is shown without -o wide.
-const clusterConnectionColumns: PrinterColumn[] = [
+const connectionColumns: PrinterColumn[] = [
   readyColumn,
   { name: "Reason", type: "string", jsonPath: reasonColumn.jsonPath, description: reasonColumn.description },
   { name: "URL", type: "string", jsonPath: ".spec.url", description: "DataTrails base URL." },
   ageColumn,
 ];
-// Cluster connections are not stamped (every replica reads them), so only namespaced ones show a shard.
-const connectionColumns: PrinterColumn[] = [...clusterConnectionColumns.slice(0, 3), shardColumn, ageColumn];
 
 /** The kinds the operator serves. */
 export const kinds: KindDefinition[] = [
@@ -105,7 +103,7 @@ export const kinds: KindDefinition[] = [
     description: "A DataTrails connection that the namespaces it allows may use.",
     spec: clusterConnectionSpec,
     status: connectionStatus,
-    printerColumns: clusterConnectionColumns,
+    printerColumns: connectionColumns,
   },
   {
     kind: "DataTrailsIntegration",
