@@ -19,16 +19,24 @@ import { KubeSecretStore } from "../k8s/secrets.ts";
 import { KubeServiceAccountTokens } from "../k8s/service-account-tokens.ts";
 import { KubeWorkloads } from "../k8s/workloads.ts";
 import { patchStatus } from "../k8s/status.ts";
-import { createWorkQueue, type WorkQueue, type WorkResult } from "../k8s/work-queue.ts";
+import { createWorkQueue } from "../k8s/work-queue.ts";
 import type { ResourceRef } from "../k8s/custom-objects.ts";
 import type { ResilientInformer } from "../k8s/informer.ts";
-import { ShardLostError, type ShardGate } from "../k8s/shard-gate.ts";
-import { needsShardLabel, objectShard, shardLabel } from "../k8s/shards.ts";
+import type { ShardGate } from "../k8s/shard-gate.ts";
+import { objectShard, shardLabel } from "../k8s/shards.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { createIssuer } from "../tokens/factory.ts";
 import type { ControllerContext, ControllerDefinition } from "./context.ts";
-import { keyOf, splitKey, startController, type Controller } from "./controller.ts";
+import { keyOf, startController, type Controller } from "./controller.ts";
+import {
+  shardedReconcile,
+  shardOfKey,
+  stampUnlabelled,
+  stampUnlabelledOf,
+  workable,
+  type Sharding,
+} from "./sharding.ts";
 import { informerOwnership } from "./ownership.ts";
 
 /** What the context is made from. */
@@ -114,97 +122,6 @@ export function createControllerContext(
   };
 }
 
-/** With --shards > 1: how many shards, and the write gates of those this replica holds. */
-export interface Sharding {
-  shards: number;
-  gate: ShardGate;
-  /** Whether the shard's caches have synced since it was taken (before that its keys wait). */
-  ready(shard: number): boolean;
-}
-
-/** Whether this replica may work on `shard` now: its gate is open and its caches are in. */
-const workable = (sharding: Sharding, shard: number) => sharding.gate.isOpen(shard) && sharding.ready(shard);
-
-/** The shard an object's label names, if it is a number. */
-function labelledShard(obj: KubernetesObject): number | undefined {
-  const value = obj.metadata?.labels?.[shardLabel];
-  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
-}
-
-/** The shard of the primary object a key names, or undefined when the cache does not hold it. */
-function shardOfKey(
-  primary: ResilientInformer<KubernetesObject>,
-  key: string,
-  shards: number,
-): number | undefined {
-  const { namespace, name } = splitKey(key);
-  const obj = primary.get(name, namespace === "" ? undefined : namespace);
-  return obj ? objectShard(obj, shards) : undefined;
-}
-
-/**
- * Runs a definition's reconcile inside its object's shard (shard-gate.ts): skipped when this replica
- * does not hold the shard (the holder does the work; a hand-over enqueues the shard's keys again),
- * and with every write refused when the object is not in the cache. Before the first reconcile the
- * holder stamps the shard label on a namespaced primary (a merge patch of one label).
- */
-function shardedReconcile(
-  ctx: ControllerContext,
-  d: ControllerDefinition,
-  sharding: Sharding,
-  stampRef: ResourceRef | undefined,
-) {
-  const { gate, shards } = sharding;
-  return async (key: string): Promise<WorkResult> => {
-    const { namespace, name } = splitKey(key);
-    const obj = d.primary.get(name, namespace === "" ? undefined : namespace);
-    const shard = obj ? objectShard(obj, shards) : undefined;
-    try {
-      if (obj && shard !== undefined && !workable(sharding, shard)) {
-        // Labelled into a shard held here but hashed to another (N changed): hand it on by its label.
-        const labelled = labelledShard(obj);
-        if (stampRef && labelled !== undefined && labelled !== shard && workable(sharding, labelled))
-          await gate.run(labelled, () => stamp(ctx, stampRef, namespace, name, String(shard)));
-        return;
-      }
-      return await gate.run(shard, async () => {
-        if (obj && stampRef && namespace !== "" && needsShardLabel(obj, shards))
-          await stamp(ctx, stampRef, namespace, name, String(shard));
-        return d.reconcile(key);
-      });
-    } catch (err) {
-      // The shard was lost mid-reconcile: its next holder does the work.
-      if (isShardLost(err)) {
-        ctx.logger.debug({ controller: d.name, key, shard }, "reconcile abandoned: shard lost");
-        return;
-      }
-      throw err;
-    }
-  };
-}
-
-const isShardLost = (err: unknown) =>
-  err instanceof ShardLostError || (err instanceof Error && err.cause instanceof ShardLostError);
-
-async function stamp(
-  ctx: ControllerContext,
-  ref: ResourceRef,
-  namespace: string,
-  name: string,
-  shard: string,
-) {
-  try {
-    await ctx.objects.mergePatch(ref, namespace, name, { metadata: { labels: { [shardLabel]: shard } } });
-  } catch (err) {
-    if (err instanceof ShardLostError || (err instanceof Error && err.cause instanceof ShardLostError))
-      throw err;
-    ctx.logger.debug(
-      { err, namespace, name },
-      "could not stamp the shard label; trying again next reconcile",
-    );
-  }
-}
-
 /** Starts the declared controllers and the Secret watch that wakes them; returns what stop() ends. */
 export function startControllers(
   ctx: ControllerContext,
@@ -286,8 +203,7 @@ export function startControllers(
       for (const { definition, controller } of running)
         for (const obj of definition.primary.list())
           if (objectShard(obj, sharding.shards) === shard) controller.enqueue(keyOf(obj));
-      for (const [informer, ref] of unlabelledKinds(ctx))
-        for (const obj of informer.list()) void stampIfHeld(ctx, sharding, ref, obj);
+      stampUnlabelledOf(ctx, sharding, shard);
     },
     /** Each controller's queue, for the per-shard depth gauge. */
     queues: running.map(({ definition, queue }) => ({
@@ -296,92 +212,4 @@ export function startControllers(
       queue,
     })),
   };
-}
-
-/** The unlabelled informers of a sharded replica, each with the kind it lists. */
-function unlabelledKinds(ctx: ControllerContext): [ResilientInformer<KubernetesObject>, ResourceRef][] {
-  const unlabelled = ctx.informers.sharded?.unlabelled;
-  if (!unlabelled) return [];
-  return [
-    [unlabelled.integrations, resources.integrations],
-    [unlabelled.tokens, resources.bearerTokens],
-  ];
-}
-
-/** Stamps an unlabelled object with its shard when this replica holds that shard. */
-async function stampIfHeld(
-  ctx: ControllerContext,
-  sharding: Sharding,
-  ref: ResourceRef,
-  obj: KubernetesObject,
-) {
-  const shard = objectShard(obj, sharding.shards);
-  const namespace = obj.metadata?.namespace;
-  if (shard === undefined || !namespace || !sharding.gate.isOpen(shard)) return;
-  try {
-    await sharding.gate.run(shard, () => stamp(ctx, ref, namespace, obj.metadata?.name ?? "", String(shard)));
-  } catch {
-    // Only ShardLost reaches here (stamp logs the rest): the shard's next holder stamps it.
-  }
-}
-
-/**
- * The webhook-free path for objects no shard label selects yet (new ones, or after N changed): the
- * holder of each one's shard stamps the label, and the shard's own informer then brings it in.
- */
-function stampUnlabelled(ctx: ControllerContext, sharding: Sharding) {
-  for (const [informer, ref] of unlabelledKinds(ctx))
-    for (const event of ["add", "update"] as const)
-      informer.on(event, (obj) => void stampIfHeld(ctx, sharding, ref, obj));
-}
-
-/** A controller's queue and primary cache, as {@link startControllers} returns them. */
-export interface ControllerQueue {
-  name: string;
-  primary: ResilientInformer<KubernetesObject>;
-  queue: WorkQueue<string>;
-}
-
-/** Sets the per-shard gauges for the shards this replica holds (the others are removed). */
-export function reportShardGauges(
-  ctx: ControllerContext,
-  queues: readonly ControllerQueue[],
-  shards: number,
-  held: readonly number[],
-): void {
-  const { metrics, informers, clock } = ctx;
-  metrics.shardObjects.reset();
-  metrics.shardQueueDepth.reset();
-  metrics.shardRefreshLagSeconds.reset();
-  const heldSet = new Set(held);
-  const nowMs = clock.now();
-  const count = (kind: string, objs: readonly KubernetesObject[]) => {
-    const perShard = new Map<number, number>(held.map((k) => [k, 0]));
-    // What the cache holds, by shard: with label-selected informers only the held shards' objects.
-    for (const obj of objs) {
-      const k = objectShard(obj, shards);
-      if (k !== undefined) perShard.set(k, (perShard.get(k) ?? 0) + 1);
-    }
-    for (const [k, n] of perShard) metrics.shardObjects.labels({ shard: String(k), kind }).set(n);
-  };
-  count("DataTrailsIntegration", informers.integrations.list());
-  const tokens = informers.tokens.list();
-  count("BearerToken", tokens);
-  const lag = new Map<number, number>(held.map((k) => [k, 0]));
-  for (const token of tokens) {
-    const k = objectShard(token, shards);
-    const due = Date.parse(token.status?.nextRefreshAt ?? "");
-    if (k === undefined || !heldSet.has(k) || Number.isNaN(due)) continue;
-    lag.set(k, Math.max(lag.get(k) ?? 0, (nowMs - due) / 1000));
-  }
-  for (const [k, seconds] of lag) metrics.shardRefreshLagSeconds.labels({ shard: String(k) }).set(seconds);
-  for (const { name, primary, queue } of queues) {
-    const perShard = new Map<number, number>(held.map((k) => [k, 0]));
-    for (const key of queue.dueKeys()) {
-      const k = shardOfKey(primary, key, shards);
-      if (k !== undefined && heldSet.has(k)) perShard.set(k, (perShard.get(k) ?? 0) + 1);
-    }
-    for (const [k, n] of perShard)
-      metrics.shardQueueDepth.labels({ shard: String(k), controller: name }).set(n);
-  }
 }
