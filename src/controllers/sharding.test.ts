@@ -70,6 +70,23 @@ describe("shardedReconcile", () => {
     expect(wrote).toBe(false);
   });
 
+  it("abandons it too when the refused write comes back wrapped in another error", async () => {
+    const w = world(objectIn(0, "0"), [0], async () => {
+      await w.clock.advance(renewDeadlineMs);
+      try {
+        w.gate.checkWrite("POST");
+      } catch {
+        throw new Error("token request failed: ConnectionFailed");
+      }
+    });
+    await expect(w.run("ns/app")).resolves.toBeUndefined();
+  });
+
+  it("lets other failures of a held shard through, for the queue's backoff", async () => {
+    const w = world(objectIn(0, "0"), [0], () => Promise.reject(new Error("DataTrails is down")));
+    await expect(w.run("ns/app")).rejects.toThrow("DataTrails is down");
+  });
+
   it("hands on an object labelled into a held shard that now hashes to another", async () => {
     let ran = false;
     const w = world(objectIn(1, "0"), [0], () => Promise.resolve(void (ran = true)));

@@ -74,9 +74,11 @@ export function shardedReconcile(
         return d.reconcile(key);
       });
     } catch (err) {
-      // The shard was lost mid-reconcile: its next holder does the work.
-      if (isShardLost(err)) {
-        ctx.logger.debug({ controller: d.name, key, shard }, "reconcile abandoned: shard lost");
+      // The shard was lost mid-reconcile (the refused write may reach here wrapped as a Kubernetes,
+      // DataTrails or token error, so the gate is asked again): its next holder does the work. An
+      // object no cache holds had every write refused: nothing to retry.
+      if (isShardLost(err) || shard === undefined || !workable(sharding, shard)) {
+        ctx.logger.debug({ controller: d.name, key, shard }, "reconcile abandoned: shard not held");
         return;
       }
       throw err;
