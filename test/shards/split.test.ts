@@ -2,8 +2,8 @@
  * Real operator processes with --shards=3 on one namespace: three replicas hold one shard each and
  * every integration is worked by its shard's holder only (one application each, the shard label
  * stamped); a SIGKILLed replica's shard is taken over within lease + renew, and the hand-over costs
- * no token request and no DataTrails write for settled objects. Going from one shard to three
- * re-shards without a token request either.
+ * no BearerToken refresh and no DataTrails write for settled objects. Going from one shard to three,
+ * or from three to two (labels naming the wrong shard or none), re-shards without either.
  */
 import { describe, expect, it, vi } from "vitest";
 import { crashHarness } from "../crash/harness.ts";
@@ -170,6 +170,44 @@ describe("three replicas with --shards=3", () => {
     // look at its integrations' applications, as after any restart): at most one per replica.
     expect(await sumOver(procs, "datatrails_token_refresh_total"), "no BearerToken refresh").toBe(0);
     expect(c.emulator.control.count("token") - tokensBefore).toBeLessThanOrEqual(procs.length);
+    expect(dataTrailsWrites.map((r) => c.emulator.control.count(r))).toEqual(writesBefore);
+    await expectOneApplicationEach(c.emulator, c.namespace, names);
+  }, 300_000);
+
+  it("going from three shards to two hands every object on by its label, with no refresh and no DataTrails write", async () => {
+    const c = await newCase("shards-shrink");
+    const three = ["a", "b", "c"].map((x) => replica({ ...c, identity: `${c.leaseName}-${x}`, shards }));
+    await Promise.all(three.map((p) => p.started));
+    await waitForHolders(c.namespace, c.leaseName, shards, oneEach(three.map((p) => p.identity)));
+    const names = Array.from({ length: 8 }, (_, i) => `shards-shrink-${i}`);
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      names.map((n) => integrationManifest(c.namespace, n)),
+    );
+    await waitForCondition(c.namespace, names, "Ready", 120);
+    await waitForShardLabels(c.namespace, names, shards, true);
+    for (const p of three) p.kill("SIGTERM");
+    for (const p of three) expect((await p.exitedWithin(30_000)).code).toBe(0);
+    const tokensBefore = c.emulator.control.count("token");
+    const writesBefore = dataTrailsWrites.map((r) => c.emulator.control.count(r));
+
+    // Labels 0 and 1 now name the wrong shard for some objects, label 2 no shard at all.
+    const two = ["d", "e"].map((x) => replica({ ...c, identity: `${c.leaseName}-${x}`, shards: 2 }));
+    await Promise.all(two.map((p) => p.started));
+    await waitForHolders(c.namespace, c.leaseName, 2, oneEach(two.map((p) => p.identity)));
+    await waitForShardLabels(c.namespace, names, 2, false);
+    await vi.waitFor(
+      async () => {
+        expect(await sumOver(two, "datatrails_shard_objects", { kind: "DataTrailsIntegration" })).toBe(
+          names.length,
+        );
+        expect(await sumOver(two, "datatrails_shard_objects", { kind: "BearerToken" })).toBe(names.length);
+        expect(await sumOver(two, "datatrails_shard_queue_depth")).toBe(0);
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+    expect(await sumOver(two, "datatrails_token_refresh_total"), "no BearerToken refresh").toBe(0);
+    expect(c.emulator.control.count("token") - tokensBefore).toBeLessThanOrEqual(two.length);
     expect(dataTrailsWrites.map((r) => c.emulator.control.count(r))).toEqual(writesBefore);
     await expectOneApplicationEach(c.emulator, c.namespace, names);
   }, 300_000);
