@@ -17,6 +17,7 @@ const defaults: Config = {
   leaseDurationMs: 15_000,
   renewDeadlineMs: 10_000,
   retryPeriodMs: 2_000,
+  shards: 1,
   identity: "host-1_abcd1234",
   watchNamespaces: [],
   integrationConcurrency: 4,
@@ -82,6 +83,7 @@ describe("parseConfig", () => {
       input: { argv: ["--lease-duration-ms=1500", "--renew-deadline-ms=1000", "--retry-period-ms=200"] },
       expected: { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 },
     },
+    { name: "shards", input: { argv: ["--shards=3"] }, expected: { shards: 3 } },
     {
       name: "watched namespaces",
       input: { argv: ["--watch-namespaces", " team-a, team-b ,,"] },
@@ -159,6 +161,12 @@ describe("parseConfig", () => {
       name: "retry period ≥ renew deadline",
       input: { argv: ["--retry-period-ms=10000"] },
       field: "retryPeriodMs",
+    },
+    { name: "zero shards", input: { argv: ["--shards=0"] }, field: "shards" },
+    {
+      name: "shards without leader election",
+      input: { argv: ["--shards=3", "--no-leader-election"] },
+      field: "shards",
     },
     {
       name: "a bad namespace in the list",

@@ -37,6 +37,11 @@ export const configOptions = {
     description: "How long the leader tries to renew before it exits.",
   },
   retryPeriodMs: { flag: "retry-period-ms", description: "Pause between Lease acquire or renew attempts." },
+  shards: {
+    flag: "shards",
+    description:
+      "Split the work into this many shards, each on a Lease of its own (<lease-name>-shard-<k>); 1 is one leader.",
+  },
   identity: { flag: "identity", description: "Leader election identity and Event reportingInstance." },
   watchNamespaces: {
     flag: "watch-namespaces",
@@ -131,6 +136,7 @@ export function configSchema(context: ConfigContext) {
       leaseDurationMs: durationMs.default(15_000),
       renewDeadlineMs: durationMs.default(10_000),
       retryPeriodMs: durationMs.default(2_000),
+      shards: positiveInt.max(1024).default(1),
       identity: z.string().min(1).max(128).default(context.identity),
       watchNamespaces: z.preprocess(commaList, z.array(dnsLabel)).default([]),
       integrationConcurrency: positiveInt.default(4),
@@ -153,6 +159,14 @@ export function configSchema(context: ConfigContext) {
           code: "custom",
           path: ["renewDeadlineMs"],
           message: "must be less than leaseDurationMs",
+        });
+      }
+      // Shards are held on Leases: without election every replica would work on every shard.
+      if (config.shards > 1 && !config.leaderElection) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["shards"],
+          message: "more than one shard needs leader election (--leader-election)",
         });
       }
       if (config.retryPeriodMs >= config.renewDeadlineMs) {

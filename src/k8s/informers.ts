@@ -34,6 +34,8 @@ import {
 import type { ResourceRef } from "./custom-objects.ts";
 import { createResilientInformer, type ResilientInformer } from "./informer.ts";
 import { combineInformers } from "./multi-informer.ts";
+import { createShardedInformer, type ShardedInformer } from "./shard-informer.ts";
+import { shardLabel } from "./shards.ts";
 
 /** Every informer the operator runs. */
 export interface Informers {
@@ -44,6 +46,22 @@ export interface Informers {
   /** The Secrets the operator writes (managed-by label), never a user's. */
   secrets: ResilientInformer<V1Secret>;
   all: ResilientInformer<KubernetesObject>[];
+  /** With shards: what is per shard, and the objects no shard label (of this N) selects yet. */
+  sharded?: ShardedInformers;
+}
+
+/** The informers of a sharded replica (--shards > 1) beyond the ones every replica has. */
+export interface ShardedInformers {
+  /** Integrations, BearerTokens and the operator's Secrets of the held shards, one informer each. */
+  perShard: ShardedInformer<KubernetesObject>[];
+  /**
+   * Integrations and BearerTokens whose shard label is missing or names no shard of this N
+   * (`datatrails.ai/shard notin (0,…,N-1)`): few, and each only until its holder stamps it.
+   */
+  unlabelled: {
+    integrations: ResilientInformer<DataTrailsIntegration & KubernetesObject>;
+    tokens: ResilientInformer<BearerToken & KubernetesObject>;
+  };
 }
 
 /** What {@link createInformers} needs. */
@@ -53,6 +71,8 @@ export interface InformerOptions {
   watchNamespaces: readonly string[];
   logger: Logger;
   metrics: Metrics;
+  /** More than 1: integrations, BearerTokens and Secrets are cached per held shard (see ShardedInformers). */
+  shards?: number;
 }
 
 type Collection<T extends KubernetesObject> = (namespace?: string) => {
@@ -85,25 +105,37 @@ function custom<T extends KubernetesObject>(
   o: InformerOptions,
   ref: ResourceRef,
   cacheShape: CacheShape<T>,
+  labelSelector?: string,
+  name: string = ref.plural,
 ): ResilientInformer<T> {
   const api = o.kubeConfig.makeApiClient(CustomObjectsApi);
+  const selected = labelSelector ? { labelSelector } : {};
   return namespaced<T>(
     o,
-    ref.plural,
+    name,
     (namespace) =>
       namespace
         ? {
             path: `/apis/${ref.group}/${ref.version}/namespaces/${namespace}/${ref.plural}`,
             listFn: async () =>
-              (await api.listNamespacedCustomObject({ ...ref, namespace })) as KubernetesListObject<T>,
+              (await api.listNamespacedCustomObject({
+                ...ref,
+                namespace,
+                ...selected,
+              })) as KubernetesListObject<T>,
           }
         : {
             path: `/apis/${ref.group}/${ref.version}/${ref.plural}`,
-            listFn: async () => (await api.listClusterCustomObject({ ...ref })) as KubernetesListObject<T>,
+            listFn: async () =>
+              (await api.listClusterCustomObject({ ...ref, ...selected })) as KubernetesListObject<T>,
           },
     cacheShape,
+    labelSelector,
   );
 }
+
+/** The label selector of shard k's objects. */
+const inShard = (shard: number) => `${shardLabel}=${shard}`;
 
 /** Builds (does not start) every informer. */
 export function createInformers(o: InformerOptions): Informers {
@@ -122,20 +154,24 @@ export function createInformers(o: InformerOptions): Informers {
     logger: o.logger,
     metrics: o.metrics,
   });
-  const labelSelector = `${managedByLabel}=${managedByValue}`;
-  const secrets = namespaced<V1Secret>(
-    o,
-    "secrets",
-    (namespace) =>
-      namespace
-        ? {
-            path: `/api/v1/namespaces/${namespace}/secrets`,
-            listFn: () => core.listNamespacedSecret({ namespace, labelSelector }),
-          }
-        : { path: "/api/v1/secrets", listFn: () => core.listSecretForAllNamespaces({ labelSelector }) },
-    secretCacheShape,
-    labelSelector,
-  );
+  const ownSecrets = (labelSelector: string, name = "secrets") =>
+    namespaced<V1Secret>(
+      o,
+      name,
+      (namespace) =>
+        namespace
+          ? {
+              path: `/api/v1/namespaces/${namespace}/secrets`,
+              listFn: () => core.listNamespacedSecret({ namespace, labelSelector }),
+            }
+          : { path: "/api/v1/secrets", listFn: () => core.listSecretForAllNamespaces({ labelSelector }) },
+      secretCacheShape,
+      labelSelector,
+    );
+  const managed = `${managedByLabel}=${managedByValue}`;
+  const shards = o.shards ?? 1;
+  if (shards > 1) return shardedInformers(o, shards, clusterConnections, ownSecrets);
+  const secrets = ownSecrets(managed);
   const informers = {
     integrations: custom<DataTrailsIntegration & KubernetesObject>(
       o,
@@ -153,4 +189,74 @@ export function createInformers(o: InformerOptions): Informers {
   };
   const all: ResilientInformer<KubernetesObject>[] = Object.values(informers);
   return { ...informers, all };
+}
+
+/**
+ * The informers of a sharded replica: integrations, BearerTokens and the operator's Secrets per held
+ * shard (label-selected), the unlabelled integrations and BearerTokens, and the connections whole
+ * (few, and every replica reads them).
+ */
+function shardedInformers(
+  o: InformerOptions,
+  shards: number,
+  clusterConnections: ResilientInformer<ClusterDataTrailsConnection & KubernetesObject>,
+  ownSecrets: (labelSelector: string, name?: string) => ResilientInformer<V1Secret>,
+): Informers {
+  const integrations = createShardedInformer<DataTrailsIntegration & KubernetesObject>((k) =>
+    custom(
+      o,
+      resources.integrations,
+      integrationCacheShape,
+      inShard(k),
+      `${resources.integrations.plural}#${k}`,
+    ),
+  );
+  const tokens = createShardedInformer<BearerToken & KubernetesObject>((k) =>
+    custom(
+      o,
+      resources.bearerTokens,
+      bearerTokenCacheShape,
+      inShard(k),
+      `${resources.bearerTokens.plural}#${k}`,
+    ),
+  );
+  const secrets = createShardedInformer<V1Secret>((k) =>
+    ownSecrets(`${managedByLabel}=${managedByValue},${inShard(k)}`, `secrets#${k}`),
+  );
+  const none = `${shardLabel} notin (${Array.from({ length: shards }, (_, k) => k).join(",")})`;
+  const unlabelled = {
+    integrations: custom<DataTrailsIntegration & KubernetesObject>(
+      o,
+      resources.integrations,
+      integrationCacheShape,
+      none,
+      `${resources.integrations.plural}-unlabelled`,
+    ),
+    tokens: custom<BearerToken & KubernetesObject>(
+      o,
+      resources.bearerTokens,
+      bearerTokenCacheShape,
+      none,
+      `${resources.bearerTokens.plural}-unlabelled`,
+    ),
+  };
+  const connections = custom<DataTrailsConnection & KubernetesObject>(
+    o,
+    resources.connections,
+    connectionCacheShape,
+  );
+  const informers = { integrations, tokens, connections, clusterConnections, secrets };
+  const all: ResilientInformer<KubernetesObject>[] = [
+    ...Object.values(informers),
+    unlabelled.integrations,
+    unlabelled.tokens,
+  ];
+  return {
+    ...informers,
+    all,
+    sharded: {
+      perShard: [integrations, tokens, secrets] as ShardedInformer<KubernetesObject>[],
+      unlabelled,
+    },
+  };
 }

@@ -15,8 +15,8 @@ function base(users: { name: string; token: string }[]): KubeConfig {
   return kc;
 }
 
-async function authenticate(kc: KubeConfig) {
-  const context = new RequestContext("https://127.0.0.1:6443/api/v1/secrets", HttpMethod.GET);
+async function authenticate(kc: KubeConfig, method: HttpMethod = HttpMethod.GET) {
+  const context = new RequestContext("https://127.0.0.1:6443/api/v1/secrets", method);
   await kc.applySecurityAuthentication(context);
   return context;
 }
@@ -74,5 +74,18 @@ describe("PooledKubeConfig", () => {
     await authenticate(pooled);
     await pooled.close();
     expect(pooled.pools()).toBe(0);
+  });
+
+  it("asks beforeWrite about every request but a GET, and a throw refuses the request", async () => {
+    const asked: string[] = [];
+    const pooled = PooledKubeConfig.from(base([{ name: "alice", token: "t-alice" }]), (method) => {
+      asked.push(method);
+      if (method === "DELETE") throw new Error("refused");
+    });
+    opened.push(pooled);
+    await authenticate(pooled, HttpMethod.GET);
+    await authenticate(pooled, HttpMethod.PATCH);
+    await expect(authenticate(pooled, HttpMethod.DELETE)).rejects.toThrow("refused");
+    expect(asked).toEqual(["PATCH", "DELETE"]);
   });
 });

@@ -20,10 +20,15 @@ type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
 /** A KubeConfig that pools connections per cluster and user; `close()` ends them. */
 export class PooledKubeConfig extends KubeConfig {
   readonly #pool = new Map<string, Dispatcher>();
+  #beforeWrite: ((method: string) => void) | undefined;
 
-  /** A pooled copy of `base` (its clusters, users, contexts and current context). */
-  static from(base: KubeConfig): PooledKubeConfig {
+  /**
+   * A pooled copy of `base` (its clusters, users, contexts and current context). `beforeWrite` is
+   * called before every request that is not a GET and may throw to refuse it (shard-gate.ts).
+   */
+  static from(base: KubeConfig, beforeWrite?: (method: string) => void): PooledKubeConfig {
     const pooled = new PooledKubeConfig();
+    pooled.#beforeWrite = beforeWrite;
     pooled.loadFromOptions({
       clusters: base.clusters,
       users: base.users,
@@ -34,6 +39,8 @@ export class PooledKubeConfig extends KubeConfig {
   }
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    const method = String(context.getHttpMethod());
+    if (this.#beforeWrite && method !== "GET") this.#beforeWrite(method);
     await super.applySecurityAuthentication(context);
     const built = context.getDispatcher();
     // No dispatcher: a plain-HTTP cluster without TLS options; fetch's global pool serves it.

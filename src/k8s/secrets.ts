@@ -98,6 +98,11 @@ export interface KubeSecretStoreOptions {
   fieldManager?: string;
   /** Called with the API server's answer to every write (secret-cache.ts keeps it until its informer catches up). */
   onWritten?: (secret: V1Secret) => void;
+  /**
+   * Labels added to every Secret written, read at the write (with --shards: the shard of the
+   * reconcile that writes it, so that the shard's holder alone caches it).
+   */
+  extraLabels?: () => Readonly<Record<string, string>>;
 }
 
 /** {@link SecretStore} on the Kubernetes API: server-side apply (forced) with the operator's field manager. */
@@ -105,11 +110,20 @@ export class KubeSecretStore implements SecretStore {
   readonly #api: CoreV1Api;
   readonly #fieldManager: string;
   readonly #onWritten: ((secret: V1Secret) => void) | undefined;
+  readonly #extraLabels: (() => Readonly<Record<string, string>>) | undefined;
 
   constructor(kubeConfig: KubeConfig, options: KubeSecretStoreOptions = {}) {
     this.#api = kubeConfig.makeApiClient(CoreV1Api);
     this.#fieldManager = options.fieldManager ?? operatorFieldManager;
     this.#onWritten = options.onWritten;
+    this.#extraLabels = options.extraLabels;
+  }
+
+  /** The apply body of `secret` with the extra labels. */
+  #body(secret: AppliedSecret): Record<string, unknown> {
+    const extra = this.#extraLabels?.() ?? {};
+    if (Object.keys(extra).length === 0) return secretApplyBody(secret);
+    return secretApplyBody({ ...secret, labels: { ...secret.labels, ...extra } });
   }
 
   async apply(secret: AppliedSecret): Promise<string> {
@@ -118,7 +132,7 @@ export class KubeSecretStore implements SecretStore {
         {
           name: secret.name,
           namespace: secret.namespace,
-          body: secretApplyBody(secret),
+          body: this.#body(secret),
           fieldManager: this.#fieldManager,
           // Force: the operator is the authority for the keys it writes, even if a user edited them.
           force: true,
@@ -161,7 +175,7 @@ export class KubeSecretStore implements SecretStore {
     try {
       const created = await this.#api.createNamespacedSecret({
         namespace: secret.namespace,
-        body: secretApplyBody(secret),
+        body: this.#body(secret),
         fieldManager: this.#fieldManager,
       });
       this.#onWritten?.(created);

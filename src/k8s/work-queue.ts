@@ -62,6 +62,8 @@ export interface WorkQueue<K extends string> {
   shutdown(): Promise<void>;
   /** Keys due now and waiting for a worker. */
   readonly length: number;
+  /** The keys due now and waiting for a worker, in order (for per-shard depth). */
+  dueKeys(): readonly K[];
 }
 
 /** Creates a work queue; nothing runs until `start`. */
@@ -216,5 +218,6 @@ export function createWorkQueue<K extends string>(options: WorkQueueOptions): Wo
     get length() {
       return queue.length;
     },
+    dueKeys: () => [...queue],
   };
 }

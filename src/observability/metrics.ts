@@ -33,6 +33,14 @@ export interface Metrics {
   informerRestartsTotal: Counter<"informer">;
   /** 1 while this process holds the leader lease, else 0. */
   leaderElectionIsLeader: Gauge<"name">;
+  /** 1 while this replica holds shard k's Lease with its write gate open, else 0 (--shards > 1). */
+  shardLeaseHeld: Gauge<"shard">;
+  /** Objects of each kind this replica caches, by shard. */
+  shardObjects: Gauge<"shard" | "kind">;
+  /** Keys due now in each controller's queue, by the shard they belong to. */
+  shardQueueDepth: Gauge<"shard" | "controller">;
+  /** How far past its nextRefreshAt the most overdue token of each held shard is, in seconds (0 when none). */
+  shardRefreshLagSeconds: Gauge<"shard">;
   /** Corrections held back by the write-loop breaker (a write to DataTrails that did not stick). */
   correctionsStoppedTotal: Counter<"namespace" | "target">;
 }
@@ -131,6 +139,30 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: "leader_election_is_leader",
       help: "1 while this process holds the named leader election lease, else 0.",
       labelNames: ["name"],
+      registers,
+    }),
+    shardLeaseHeld: new Gauge({
+      name: "datatrails_shard_lease_held",
+      help: "1 while this replica holds the shard's Lease and may write for it, else 0.",
+      labelNames: ["shard"],
+      registers,
+    }),
+    shardObjects: new Gauge({
+      name: "datatrails_shard_objects",
+      help: "Objects of each kind this replica caches, by shard (with per-shard informers: its shards only).",
+      labelNames: ["shard", "kind"],
+      registers,
+    }),
+    shardQueueDepth: new Gauge({
+      name: "datatrails_shard_queue_depth",
+      help: "Keys waiting for a worker, by controller and by the shard they belong to.",
+      labelNames: ["shard", "controller"],
+      registers,
+    }),
+    shardRefreshLagSeconds: new Gauge({
+      name: "datatrails_shard_refresh_lag_seconds",
+      help: "How far past its nextRefreshAt the most overdue BearerToken of the shard is (0 when none).",
+      labelNames: ["shard"],
       registers,
     }),
     correctionsStoppedTotal: new Counter({

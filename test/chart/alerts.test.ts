@@ -91,6 +91,7 @@ describe("the PrometheusRule template", () => {
       "DataTrailsTokenRefreshFailing",
       "DataTrailsApiRejectingOperator",
       "DataTrailsOperatorNoLeader",
+      "DataTrailsShardUnheld",
       "DataTrailsCorrectionsStopped",
       "DataTrailsOperatorInformerRestarts",
     ]);

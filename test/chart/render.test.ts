@@ -136,6 +136,12 @@ describe("values.schema.json and the chart's own checks", () => {
       { "leaderElection.enabled": false },
       "replicaCount > 1 needs leaderElection.enabled",
     ],
+    ["more shards than replicas", { "sharding.shards": 3 }, "sharding.shards must not exceed replicaCount"],
+    [
+      "shards without leader election",
+      { "sharding.shards": 2, "leaderElection.enabled": false, replicaCount: 2 },
+      "needs leaderElection.enabled",
+    ],
     [
       "secretReadNamespaces in cluster scope",
       { "rbac.secretReadNamespaces": ["vault"] },
@@ -285,6 +291,15 @@ describe("RBAC", () => {
     const leaseRole = only(objects, "Role", `${release}-datatrails-operator-leader-election`);
     expect(grants(rulesOf(leaseRole))).toEqual(docs["lease"]);
     expect(objects.filter((o) => o.kind === "Role")).toHaveLength(1);
+  });
+
+  it("grants the shard Lease rules only with sharding.shards > 1", async () => {
+    const objects = await render(release, releaseNs, { "sharding.shards": 3, replicaCount: 3 });
+    const docs = documented();
+    const leaseRole = only(objects, "Role", `${release}-datatrails-operator-leader-election`);
+    expect(grants(rulesOf(leaseRole))).toEqual([...(docs["lease"] ?? []), ...(docs["shards"] ?? [])].sort());
+    const env = container(objects).env.find((e) => e.name === "DATATRAILS_OPERATOR_SHARDS");
+    expect(env?.value).toBe("3");
   });
 
   it("grants in namespaces scope the namespaced part per watched namespace and only cluster reads cluster-wide", async () => {

@@ -21,6 +21,8 @@ export interface CountingProxy {
   kubeconfigPath: string;
   /** A copy of the counts so far. */
   counts(): Record<string, number>;
+  /** Every counted request but watches, in the order answered, with when (epoch ms) it was answered. */
+  answered(): readonly { kind: string; atMs: number }[];
   close(): Promise<void>;
 }
 
@@ -62,13 +64,18 @@ export async function startCountingProxy(kubeconfigPath: string): Promise<Counti
     key: Buffer.from(user.keyData, "base64"),
   };
   const counts: Record<string, number> = {};
+  const log: { kind: string; atMs: number }[] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
     if (!String(req.headers["user-agent"] ?? "").startsWith("kubectl")) {
       // Counted once answered, so that a count read after a change was seen includes its request.
       const kind = requestKind(req.method ?? "GET", req.url ?? "/");
       const count = () => void (counts[kind] = (counts[kind] ?? 0) + 1);
       if (kind.startsWith("WATCH ")) count();
-      else res.on("finish", count);
+      else
+        res.on("finish", () => {
+          count();
+          log.push({ kind, atMs: Date.now() });
+        });
     }
     const upstream = request(
       {
@@ -110,6 +117,7 @@ export async function startCountingProxy(kubeconfigPath: string): Promise<Counti
   return {
     kubeconfigPath: path,
     counts: () => ({ ...counts }),
+    answered: () => [...log],
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -86,6 +86,12 @@ Checks that hold across values (the schema checks each value alone); a failure n
 {{- if eq (int .Values.health.port) (int .Values.metrics.port) }}
 {{- fail "health.port and metrics.port must differ" }}
 {{- end }}
+{{- if lt (int .Values.replicaCount) (int .Values.sharding.shards) }}
+{{- fail "sharding.shards must not exceed replicaCount: every shard needs a replica to hold it" }}
+{{- end }}
+{{- if and (gt (int .Values.sharding.shards) 1) (not .Values.leaderElection.enabled) }}
+{{- fail "sharding.shards > 1 needs leaderElection.enabled: shards are held on Leases" }}
+{{- end }}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
 {{- fail "replicaCount > 1 needs leaderElection.enabled: two replicas without a Lease would both work" }}
 {{- end }}

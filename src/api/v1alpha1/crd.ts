@@ -61,6 +61,16 @@ const ageColumn: PrinterColumn = {
   description: "Time since creation.",
 };
 
+// With --shards > 1 the shard's holder stamps its shard here (docs/operations.md, "Sizing shards"); the
+// holder of each shard is on its Lease. Shown with -o wide only: a single-shard install leaves it empty.
+const shardColumn: PrinterColumn = {
+  name: "Shard",
+  type: "string",
+  jsonPath: ".metadata.labels.datatrails\\.ai/shard",
+  description: "The shard the object belongs to (label datatrails.ai/shard), with --shards > 1.",
+  priority: 1,
+};
+
 // A connection's Reason says at a glance what is wrong with it (CredentialsRejected, NotOwner), so it
 // is shown without -o wide.
 const connectionColumns: PrinterColumn[] = [
@@ -116,6 +126,7 @@ export const kinds: KindDefinition[] = [
       },
       suspendedColumn,
       reasonColumn,
+      shardColumn,
       ageColumn,
     ],
   },
@@ -146,6 +157,7 @@ export const kinds: KindDefinition[] = [
       },
       suspendedColumn,
       reasonColumn,
+      shardColumn,
       ageColumn,
     ],
   },
