@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createIntegrations, names, startBenchEnv } from "./lib/env.ts";
-import type { OperatorChild } from "./lib/operator.ts";
+import { waitQuiet } from "./lib/operator.ts";
 import { linearFit, machine, progress, report, round } from "./lib/report.ts";
 import { readyTracker, watchCollection } from "./lib/watch.ts";
 
@@ -28,29 +28,6 @@ if (steps.some((n, i) => !(n > 0) || (i > 0 && n <= (steps[i - 1] as number))))
 const total = steps.at(-1) as number;
 const m = machine();
 const log = progress(Date.now());
-
-/** Both controllers have reconciled at least `atLeast` keys each and had nothing queued for two reads in a row. */
-async function waitQuiet(op: OperatorChild, atLeast: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let previous = "";
-  for (;;) {
-    const parts: number[] = [];
-    for (const c of ["datatrailsintegration", "bearertoken"]) {
-      parts.push(
-        await op.metric("datatrails_reconcile_duration_seconds_count", { controller: c }),
-        await op.metric("workqueue_adds_total", { name: c }),
-        await op.metric("workqueue_depth", { name: c }),
-      );
-    }
-    const [ir, ia, id, tr, ta, td] = parts as [number, number, number, number, number, number];
-    const now = JSON.stringify(parts);
-    if (ir >= atLeast && tr >= atLeast && ir === ia && tr === ta && id === 0 && td === 0 && now === previous)
-      return;
-    previous = now;
-    if (Date.now() > deadline) throw new Error(`not quiet after ${timeoutMs} ms: ${now}`);
-    await sleep(500);
-  }
-}
 
 /**
  * Paths (a.b.c) whose values differ between two versions, metadata bookkeeping left out. Only the

@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parse } from "yaml";
 import { sumMetric } from "../../test/support/metrics-text.ts";
 
@@ -178,4 +179,27 @@ export function controllerHandle(
       clearTimeout(timer);
     },
   };
+}
+
+/** Both controllers have reconciled at least `atLeast` keys each and had nothing queued for two reads in a row. */
+export async function waitQuiet(op: OperatorChild, atLeast: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let previous = "";
+  for (;;) {
+    const parts: number[] = [];
+    for (const c of ["datatrailsintegration", "bearertoken"]) {
+      parts.push(
+        await op.metric("datatrails_reconcile_duration_seconds_count", { controller: c }),
+        await op.metric("workqueue_adds_total", { name: c }),
+        await op.metric("workqueue_depth", { name: c }),
+      );
+    }
+    const [ir, ia, id, tr, ta, td] = parts as [number, number, number, number, number, number];
+    const now = JSON.stringify(parts);
+    if (ir >= atLeast && tr >= atLeast && ir === ia && tr === ta && id === 0 && td === 0 && now === previous)
+      return;
+    previous = now;
+    if (Date.now() > deadline) throw new Error(`not quiet after ${timeoutMs} ms: ${now}`);
+    await sleep(500);
+  }
 }

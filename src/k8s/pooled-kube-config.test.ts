@@ -38,6 +38,15 @@ describe("PooledKubeConfig", () => {
     expect(pooled.pools()).toBe(1);
   });
 
+  it("asks for uncompressed bodies, which fetch would otherwise ask to be gzipped", async () => {
+    const pooled = PooledKubeConfig.from(base([{ name: "alice", token: "t-alice" }]));
+    opened.push(pooled);
+    expect((await authenticate(pooled)).getHeaders()["Accept-Encoding"]).toBe("identity");
+    expect(
+      (await authenticate(base([{ name: "alice", token: "t-alice" }]))).getHeaders()["Accept-Encoding"],
+    ).toBeUndefined();
+  });
+
   it("keeps one pool per user", async () => {
     const pooled = PooledKubeConfig.from(
       base([
