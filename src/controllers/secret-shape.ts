@@ -229,6 +229,11 @@ export function readValues(shape: SecretShapeKind, secret: V1Secret | undefined)
   return out;
 }
 
+/** Whether the Secret was written with `template` (by the digest its {@link templateAnnotation} records). */
+export function writtenWith(template: SecretTemplate | undefined, secret: V1Secret): boolean {
+  return templateRecord(secret).digest === templateDigest(template);
+}
+
 /**
  * Whether the Secret is shaped as `template` says: written with the same template (by digest), and
  * each rendering holding what the values render to (a hand-edited `.env` is rewritten).
@@ -238,7 +243,7 @@ export function shapeIsCurrent(
   template: SecretTemplate | undefined,
   secret: V1Secret,
 ): boolean {
-  if (templateRecord(secret).digest !== templateDigest(template)) return false;
+  if (!writtenWith(template, secret)) return false;
   const values = readValues(shape, secret);
   const data = decodeSecretData(secret);
   return (template?.renderings ?? []).every((r) => data[shape.renderingKeys[r]] === render(shape, r, values));

@@ -14,9 +14,11 @@
  * controller loop (controllers/controller.ts) reconciles an object whose labels or annotations
  * changed, so a user's `kubectl annotate` still wakes it. The operator's own Secrets (the only ones cached: the informer selects the
  * managed-by label; a user's Secret is never cached, only its metadata is watched by
- * secret-feed.ts) keep their data, type, labels and annotations: the token controller reads the
- * published token and its annotations back, compares a template's labels and annotations, and the
- * ownership checks read the holder annotations and owner references.
+ * secret-feed.ts) keep their type, labels and annotations: the token controller reads its
+ * annotations back and compares a template's labels and annotations, and the ownership checks read
+ * the holder annotations and owner references. They keep their data too but for token Secrets: the
+ * token is needed only to reshape the Secret (read then with a GET), so a token Secret keeps instead
+ * what reading it back needs of its values, computed as it enters the cache (`reduce`).
  */
 import type { KubernetesObject, V1ObjectMeta, V1Secret } from "@kubernetes/client-node";
 import type {
@@ -25,6 +27,7 @@ import type {
   DataTrailsConnection,
   DataTrailsIntegration,
 } from "../api/v1alpha1/index.ts";
+import { withoutTokenValues } from "../controllers/token/secret.ts";
 
 /** The annotation `kubectl apply` (client side) writes: a copy of the whole applied object. */
 export const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
@@ -39,6 +42,8 @@ export interface CacheShape<T extends KubernetesObject> {
   readonly label: (key: string) => boolean;
   /** Whether an annotation is kept. */
   readonly annotation: (key: string) => boolean;
+  /** A last cut of the shaped copy, for what whitelists cannot say (a token Secret's values). */
+  readonly reduce?: (shaped: T) => T;
 }
 
 /** Metadata every cached kind keeps. */
@@ -75,12 +80,17 @@ export const connectionCacheShape = customShape<DataTrailsConnection & Kubernete
 /** ClusterDataTrailsConnection: the same. */
 export const clusterConnectionCacheShape = customShape<ClusterDataTrailsConnection & KubernetesObject>();
 
-/** The operator's own Secrets: their values and every label and annotation but kubectl's copy. */
+/**
+ * The operator's own Secrets: their values and every label and annotation but kubectl's copy;
+ * token Secrets without their values, with what reading them back needs computed from them
+ * (controllers/token/secret.ts `withoutTokenValues`).
+ */
 export const secretCacheShape: CacheShape<V1Secret> = {
   fields: ["data", "type", "immutable"],
   metadata: commonMetadata,
   label: everyLabel,
   annotation: notKubectlCopy,
+  reduce: withoutTokenValues,
 };
 
 function pick(
@@ -108,5 +118,5 @@ export function shapeForCache<T extends KubernetesObject>(obj: T, shape: CacheSh
   if (annotations) metadata.annotations = annotations;
   out.metadata = metadata;
   for (const key of shape.fields as readonly string[]) if (source[key] !== undefined) out[key] = source[key];
-  return out as unknown as T;
+  return shape.reduce ? shape.reduce(out as unknown as T) : (out as unknown as T);
 }

@@ -95,7 +95,9 @@ export function tokenReconciler(deps: TokenControllerDeps): (key: string) => Pro
         issuer: observed.spec ? issuerKind(observed.spec) : "unknown",
         result: !fetched.ok ? fetched.kind : step.kind === "publish" ? "success" : "discarded",
       });
-    } else if (first.kind === "reshape") step = reshapeStep(observed, published, now(), first.requeueAfterMs);
+    } else if (first.kind === "reshape")
+      // The one path that needs the token itself: a GET when the cache holds the Secret without it.
+      step = reshapeStep(observed, await published(), now(), first.requeueAfterMs);
     else step = first;
 
     try {

@@ -24,7 +24,7 @@ import type { Ownership } from "../ownership.ts";
 import { claimOf, mayWrite, type SecretClaim } from "../secret-claim.ts";
 import type { InputsState, RefreshOutcome, TokenObserved } from "./model.ts";
 import { writtenKeyNames } from "../secret-shape.ts";
-import { publishedToken, readTokenSecret, requestDigest, tokenWriter } from "./secret.ts";
+import { readPublishedToken, readTokenSecret, requestDigest, tokenWriter } from "./secret.ts";
 
 /**
  * The name of the Secret holding the issuer's inputs, and the keys to read from it; undefined when
@@ -92,14 +92,20 @@ function inputsVersion(secret: V1Secret | undefined, inputs: IssuerInputs): stri
 }
 
 /**
- * Everything a reconcile reads, plus the issuer inputs and the published token (both kept out of
- * the observed state, which is logged; the token only to reshape the Secret without a new one).
+ * Everything a reconcile reads, plus the issuer inputs and a way to read the published token (both
+ * kept out of the observed state, which is logged; the token only to reshape the Secret without a
+ * new one). The informer caches token Secrets without their values, so `published` may cost one
+ * GET: call it only to reshape.
  */
 export async function gatherToken(
   object: BearerToken,
   lookup: SecretLookup,
   ownership: Ownership,
-): Promise<{ observed: TokenObserved; inputs: IssuerInputs | undefined; published: string | undefined }> {
+): Promise<{
+  observed: TokenObserved;
+  inputs: IssuerInputs | undefined;
+  published: () => Promise<string | undefined>;
+}> {
   const namespace = object.metadata.namespace ?? "";
   const parsed = bearerTokenSpec.safeParse(object.spec);
   const tokenSecretName = parsed.success ? parsed.data.secretName : object.spec.secretName;
@@ -115,6 +121,10 @@ export async function gatherToken(
   });
   // A Secret that is not ours says nothing about our schedule.
   const secret = mayWrite(secretClaim) ? readTokenSecret(raw, parsed.data?.secretTemplate) : undefined;
+  const published = () =>
+    secret
+      ? readPublishedToken(raw, () => lookup(namespace, tokenSecretName, { fresh: true }))
+      : Promise.resolve(undefined);
   const specError = !parsed.success
     ? specProblems(parsed.error.issues)
     : inputSecretRef(parsed.data)?.name === parsed.data.secretName
@@ -131,7 +141,7 @@ export async function gatherToken(
         inputs: { state: "failed", message: specError ?? "invalid spec" },
       },
       inputs: undefined,
-      published: undefined,
+      published: () => Promise.resolve(undefined),
     };
   }
   const spec = parsed.data;
@@ -149,7 +159,7 @@ export async function gatherToken(
         request: requestDigest(spec),
       },
       inputs: { kind: "serviceAccount", namespace },
-      published: secret ? publishedToken(raw) : undefined,
+      published,
     };
   }
   const ref = inputSecretRef(spec);
@@ -166,7 +176,7 @@ export async function gatherToken(
   return {
     observed: { object, spec, secret, secretClaim, inputs: state, request: requestDigest(spec) },
     inputs: typeof inputs === "string" ? undefined : inputs,
-    published: secret ? publishedToken(raw) : undefined,
+    published,
   };
 }
 

@@ -1,7 +1,16 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { bearerTokenSpec, type BearerToken } from "../../api/v1alpha1/index.ts";
-import { bearerFile, publishedToken, readTokenSecret, tokenSecret, tokenSecretContent } from "./secret.ts";
+import { ownerLabel } from "../../api/v1alpha1/index.ts";
+import {
+  bearerFile,
+  publishedToken,
+  readPublishedToken,
+  readTokenSecret,
+  tokenSecret,
+  tokenSecretContent,
+  withoutTokenValues,
+} from "./secret.ts";
 
 const times = { issuedAt: new Date("2026-03-01T00:00:00Z"), expiresAt: new Date("2026-03-01T01:00:00Z") };
 
@@ -126,5 +135,93 @@ describe("the token Secret shaped by spec.secretTemplate", () => {
       data: { ...asWritten.data, ".env": Buffer.from("X=1\n").toString("base64") },
     };
     expect(readTokenSecret(edited, object.spec.secretTemplate)?.shapeCurrent).toBe(false);
+  });
+});
+
+describe("a token Secret cached without its values", () => {
+  const template = {
+    keys: { access_token: "jwt" },
+    renderings: ["Dotenv", "JSON"] as ("Dotenv" | "JSON")[],
+  };
+  const object = bearerToken({ secretTemplate: template });
+  const written = tokenSecret(object, object.spec, { state: "free" }, "h.p.s", times, "v2:x");
+  const secret = (edit: (data: Record<string, string>) => void = () => undefined): V1Secret => {
+    const data = { ...written.data };
+    edit(data);
+    return {
+      metadata: {
+        name: "tl-token",
+        resourceVersion: "5",
+        labels: { ...written.labels },
+        annotations: { ...written.annotations },
+      },
+      data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
+    };
+  };
+
+  it("keeps no value, and reads back as the whole Secret does", () => {
+    const whole = secret();
+    const cached = withoutTokenValues(whole);
+    expect(cached.data).toBeUndefined();
+    expect(JSON.stringify(cached)).not.toContain("h.p.s");
+    expect(JSON.stringify(cached)).not.toContain(Buffer.from("h.p.s").toString("base64").slice(0, 6));
+    expect(publishedToken(cached)).toBeUndefined();
+    for (const t of [template, undefined, { ...template, renderings: ["JSON" as const] }])
+      expect(readTokenSecret(cached, t)).toEqual(readTokenSecret(whole, t));
+    expect(readTokenSecret(cached, template)).toMatchObject({
+      hasToken: true,
+      wellFormed: true,
+      shapeCurrent: true,
+    });
+    // The stale fields of a changed template are found by name.
+    expect(readTokenSecret(cached, undefined)?.stale?.data.sort()).toEqual([".env", "jwt", "token.json"]);
+  });
+
+  it.each<[string, (d: Record<string, string>) => void, "wellFormed" | "shapeCurrent"]>([
+    ["an edited token", (d) => (d["jwt"] = "other"), "wellFormed"],
+    ["an edited file", (d) => (d["bearer-token.txt"] = "Authorization: Bearer other\n"), "wellFormed"],
+    ["a removed expiry", (d) => delete d["expires_at"], "wellFormed"],
+    ["a hand-edited rendering", (d) => (d[".env"] = "X=1\n"), "shapeCurrent"],
+  ])("still notices %s (a user's edit is repaired)", (_name, edit, fact) => {
+    const whole = secret(edit);
+    expect(readTokenSecret(withoutTokenValues(whole), template)?.[fact]).toBe(false);
+    expect(readTokenSecret(withoutTokenValues(whole), template)).toEqual(readTokenSecret(whole, template));
+  });
+
+  it("keeps the values of Secrets that are not token Secrets", () => {
+    const credentials = {
+      ...secret(),
+      metadata: { name: "c", labels: { [ownerLabel]: "datatrailsintegration.tl" } },
+    };
+    expect(withoutTokenValues(credentials)).toBe(credentials);
+  });
+
+  it("reads the token for a reshape: from a whole Secret as is, else with one GET of the same token", async () => {
+    const whole = secret();
+    let reads = 0;
+    const get = (s: V1Secret | undefined) => () => {
+      reads++;
+      return Promise.resolve(s);
+    };
+    await expect(readPublishedToken(whole, get(undefined))).resolves.toBe("h.p.s");
+    expect(reads).toBe(0);
+    const cached = withoutTokenValues(whole);
+    await expect(readPublishedToken(cached, get(whole))).resolves.toBe("h.p.s");
+    expect(reads).toBe(1);
+    // A newer version with the same token still serves; another token, or a corrupted one, does not.
+    const newer = { ...whole, metadata: { ...whole.metadata, resourceVersion: "6" } };
+    await expect(readPublishedToken(cached, get(newer))).resolves.toBe("h.p.s");
+    const other = tokenSecret(object, object.spec, { state: "free" }, "o.t.h", times, "v2:x");
+    const otherSecret = {
+      ...whole,
+      metadata: { ...whole.metadata, annotations: { ...other.annotations } },
+      data: Object.fromEntries(
+        Object.entries(other.data).map(([k, v]) => [k, Buffer.from(v).toString("base64")]),
+      ),
+    };
+    await expect(readPublishedToken(cached, get(otherSecret))).resolves.toBeUndefined();
+    await expect(readPublishedToken(cached, get(secret((d) => (d["jwt"] = "x"))))).resolves.toBeUndefined();
+    await expect(readPublishedToken(cached, get(undefined))).resolves.toBeUndefined();
+    await expect(readPublishedToken(undefined, get(whole))).resolves.toBeUndefined();
   });
 });

@@ -14,12 +14,20 @@ import {
   tokenKeys,
   tokenShape,
   type BearerToken,
+  type RenderingName,
   type BearerTokenSpec,
   type SecretTemplate,
 } from "../../api/v1alpha1/index.ts";
-import type { AppliedSecret } from "../../k8s/secrets.ts";
+import { decodeSecretData, type AppliedSecret } from "../../k8s/secrets.ts";
 import { ownershipOf, type SecretClaim, type SecretWriter } from "../secret-claim.ts";
-import { readValues, shapeIsCurrent, shapeSecret, staleFields, type StaleFields } from "../secret-shape.ts";
+import {
+  readValues,
+  render,
+  shapeSecret,
+  staleFields,
+  writtenWith,
+  type StaleFields,
+} from "../secret-shape.ts";
 import type { TokenSecretView } from "./model.ts";
 
 /** Annotation: when the token was obtained (RFC 3339). */
@@ -125,9 +133,75 @@ function date(value: string | undefined): Date | undefined {
 }
 
 /**
+ * What reading a token Secret back needs of its values, never a value: computed from the values
+ * once, when the Secret enters the informer's cache ({@link withoutTokenValues}), so that the
+ * cache need not keep the token.
+ */
+interface TokenValueFacts {
+  /** The names of the Secret's data keys. */
+  keys: readonly string[];
+  /** Whether it holds a non-empty token. */
+  hasToken: boolean;
+  /** Whether the values agree with each other and with the digest and expires-at annotations. */
+  valuesAgree: boolean;
+  /** The renderings whose key holds what the values render to. */
+  renderings: readonly RenderingName[];
+}
+
+/** Where a cached token Secret carries its {@link TokenValueFacts} (a symbol: never serialised, never sent). */
+const valueFactsKey: unique symbol = Symbol("token Secret value facts");
+type WithValueFacts = V1Secret & { [valueFactsKey]?: TokenValueFacts };
+
+const renderingNames = Object.keys(tokenShape.renderingKeys) as RenderingName[];
+const noRenderings: readonly RenderingName[] = [];
+
+function valueFacts(secret: V1Secret): TokenValueFacts {
+  const annotations = secret.metadata?.annotations ?? {};
+  const values = readValues(tokenShape, secret);
+  const data = decodeSecretData(secret);
+  const accessToken = values[tokenKeys.accessToken];
+  const renderings = renderingNames.filter(
+    (r) => data[tokenShape.renderingKeys[r]] === render(tokenShape, r, values),
+  );
+  return {
+    keys: Object.keys(secret.data ?? {}),
+    hasToken: accessToken !== undefined && accessToken.length > 0,
+    valuesAgree:
+      accessToken !== undefined &&
+      values[tokenKeys.bearerFile] === bearerFile(accessToken) &&
+      values[tokenKeys.expiresAt] === annotations[expiresAtAnnotation] &&
+      annotations[digestAnnotation] === digest(accessToken),
+    renderings: renderings.length ? renderings : noRenderings,
+  };
+}
+
+/** Whether a Secret of ours is a token Secret (written by a BearerToken), whose values the cache need not keep. */
+function isTokenSecret(secret: V1Secret): boolean {
+  return secret.metadata?.labels?.[ownerLabel]?.startsWith("bearertoken.") === true;
+}
+
+/**
+ * A token Secret as the informer caches it: without its values (the token, twice, and its expiry),
+ * with what {@link readTokenSecret} needs of them computed now. Any other Secret is returned as it
+ * is. The token itself is read from the API server when needed ({@link publishedToken}).
+ */
+export function withoutTokenValues(secret: V1Secret): V1Secret {
+  if (!isTokenSecret(secret) || secret.data === undefined) return secret;
+  const { data: _values, ...rest } = secret;
+  const out: WithValueFacts = { ...rest, [valueFactsKey]: valueFacts(secret) };
+  return out;
+}
+
+/** Whether the Secret holds its values (false for a token Secret as the informer caches it). */
+function holdsValues(secret: V1Secret): boolean {
+  return (secret as WithValueFacts)[valueFactsKey] === undefined;
+}
+
+/**
  * Reads a token Secret back into what scheduling needs, under the key names it was written with
  * (secret-shape.ts); never returns the token. `template` is the one the spec asks for now:
- * `shapeCurrent` says whether the Secret is already shaped by it.
+ * `shapeCurrent` says whether the Secret is already shaped by it. The Secret may be one the
+ * informer cached without its values ({@link withoutTokenValues}): the answer is the same.
  */
 export function readTokenSecret(
   secret: V1Secret | undefined,
@@ -135,20 +209,18 @@ export function readTokenSecret(
 ): TokenSecretView | undefined {
   if (!secret) return undefined;
   const annotations = secret.metadata?.annotations ?? {};
-  const values = readValues(tokenShape, secret);
-  const accessToken = values[tokenKeys.accessToken];
-  const stale = staleFields(tokenShape, secret, template);
+  const facts = (secret as WithValueFacts)[valueFactsKey] ?? valueFacts(secret);
+  // staleFields asks only which keys are present.
+  const keyed = secret.data
+    ? secret
+    : { ...secret, data: Object.fromEntries(facts.keys.map((k) => [k, ""])) };
+  const stale = staleFields(tokenShape, keyed, template);
   const generation = Number(annotations[generationAnnotation]);
   const issuedAt = date(annotations[issuedAtAnnotation]);
   const expiresAt = date(annotations[expiresAtAnnotation]);
-  const wellFormed =
-    accessToken !== undefined &&
-    values[tokenKeys.bearerFile] === bearerFile(accessToken) &&
-    values[tokenKeys.expiresAt] === annotations[expiresAtAnnotation] &&
-    annotations[digestAnnotation] === digest(accessToken);
   return {
     resourceVersion: secret.metadata?.resourceVersion ?? "",
-    hasToken: accessToken !== undefined && accessToken.length > 0,
+    hasToken: facts.hasToken,
     ...(issuedAt ? { issuedAt } : {}),
     ...(expiresAt ? { expiresAt } : {}),
     ...(annotations[inputsVersionAnnotation] ? { inputsVersion: annotations[inputsVersionAnnotation] } : {}),
@@ -157,15 +229,37 @@ export function readTokenSecret(
     ...(annotations[refreshRequestAnnotation] !== undefined
       ? { refreshRequest: annotations[refreshRequestAnnotation] }
       : {}),
-    wellFormed,
-    shapeCurrent: shapeIsCurrent(tokenShape, template, secret),
+    wellFormed: facts.valuesAgree,
+    shapeCurrent:
+      writtenWith(template, secret) &&
+      (template?.renderings ?? []).every((r) => facts.renderings.includes(r)),
     ...(stale.data.length + stale.labels.length + stale.annotations.length ? { stale } : {}),
   };
 }
 
-/** The published token, read back from the operator's own token Secret to reshape it. Holds the token: never logged. */
+/**
+ * The published token, read back from the operator's own token Secret to reshape it; undefined
+ * for a Secret cached without its values (read it from the API server). Holds the token: never logged.
+ */
 export function publishedToken(secret: V1Secret | undefined): string | undefined {
   return readValues(tokenShape, secret)[tokenKeys.accessToken];
+}
+
+/**
+ * The token a Secret of ours publishes, for a reshape: from `secret` itself when it holds its
+ * values (the operator's own last write), else from one GET, taken only if that Secret is the one
+ * `secret` describes (it publishes the same token, well formed). Holds the token: never logged.
+ */
+export async function readPublishedToken(
+  secret: V1Secret | undefined,
+  read: () => Promise<V1Secret | undefined>,
+): Promise<string | undefined> {
+  if (!secret) return undefined;
+  if (holdsValues(secret)) return publishedToken(secret);
+  const fresh = await read();
+  const digestOf = (s: V1Secret | undefined) => s?.metadata?.annotations?.[digestAnnotation];
+  if (!fresh || digestOf(fresh) !== digestOf(secret) || !valueFacts(fresh).valuesAgree) return undefined;
+  return publishedToken(fresh);
 }
 
 /** The BearerToken as the writer of its token Secret. */
