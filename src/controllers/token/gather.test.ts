@@ -4,9 +4,16 @@
  */
 import type { V1Secret } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { bearerTokenSpec, type BearerToken } from "../../api/v1alpha1/index.ts";
+import {
+  bearerTokenSpec,
+  managedByLabel,
+  managedByValue,
+  ownerLabel,
+  type BearerToken,
+} from "../../api/v1alpha1/index.ts";
 import { soleOwnership } from "../testing/sole-ownership.ts";
 import { gatherToken } from "./gather.ts";
+import { withoutTokenValues } from "./secret.ts";
 
 const namespace = "team-a";
 const ownership = soleOwnership;
@@ -89,5 +96,47 @@ describe("gatherToken with a client assertion", () => {
     const t = token({ certificate: { secretRef: { name: "t-token" } } });
     const { observed } = await gatherToken(t, () => Promise.resolve(undefined), ownership);
     expect(observed.specError).toMatch(/^spec.secretName: must differ from the Secret the issuer reads/);
+  });
+});
+
+describe("gatherToken with another BearerToken's token Secret as its input", () => {
+  it("reads the values from the API server, since the cache keeps that Secret without them", async () => {
+    const whole: V1Secret = {
+      metadata: {
+        name: "other-token",
+        namespace,
+        uid: "s-2",
+        resourceVersion: "7",
+        labels: { [managedByLabel]: managedByValue, [ownerLabel]: "bearertoken.other" },
+      },
+      data: { private_key: Buffer.from("PEM").toString("base64") },
+    };
+    const looked: string[] = [];
+    const object: BearerToken = {
+      apiVersion: "datatrails.ai/v1alpha1",
+      kind: "BearerToken",
+      metadata: { name: "t", namespace, uid: "u-1", generation: 1, resourceVersion: "1" },
+      spec: bearerTokenSpec.parse({
+        secretName: "t-token",
+        jwtBearer: {
+          tokenUrl: "https://issuer.example/token",
+          privateKeySecretRef: { name: "other-token" },
+          issuer: "me",
+          audience: "https://issuer.example/token",
+        },
+      }),
+    };
+    const { inputs } = await gatherToken(
+      object,
+      (_ns, name, options) => {
+        looked.push(`${name}${options?.fresh ? " (fresh)" : ""}`);
+        if (name !== "other-token") return Promise.resolve(undefined);
+        return Promise.resolve(options?.fresh ? whole : withoutTokenValues(whole));
+      },
+      ownership,
+    );
+    expect(withoutTokenValues(whole).data).toBeUndefined();
+    expect(looked).toEqual(["t-token", "other-token", "other-token (fresh)"]);
+    expect(inputs).toEqual({ kind: "privateKey", privateKeyPem: "PEM" });
   });
 });

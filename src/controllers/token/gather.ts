@@ -24,7 +24,7 @@ import type { Ownership } from "../ownership.ts";
 import { claimOf, mayWrite, type SecretClaim } from "../secret-claim.ts";
 import type { InputsState, RefreshOutcome, TokenObserved } from "./model.ts";
 import { writtenKeyNames } from "../secret-shape.ts";
-import { readPublishedToken, readTokenSecret, requestDigest, tokenWriter } from "./secret.ts";
+import { holdsValues, readPublishedToken, readTokenSecret, requestDigest, tokenWriter } from "./secret.ts";
 
 /**
  * The name of the Secret holding the issuer's inputs, and the keys to read from it; undefined when
@@ -163,7 +163,11 @@ export async function gatherToken(
     };
   }
   const ref = inputSecretRef(spec);
-  const inputSecret = ref ? await lookup(namespace, ref.name) : undefined;
+  const looked = ref ? await lookup(namespace, ref.name) : undefined;
+  // An input that is one of the operator's token Secrets (another BearerToken's output) is cached
+  // without its values: its values come from the API server.
+  const inputSecret =
+    ref && looked && !holdsValues(looked) ? await lookup(namespace, ref.name, { fresh: true }) : looked;
   const inputs = issuerInputs(spec, inputSecret);
   const state: InputsState =
     typeof inputs === "string"

@@ -193,7 +193,7 @@ export function withoutTokenValues(secret: V1Secret): V1Secret {
 }
 
 /** Whether the Secret holds its values (false for a token Secret as the informer caches it). */
-function holdsValues(secret: V1Secret): boolean {
+export function holdsValues(secret: V1Secret): boolean {
   return (secret as WithValueFacts)[valueFactsKey] === undefined;
 }
 
