@@ -109,18 +109,21 @@ describe("three replicas with --shards=3", () => {
     expect(after.filter((h) => h === victim.identity)).toEqual([]);
 
     // The new holder rebuilt the shard's schedules from the Secrets and status, as after a
-    // restart: a reconcile per BearerToken and per integration, and nothing left queued...
+    // restart: a reconcile per BearerToken and per integration, nothing left queued, and no
+    // reconcile since the last look (none in flight)...
+    let last = "";
     await vi.waitFor(
       async () => {
         const reconciles = (controller: string) =>
           sumOver(survivors, "datatrails_reconcile_duration_seconds_count", { controller });
-        expect(await reconciles("bearertoken")).toBeGreaterThanOrEqual(
-          reconcilesBefore + perShard(victimShard),
-        );
-        expect(await reconciles("datatrailsintegration")).toBeGreaterThanOrEqual(
-          integrationReconcilesBefore + perShard(victimShard),
-        );
+        const tokens = await reconciles("bearertoken");
+        const integrations = await reconciles("datatrailsintegration");
+        const seen = last;
+        last = `${tokens}/${integrations}`;
+        expect(tokens).toBeGreaterThanOrEqual(reconcilesBefore + perShard(victimShard));
+        expect(integrations).toBeGreaterThanOrEqual(integrationReconcilesBefore + perShard(victimShard));
         expect(await sumOver(survivors, "datatrails_shard_queue_depth")).toBe(0);
+        expect(last, "quiet since the last look").toBe(seen);
       },
       { timeout: 30_000, interval: 250 },
     );
