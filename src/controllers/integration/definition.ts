@@ -53,18 +53,30 @@ function childPart(o: KubernetesObject): string {
     .slice(0, 16);
 }
 
-/** Maps a child BearerToken's events to its integration, skipping updates that change nothing it reads. */
-function childChanges(): (o: KubernetesObject, event: InformerEvent) => string[] {
+type ChildEvents = (o: KubernetesObject, event: InformerEvent) => string[];
+
+/**
+ * Maps a child BearerToken's events to its integration, skipping those that change nothing it reads.
+ * With shards, a child not stamped yet is in the unlabelled cache, and its stamp moves it to its
+ * shard's: what it showed there is remembered (its leaving that cache is no news), so its arrival in
+ * the shard's cache, unchanged, does not wake the parent into a check its first look just spared.
+ */
+function childChanges(): { labelled: ChildEvents; unlabelled: ChildEvents } {
   const seen = new Map<string, string>();
-  return (o, event) => {
+  const changed = (o: KubernetesObject) => {
     const key = keyOf(o);
-    if (event === "delete") seen.delete(key);
-    else {
-      const part = childPart(o);
-      if (event === "update" && seen.get(key) === part) return [];
-      seen.set(key, part);
-    }
-    return ownerKeys(o, "DataTrailsIntegration");
+    const part = childPart(o);
+    if (seen.get(key) === part) return false;
+    seen.set(key, part);
+    return true;
+  };
+  return {
+    labelled: (o, event) => {
+      if (event === "delete") seen.delete(keyOf(o));
+      else if (!changed(o)) return [];
+      return ownerKeys(o, "DataTrailsIntegration");
+    },
+    unlabelled: (o, event) => (event !== "delete" && changed(o) ? ownerKeys(o, "DataTrailsIntegration") : []),
   };
 }
 
@@ -148,6 +160,7 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
   // the API server nor looked at, and its first look waits for its shard's cache to bring it in.
   const sharded = ctx.informers.sharded !== undefined;
   const unlabelledTokens = ctx.informers.sharded?.unlabelled.tokens;
+  const children = childChanges();
   const reconcile = integrationReconciler({
     getIntegration: (ns, name) =>
       sharded && !integrations.get(name, ns) ? Promise.resolve(undefined) : own.read(ns, name),
@@ -186,7 +199,8 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
     primary: integrations,
     concurrency: ctx.config.integrationConcurrency,
     watches: [
-      { informer: tokens, keysFor: childChanges() },
+      { informer: tokens, keysFor: children.labelled },
+      ...(unlabelledTokens ? [{ informer: unlabelledTokens, keysFor: children.unlabelled }] : []),
       { informer: secrets, keysFor: (o) => ownerKeys(o, "DataTrailsIntegration") },
       { informer: connections, keysFor: byConnection },
       { informer: clusterConnections, keysFor: byConnection },
