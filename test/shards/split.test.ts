@@ -183,9 +183,9 @@ describe("three replicas with --shards=3", () => {
       },
       { timeout: 30_000, interval: 250 },
     );
-    // No BearerToken refresh, and no DataTrails write. An integration whose first look comes before
-    // its child's stamp has brought the child into the cache is checked (a read, and the connection's
-    // admin token once per replica).
+    // No BearerToken refresh, and no DataTrails write. An integration whose first look finds its
+    // child in neither cache (between the unlabelled one and its shard's, being stamped) is checked:
+    // a read, and the connection's admin token once per replica.
     expect(await sumOver(procs, "datatrails_token_refresh_total"), "no BearerToken refresh").toBe(0);
     expectNoWriteSince(c.emulator, callsBefore, procs.length);
     await expectOneApplicationEach(c.emulator, c.namespace, names);
