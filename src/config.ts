@@ -83,7 +83,7 @@ export const configOptions = {
   faultCrashAt: {
     flag: "fault-crash-at",
     description:
-      "Testing only: SIGKILL the process right after this integration step, e.g. after:CreateApplication.",
+      "Testing only: SIGKILL the process right after this step: an integration's action (e.g. after:CreateApplication), after:PublishToken (a BearerToken's token Secret written) or after:RollWorkload (a spec.reload workload rolled).",
   },
 } as const;
 

@@ -10,6 +10,7 @@ import {
   preferenceOrder,
   rootKeyOf,
   shardLabel,
+  shardLabels,
   shardOf,
   type ShardLeaseState,
 } from "./shards.ts";
@@ -89,6 +90,42 @@ describe("needsShardLabel", () => {
     { name: "a label from another N", labels: { [shardLabel]: String((shard + 1) % 3) }, needs: true },
   ])("$name", ({ labels, needs }) => {
     expect(needsShardLabel(integration("u-9", labels), 3)).toBe(needs);
+  });
+});
+
+describe("shardLabels", () => {
+  const child = {
+    metadata: {
+      namespace: "team-a",
+      uid: "child-uid",
+      ownerReferences: [
+        {
+          apiVersion: "datatrails.ai/v1alpha1",
+          kind: "DataTrailsIntegration",
+          name: "app",
+          uid: "u-9",
+          controller: true,
+        },
+      ],
+    },
+  };
+  it.each([
+    { name: "one shard: none", obj: integration("u-9"), shards: 1, labels: {} },
+    { name: "no uid yet: none", obj: { metadata: { namespace: "team-a" } }, shards: 3, labels: {} },
+    {
+      name: "an object of its own: its shard",
+      obj: integration("u-9"),
+      shards: 3,
+      labels: { [shardLabel]: String(shardOf("team-a/u-9", 3)) },
+    },
+    {
+      name: "a child: its root's shard",
+      obj: child,
+      shards: 3,
+      labels: { [shardLabel]: String(shardOf("team-a/u-9", 3)) },
+    },
+  ])("$name", ({ obj, shards, labels }) => {
+    expect(shardLabels(obj, shards)).toEqual(labels);
   });
 });
 

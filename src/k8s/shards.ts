@@ -52,6 +52,15 @@ export function objectShard(obj: KubernetesObject, shards: number): number | und
   return root === undefined ? undefined : shardOf(root, shards);
 }
 
+/**
+ * The shard label an object is written with among `shards` shards: none with one shard (a
+ * single-shard install writes exactly what it wrote before sharding), none without a uid yet.
+ */
+export function shardLabels(obj: KubernetesObject, shards: number): Record<string, string> {
+  const shard = shards > 1 ? objectShard(obj, shards) : undefined;
+  return shard === undefined ? {} : { [shardLabel]: String(shard) };
+}
+
 /** Whether the object's shard label is missing or no longer says its shard (after N changed). */
 export function needsShardLabel(obj: KubernetesObject, shards: number): boolean {
   const shard = objectShard(obj, shards);

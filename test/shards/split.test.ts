@@ -1,9 +1,11 @@
 /**
  * Real operator processes with --shards=3 on one namespace: three replicas hold one shard each and
  * every integration is worked by its shard's holder only (one application each, the shard label
- * stamped); a SIGKILLed replica's shard is taken over within lease + renew, and the hand-over costs
- * no BearerToken refresh and no DataTrails write for settled objects. Going from one shard to three,
- * or from three to two (labels naming the wrong shard or none), re-shards without either.
+ * stamped on the integration, and applied with the child BearerToken: no stamp of the child); a
+ * SIGKILLed replica's shard is taken over within lease + renew, and the hand-over of settled objects
+ * asks DataTrails nothing at all (no token, no admin token, no read). Going from one shard to three,
+ * or from three to two (labels naming the wrong shard or none), re-shards with no BearerToken refresh
+ * and no DataTrails write.
  */
 import { describe, expect, it, vi } from "vitest";
 import { crashHarness } from "../crash/harness.ts";
@@ -13,7 +15,9 @@ import { integrationManifest } from "../support/manifests.ts";
 import { startOperatorProcess } from "../support/operator-process.ts";
 import { sumMetric } from "../support/metrics-text.ts";
 import {
-  dataTrailsWrites,
+  callsSince,
+  expectChildrenUnstamped,
+  expectNoWriteSince,
   expectOneApplicationEach,
   leaseDurationMs,
   metricsText,
@@ -47,6 +51,8 @@ describe("three replicas with --shards=3", () => {
     await expectOneApplicationEach(c.emulator, c.namespace, names);
     expect(c.emulator.control.count("applications.create"), "one create per integration").toBe(names.length);
     await waitForShardLabels(c.namespace, names, shards, true);
+    // The children came with their label, from the integration's apply: none was stamped.
+    await expectChildrenUnstamped(c.namespace, names);
 
     // Each holder counts exactly the integrations of its shard, and nobody else's.
     const shardOf = new Map<string, number>();
@@ -72,11 +78,15 @@ describe("three replicas with --shards=3", () => {
     const victim = procs.find((p) => p.identity === holders[victimShard]);
     if (!victim) throw new Error(`no replica holds shard ${victimShard}`);
     const survivors = procs.filter((p) => p !== victim);
-    const tokensBefore = c.emulator.control.count("token");
-    const writesBefore = dataTrailsWrites.map((r) => c.emulator.control.count(r));
+    const callsBefore = c.emulator.control.counters();
     const reconcilesBefore = await sumOver(survivors, "datatrails_reconcile_duration_seconds_count", {
       controller: "bearertoken",
     });
+    const integrationReconcilesBefore = await sumOver(
+      survivors,
+      "datatrails_reconcile_duration_seconds_count",
+      { controller: "datatrailsintegration" },
+    );
     const refreshesBefore = await sumOver(survivors, "datatrails_token_refresh_total");
     expect(refreshesBefore, "the survivors refreshed their own shards' tokens").toBeGreaterThan(0);
     const killedAt = Date.now();
@@ -98,24 +108,31 @@ describe("three replicas with --shards=3", () => {
     );
     expect(after.filter((h) => h === victim.identity)).toEqual([]);
 
-    // The new holder rebuilt the shard's schedules from the Secrets: a reconcile per BearerToken...
+    // The new holder rebuilt the shard's schedules from the Secrets and status, as after a
+    // restart: a reconcile per BearerToken and per integration, nothing left queued, and no
+    // reconcile since the last look (none in flight)...
+    let last = "";
     await vi.waitFor(
-      async () =>
-        expect(
-          await sumOver(survivors, "datatrails_reconcile_duration_seconds_count", {
-            controller: "bearertoken",
-          }),
-        ).toBeGreaterThanOrEqual(reconcilesBefore + perShard(victimShard)),
+      async () => {
+        const reconciles = (controller: string) =>
+          sumOver(survivors, "datatrails_reconcile_duration_seconds_count", { controller });
+        const tokens = await reconciles("bearertoken");
+        const integrations = await reconciles("datatrailsintegration");
+        const seen = last;
+        last = `${tokens}/${integrations}`;
+        expect(tokens).toBeGreaterThanOrEqual(reconcilesBefore + perShard(victimShard));
+        expect(integrations).toBeGreaterThanOrEqual(integrationReconcilesBefore + perShard(victimShard));
+        expect(await sumOver(survivors, "datatrails_shard_queue_depth")).toBe(0);
+        expect(last, "quiet since the last look").toBe(seen);
+      },
       { timeout: 30_000, interval: 250 },
     );
-    // ...and no token request, no DataTrails write. The one token request allowed is the admin
-    // probe of the connection (connection/gather.ts), made on every check, as after any restart,
-    // when the connection itself was in the shard taken over.
+    // ...and asked DataTrails nothing: no BearerToken's token, no admin token, no application read
+    // (a settled integration's first look waits its turn to be checked, as after a restart).
     expect(await sumOver(survivors, "datatrails_token_refresh_total"), "no BearerToken refresh").toBe(
       refreshesBefore,
     );
-    expect(c.emulator.control.count("token") - tokensBefore).toBeLessThanOrEqual(1);
-    expect(dataTrailsWrites.map((r) => c.emulator.control.count(r))).toEqual(writesBefore);
+    expect(callsSince(c.emulator, callsBefore), "DataTrails calls of the hand-over").toEqual({});
 
     // The survivors carry on: new integrations become Ready, still one application each.
     const late = Array.from({ length: 4 }, (_, i) => `shards-split-late-${i}`);
@@ -126,6 +143,7 @@ describe("three replicas with --shards=3", () => {
     await waitForCondition(c.namespace, late, "Ready", 120);
     await expectOneApplicationEach(c.emulator, c.namespace, [...names, ...late]);
     expect(c.emulator.control.count("applications.create")).toBe(names.length + late.length);
+    await expectChildrenUnstamped(c.namespace, late);
   }, 300_000);
 
   it("going from one shard to three re-shards with no token request and no DataTrails write", async () => {
@@ -147,8 +165,7 @@ describe("three replicas with --shards=3", () => {
     await waitForCondition(c.namespace, names, "Ready", 120);
     single.kill("SIGTERM");
     expect((await single.exitedWithin(30_000)).code).toBe(0);
-    const tokensBefore = c.emulator.control.count("token");
-    const writesBefore = dataTrailsWrites.map((r) => c.emulator.control.count(r));
+    const callsBefore = c.emulator.control.counters();
 
     const procs = ["a", "b", "c"].map((x) => replica({ ...c, identity: `${c.leaseName}-${x}`, shards }));
     await Promise.all(procs.map((p) => p.started));
@@ -166,11 +183,11 @@ describe("three replicas with --shards=3", () => {
       },
       { timeout: 30_000, interval: 250 },
     );
-    // No BearerToken refresh. Each new replica gets the connection's admin token once (for the first
-    // look at its integrations' applications, as after any restart): at most one per replica.
+    // No BearerToken refresh, and no DataTrails write. An integration whose first look finds its
+    // child in neither cache (between the unlabelled one and its shard's, being stamped) is checked:
+    // a read, and the connection's admin token once per replica.
     expect(await sumOver(procs, "datatrails_token_refresh_total"), "no BearerToken refresh").toBe(0);
-    expect(c.emulator.control.count("token") - tokensBefore).toBeLessThanOrEqual(procs.length);
-    expect(dataTrailsWrites.map((r) => c.emulator.control.count(r))).toEqual(writesBefore);
+    expectNoWriteSince(c.emulator, callsBefore, procs.length);
     await expectOneApplicationEach(c.emulator, c.namespace, names);
   }, 300_000);
 
@@ -188,8 +205,7 @@ describe("three replicas with --shards=3", () => {
     await waitForShardLabels(c.namespace, names, shards, true);
     for (const p of three) p.kill("SIGTERM");
     for (const p of three) expect((await p.exitedWithin(30_000)).code).toBe(0);
-    const tokensBefore = c.emulator.control.count("token");
-    const writesBefore = dataTrailsWrites.map((r) => c.emulator.control.count(r));
+    const callsBefore = c.emulator.control.counters();
 
     // Labels 0 and 1 now name the wrong shard for some objects, label 2 no shard at all.
     const two = ["d", "e"].map((x) => replica({ ...c, identity: `${c.leaseName}-${x}`, shards: 2 }));
@@ -207,8 +223,7 @@ describe("three replicas with --shards=3", () => {
       { timeout: 30_000, interval: 250 },
     );
     expect(await sumOver(two, "datatrails_token_refresh_total"), "no BearerToken refresh").toBe(0);
-    expect(c.emulator.control.count("token") - tokensBefore).toBeLessThanOrEqual(two.length);
-    expect(dataTrailsWrites.map((r) => c.emulator.control.count(r))).toEqual(writesBefore);
+    expectNoWriteSince(c.emulator, callsBefore, two.length);
     await expectOneApplicationEach(c.emulator, c.namespace, names);
   }, 300_000);
 });

@@ -6,6 +6,7 @@
 import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
 import { expect, inject, vi } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { fieldManager } from "../../src/api/v1alpha1/index.ts";
 import { objectShard, shardLabel, shardLeaseName } from "../../src/k8s/shards.ts";
 import { applicationsOwnedBy, expectRecovered, getIntegration } from "../crash/support.ts";
 import { kubectlOk } from "../support/kubectl.ts";
@@ -180,3 +181,48 @@ export async function sumOver(
   const texts = await Promise.all(procs.map(metricsText));
   return texts.reduce((sum, text) => sum + sumMetric(text, name, labels), 0);
 }
+
+/** The emulator's calls since `before` (a snapshot of its counters), by route; none: `{}`. */
+export function callsSince(
+  emulator: RunningEmulator,
+  before: Readonly<Record<string, number>>,
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(emulator.control.counters())
+      .map(([route, n]) => [route, n - (before[route] ?? 0)] as const)
+      .filter(([, n]) => n !== 0),
+  );
+}
+
+/** No DataTrails write since `before`, and at most `tokens` token requests (admin tokens). */
+export function expectNoWriteSince(
+  emulator: RunningEmulator,
+  before: Readonly<Record<string, number>>,
+  tokens: number,
+): void {
+  const calls = callsSince(emulator, before);
+  expect(dataTrailsWrites.filter((route) => calls[route] !== undefined)).toEqual([]);
+  expect(calls["token"] ?? 0).toBeLessThanOrEqual(tokens);
+}
+
+/**
+ * Every named integration's BearerToken got its shard label from the integration's own apply: the
+ * label's only manager is the operator's apply (a stamp would be a merge patch, an Update).
+ */
+export async function expectChildrenUnstamped(namespace: string, names: readonly string[]) {
+  for (const name of names) {
+    const obj = JSON.parse(
+      await kubectlOk(["get", "bearertoken", name, "-n", namespace, "--show-managed-fields", "-o", "json"]),
+    ) as {
+      metadata: {
+        managedFields?: { manager?: string; operation?: string; fieldsV1?: { "f:metadata"?: FieldsV1 } }[];
+      };
+    };
+    const labelManagers = (obj.metadata.managedFields ?? [])
+      .filter((f) => f.fieldsV1?.["f:metadata"]?.["f:labels"]?.[`f:${shardLabel}`] !== undefined)
+      .map((f) => `${f.manager ?? ""} ${f.operation ?? ""}`);
+    expect(labelManagers, `${name}'s BearerToken shard label`).toEqual([`${fieldManager} Apply`]);
+  }
+}
+
+type FieldsV1 = { "f:labels"?: Record<string, unknown> };

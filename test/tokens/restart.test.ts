@@ -176,6 +176,9 @@ describe("an operator restart", () => {
     expect(await metricSum(env.operator.metricsPort, "datatrails_token_refresh_total")).toBe(0);
     expect(await secretVersions()).toEqual(secretsBefore);
     expect(await objectVersions()).toEqual(objectsBefore);
+    // Not even a read of an application (the first look at a settled integration is no drift check).
+    expect(control.count("applications.get"), "applications.get").toBe(0);
+    expect(control.count("applications.list"), "applications.list").toBe(0);
     const calls = Object.entries(control.counters()).filter(([, n]) => n > 0);
     // Settled integrations are checked against DataTrails later, spread over the resync interval:
     // the restart itself makes no call at all, not even a read or an admin token.

@@ -25,6 +25,7 @@ import type { DataTrailsApi } from "../../datatrails/api.ts";
 import { isDataTrailsError } from "../../datatrails/errors.ts";
 import type { CustomObjects } from "../../k8s/custom-objects.ts";
 import type { EventRecorder } from "../../k8s/events.ts";
+import { shardLabels } from "../../k8s/shards.ts";
 import type { SecretStore } from "../../k8s/secrets.ts";
 import { readValues, shapeSecret, staleFields } from "../secret-shape.ts";
 import { credentialsSecretName } from "./predicates.ts";
@@ -48,6 +49,11 @@ export interface ApplyDeps {
     next: IntegrationStatus,
   ): Promise<void>;
   now(): Date;
+  /**
+   * With --shards > 1, how many: the child BearerToken is applied with its shard's label, so its
+   * holder's cache takes it in at once and no stamp (a second patch) follows. Absent: one shard, no label.
+   */
+  shards?: number;
   /** A test-only fault point: called after each step with its name; the operator may exit there. */
   crashPoint?(step: string): void;
 }
@@ -239,7 +245,10 @@ export async function applyPlan(
           if (!isDataTrailsError(err, "NotFound")) throw err;
         }
         return;
-      case "ApplyBearerToken":
+      case "ApplyBearerToken": {
+        const owner = ownerRef(obj);
+        // With shards, the child's shard label: its root's, this integration's (src/k8s/shards.ts).
+        const shard = shardLabels({ metadata: { namespace, ownerReferences: [owner] } }, deps.shards ?? 1);
         await deps.objects.apply(
           bearerTokenResource,
           {
@@ -248,8 +257,8 @@ export async function applyPlan(
             metadata: {
               name,
               namespace,
-              ownerReferences: [ownerRef(obj)],
-              labels: { [managedByLabel]: managedByValue },
+              ownerReferences: [owner],
+              labels: { [managedByLabel]: managedByValue, ...shard },
               ...(action.refreshRequest !== undefined
                 ? { annotations: { [refreshAnnotation]: action.refreshRequest } }
                 : {}),
@@ -271,6 +280,7 @@ export async function applyPlan(
           fieldManager,
         );
         return;
+      }
       case "DeleteBearerToken":
         return deps.objects.delete(bearerTokenResource, namespace, name);
       case "RecordEvent":

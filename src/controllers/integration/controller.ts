@@ -71,8 +71,19 @@ function recordSecretExpiry(
   else metrics.clientSecretRotationDueTimestampSeconds.set(labels, due.getTime() / 1000);
 }
 
+/** The integration controller's reconcile, and how to make its next look at a key a first look. */
+export interface IntegrationReconciler {
+  (key: string): Promise<WorkResult>;
+  /**
+   * Forgets what this process knows of `key` (its first look, a held status, a pass a hold asked
+   * for), as a restart would: the object came into this replica's cache anew (its shard was taken),
+   * so the next reconcile is a first look, which asks DataTrails nothing for a settled object.
+   */
+  forget(key: string): void;
+}
+
 /** Builds the reconcile function of the integration controller. */
-export function integrationReconciler(deps: IntegrationControllerDeps): (key: string) => Promise<WorkResult> {
+export function integrationReconciler(deps: IntegrationControllerDeps): IntegrationReconciler {
   const now = () => new Date(deps.clock.now());
   const seen = new Set<string>();
   // A create's first status, held until the child has its first token (held-status.ts).
@@ -80,15 +91,18 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
   // When the pass a hold asked for is due, by key: if the status was written meanwhile (the child's
   // token came first, as it normally does), that pass is not a drift check; it looks as a first look does.
   const limitPasses = new Map<string, number>();
-  return async (key) => {
+  const forget = (key: string) => {
+    seen.delete(key);
+    held.drop(key);
+    limitPasses.delete(key);
+  };
+  const reconcile = async (key: string): Promise<WorkResult> => {
     const { namespace, name } = splitKey(key);
     const read = await deps.getIntegration(namespace, name);
     if (!read) {
       deps.metrics?.clientSecretValidUntilTimestampSeconds.remove({ namespace, name });
       deps.metrics?.clientSecretRotationDueTimestampSeconds.remove({ namespace, name });
-      seen.delete(key);
-      held.drop(key);
-      limitPasses.delete(key);
+      forget(key);
       return;
     }
     const { obj, stored, heldSince } = held.overlay(key, read);
@@ -106,8 +120,9 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
       firstLook = await settledAtFirstLook(obj, deps, now());
       if (firstLook.settled) return { requeueAfterMs: deps.options.resyncIntervalMs };
     } else if (!seen.has(key)) {
-      // The first look since this process started: a settled object waits for its turn to be
-      // checked against DataTrails, so a restart makes no DataTrails call at all.
+      // The first look since this process started (or since its cache took the object in again: a
+      // shard taken over, see forget): a settled object waits for its turn to be checked against
+      // DataTrails, so a restart or a hand-over makes no DataTrails call at all.
       seen.add(key);
       firstLook = await settledAtFirstLook(obj, deps, now());
       if (firstLook.settled) {
@@ -176,4 +191,5 @@ export function integrationReconciler(deps: IntegrationControllerDeps): (key: st
     }
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
   };
+  return Object.assign(reconcile, { forget });
 }

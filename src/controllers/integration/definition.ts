@@ -53,18 +53,30 @@ function childPart(o: KubernetesObject): string {
     .slice(0, 16);
 }
 
-/** Maps a child BearerToken's events to its integration, skipping updates that change nothing it reads. */
-function childChanges(): (o: KubernetesObject, event: InformerEvent) => string[] {
+type ChildEvents = (o: KubernetesObject, event: InformerEvent) => string[];
+
+/**
+ * Maps a child BearerToken's events to its integration, skipping those that change nothing it reads.
+ * With shards, a child not stamped yet is in the unlabelled cache, and its stamp moves it to its
+ * shard's: what it showed there is remembered (its leaving that cache is no news), so its arrival in
+ * the shard's cache, unchanged, does not wake the parent into a check its first look just spared.
+ */
+function childChanges(): { labelled: ChildEvents; unlabelled: ChildEvents } {
   const seen = new Map<string, string>();
-  return (o, event) => {
+  const changed = (o: KubernetesObject) => {
     const key = keyOf(o);
-    if (event === "delete") seen.delete(key);
-    else {
-      const part = childPart(o);
-      if (event === "update" && seen.get(key) === part) return [];
-      seen.set(key, part);
-    }
-    return ownerKeys(o, "DataTrailsIntegration");
+    const part = childPart(o);
+    if (seen.get(key) === part) return false;
+    seen.set(key, part);
+    return true;
+  };
+  return {
+    labelled: (o, event) => {
+      if (event === "delete") seen.delete(keyOf(o));
+      else if (!changed(o)) return [];
+      return ownerKeys(o, "DataTrailsIntegration");
+    },
+    unlabelled: (o, event) => (event !== "delete" && changed(o) ? ownerKeys(o, "DataTrailsIntegration") : []),
   };
 }
 
@@ -142,12 +154,53 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
     },
   };
 
+  // With shards the cache holds only this replica's shards. An object it does not hold is another
+  // replica's, or in a shard whose caches are still listing (a Secret or BearerToken listed first
+  // wakes its integration before the integrations are in): treated as gone, it is neither read from
+  // the API server nor looked at, and its first look waits for its shard's cache to bring it in.
+  const sharded = ctx.informers.sharded !== undefined;
+  const unlabelledTokens = ctx.informers.sharded?.unlabelled.tokens;
+  const children = childChanges();
+  const reconcile = integrationReconciler({
+    getIntegration: (ns, name) =>
+      sharded && !integrations.get(name, ns) ? Promise.resolve(undefined) : own.read(ns, name),
+    getConnection: (ns, name) => connections.get(name, ns),
+    getClusterConnection: (name) => clusterConnections.get(name),
+    namespaceLabels: ctx.namespaceLabels,
+    lookupSecret: ctx.lookupSecret,
+    cachedSecret: (ns, name) => secrets.get(name, ns),
+    adminSecrets: adminSecretCache(),
+    // A child not stamped yet (made before sharding) is in the unlabelled cache: its shard is its
+    // parent's, so it is this replica's, and the parent's first look finds it in place.
+    getBearerToken: (ns, name) =>
+      tokens.get(name, ns) ?? unlabelledTokens?.get(name, ns) ?? applied.get(`${ns}/${name}`),
+    apiFor: ctx.apiFor,
+    ownership: ctx.ownership,
+    objects,
+    secrets: ctx.secrets,
+    events: ctx.events,
+    writeStatus: (obj, previous, next) =>
+      own.track(obj.metadata.namespace ?? "", obj.metadata.name, { status: next }, () =>
+        ctx.writeStatus(resources.integrations, obj, previous, next),
+      ),
+    clock: ctx.clock,
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    options: { resyncIntervalMs: ctx.config.resyncIntervalMs, missingTargetRetryMs: 5 * 60_000 },
+    ...(ctx.crashPoint ? { crashPoint: ctx.crashPoint } : {}),
+    ...(sharded ? { shards: ctx.config.shards } : {}),
+  });
+  // An object new to the cache (created, or its shard just taken) gets a first look, as after a
+  // restart: what this process knew of it from an earlier hold of its shard is stale.
+  integrations.on("add", (o) => reconcile.forget(keyOf(o)));
+
   return {
     name: "datatrailsintegration",
     primary: integrations,
     concurrency: ctx.config.integrationConcurrency,
     watches: [
-      { informer: tokens, keysFor: childChanges() },
+      { informer: tokens, keysFor: children.labelled },
+      ...(unlabelledTokens ? [{ informer: unlabelledTokens, keysFor: children.unlabelled }] : []),
       { informer: secrets, keysFor: (o) => ownerKeys(o, "DataTrailsIntegration") },
       { informer: connections, keysFor: byConnection },
       { informer: clusterConnections, keysFor: byConnection },
@@ -167,29 +220,6 @@ export function integrationDefinition(ctx: ControllerContext): ControllerDefinit
         .map((w) => `${namespace}/${w.name}`);
       return [...failing, ...wanting];
     },
-    reconcile: integrationReconciler({
-      getIntegration: (ns, name) => own.read(ns, name),
-      getConnection: (ns, name) => connections.get(name, ns),
-      getClusterConnection: (name) => clusterConnections.get(name),
-      namespaceLabels: ctx.namespaceLabels,
-      lookupSecret: ctx.lookupSecret,
-      cachedSecret: (ns, name) => secrets.get(name, ns),
-      adminSecrets: adminSecretCache(),
-      getBearerToken: (ns, name) => tokens.get(name, ns) ?? applied.get(`${ns}/${name}`),
-      apiFor: ctx.apiFor,
-      ownership: ctx.ownership,
-      objects,
-      secrets: ctx.secrets,
-      events: ctx.events,
-      writeStatus: (obj, previous, next) =>
-        own.track(obj.metadata.namespace ?? "", obj.metadata.name, { status: next }, () =>
-          ctx.writeStatus(resources.integrations, obj, previous, next),
-        ),
-      clock: ctx.clock,
-      logger: ctx.logger,
-      metrics: ctx.metrics,
-      options: { resyncIntervalMs: ctx.config.resyncIntervalMs, missingTargetRetryMs: 5 * 60_000 },
-      ...(ctx.crashPoint ? { crashPoint: ctx.crashPoint } : {}),
-    }),
+    reconcile,
   };
 }

@@ -30,7 +30,7 @@ import { statusChanged } from "../../k8s/status.ts";
 import type { WorkResult } from "../../k8s/work-queue.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { adminSecretCache } from "../integration/connection.ts";
-import { integrationReconciler } from "../integration/controller.ts";
+import { integrationReconciler, type IntegrationReconciler } from "../integration/controller.ts";
 import type { Ownership } from "../ownership.ts";
 import { FakeDataTrailsApi } from "./fake-datatrails-api.ts";
 import { FakeSecretStore } from "./fake-secret-store.ts";
@@ -188,7 +188,9 @@ export class IntegrationWorld {
     adopters: () => [],
   };
 
-  #running: ((key: string) => Promise<WorkResult>) | undefined;
+  /** --shards of the running operator (read when it starts). */
+  shards = 1;
+  #running: IntegrationReconciler | undefined;
 
   /** Reconciles `key` with the running operator's reconciler (started on first use). */
   reconcile(key: string): Promise<WorkResult> {
@@ -196,12 +198,17 @@ export class IntegrationWorld {
     return this.#running(key);
   }
 
+  /** The object comes into the running operator's cache anew (its shard taken again). */
+  forget(key: string): void {
+    this.#running?.forget(key);
+  }
+
   /** The operator restarts: the next reconcile is a new process's first look. */
   restart(): void {
     this.#running = undefined;
   }
 
-  #start(): (key: string) => Promise<WorkResult> {
+  #start(): IntegrationReconciler {
     return integrationReconciler({
       getIntegration: (_ns, name) =>
         Promise.resolve(cached(this.integrations.get(name), integrationCacheShape)),
@@ -232,6 +239,7 @@ export class IntegrationWorld {
       clock: this.clock,
       logger: createLogger({ level: "silent" }),
       options: { resyncIntervalMs, missingTargetRetryMs: 300_000 },
+      ...(this.shards > 1 ? { shards: this.shards } : {}),
     });
   }
 }
