@@ -30,7 +30,7 @@ export interface OperatorDeps {
   logger: Logger;
   metrics: Metrics;
   clock?: Clock;
-  /** Test-only fault injection: called after each integration step (see --fault-crash-at). */
+  /** Test-only fault injection: called after each step --fault-crash-at can name (an integration action, after:PublishToken, after:RollWorkload). */
   crashPoint?: (step: string) => void;
   /** Called when leadership is lost; the process must exit so no work continues. */
   onLostLeadership: () => void;

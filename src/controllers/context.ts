@@ -52,7 +52,7 @@ export interface ControllerContext {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
-  /** Test-only fault injection: called after each integration step (see --fault-crash-at). */
+  /** Test-only fault injection: called after each step --fault-crash-at can name (an integration action, after:PublishToken, after:RollWorkload). */
   crashPoint?: (step: string) => void;
 }
 
