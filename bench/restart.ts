@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createIntegrations, names, startBenchEnv } from "./lib/env.ts";
+import { createIntegrations, dataTrailsCalls, names, startBenchEnv } from "./lib/env.ts";
 import { waitQuiet } from "./lib/operator.ts";
 import { linearFit, machine, progress, report, round } from "./lib/report.ts";
 import { readyTracker, watchCollection } from "./lib/watch.ts";
@@ -117,13 +117,7 @@ try {
       integrations: total,
       secondsToStarted: round(startedSeconds, 2),
       secondsToAllReconciledAndQuiet: round(quietSeconds, 2),
-      tokenRequests: calls.token,
-      applicationWrites:
-        calls["applications.create"] +
-        calls["applications.update"] +
-        calls["applications.delete"] +
-        calls["applications.regenerateSecret"],
-      applicationReads: calls["applications.get"] + calls["applications.list"],
+      ...dataTrailsCalls(calls),
       kubernetesWrites: writes.length,
       kubernetesWritesSample: writes.slice(0, 10),
       kubernetesWritesWhileOldStopped: writesWhileStopping.length,

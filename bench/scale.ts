@@ -25,7 +25,7 @@ import { parseArgs } from "node:util";
 import type { V1Secret } from "@kubernetes/client-node";
 import { expiresAtAnnotation } from "../src/api/v1alpha1/constants.ts";
 import { refreshAt } from "../src/tokens/schedule.ts";
-import { createIntegrations, names, repoRoot, startBenchEnv } from "./lib/env.ts";
+import { createIntegrations, dataTrailsCalls, names, repoRoot, startBenchEnv } from "./lib/env.ts";
 import { waitQuiet, type ProcSample } from "./lib/operator.ts";
 import { machine, progress, quantile, report, round } from "./lib/report.ts";
 import { watchTokenSecrets } from "./lib/tokens.ts";
@@ -231,13 +231,7 @@ try {
     restart = {
       secondsToStarted: round(startedSeconds, 2),
       secondsToAllReconciledAndQuiet: round(quietSeconds, 2),
-      tokenRequests: calls.token,
-      applicationWrites:
-        calls["applications.create"] +
-        calls["applications.update"] +
-        calls["applications.delete"] +
-        calls["applications.regenerateSecret"],
-      applicationReads: calls["applications.get"] + calls["applications.list"],
+      ...dataTrailsCalls(calls),
       operatorCpuSeconds: round(after.cpuSeconds),
       rssMbAfter: round(after.rssMb, 0),
     };

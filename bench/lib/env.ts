@@ -233,3 +233,17 @@ export function perObject(after: Record<string, number>, before: Record<string, 
   }
   return out;
 }
+
+/** What the operator asked DataTrails, from the emulator's counters: token requests, application writes and reads. */
+export function dataTrailsCalls(calls: Record<string, number>) {
+  const count = (name: string) => calls[name] ?? 0;
+  return {
+    tokenRequests: count("token"),
+    applicationWrites:
+      count("applications.create") +
+      count("applications.update") +
+      count("applications.delete") +
+      count("applications.regenerateSecret"),
+    applicationReads: count("applications.get") + count("applications.list"),
+  };
+}

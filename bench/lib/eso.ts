@@ -7,11 +7,11 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { repoRoot, type AppCredentials } from "./env.ts";
 import { controllerHandle, type ControllerHandle } from "./operator.ts";
+import { freePort } from "../../src/envtest/ports.ts";
 
 /** The ESO binary and the directory of its CRDs. */
 export interface EsoBuild {
@@ -31,19 +31,6 @@ export function esoBuild(): EsoBuild {
   const crds = process.env["ESO_CRDS"] ?? join(dirname(bin), "crds");
   if (!existsSync(crds)) throw new Error(`no ESO CRDs in ${crds}: set ESO_CRDS to their directory`);
   return { bin, crds };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        address && typeof address === "object" ? done(address.port) : fail(new Error("no port")),
-      );
-    });
-  });
 }
 
 /** A running ESO controller. */

@@ -9,7 +9,6 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile, readFile, mkdir } from "node:fs/promises";
 import { openSync, closeSync, existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -17,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { makeControlPlaneCerts, type ControlPlaneCerts } from "./certs.ts";
+import { freePort } from "./ports.ts";
 
 /** A running control plane and the means to reach and stop it. */
 export interface ControlPlane {
@@ -55,21 +55,6 @@ export function controlPlaneBinDir(): string {
     throw new Error(`no ${script} and no KUBEBUILDER_ASSETS: cannot find etcd and kube-apiserver`);
   }
   return execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === "object") resolvePort(address.port);
-        else reject(new Error("no port"));
-      });
-    });
-  });
 }
 
 interface Proc {

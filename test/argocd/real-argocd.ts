@@ -12,10 +12,10 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "../../src/envtest/ports.ts";
 
 const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, "..", "..");
@@ -52,19 +52,6 @@ export function documentedConfigMap(): string {
   const block = /```yaml\n(apiVersion: v1\nkind: ConfigMap\n[\s\S]*?)```/.exec(doc)?.[1];
   if (block === undefined) throw new Error("docs/argocd.md has no argocd-cm ConfigMap block");
   return block;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 interface Child {

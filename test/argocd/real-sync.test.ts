@@ -25,6 +25,7 @@ import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts
 import { startControlPlane, type ControlPlane } from "../../src/envtest/control-plane.ts";
 import { warnSkipped } from "../image/podman.ts";
 import { clientSecretManifest, integrationManifest, type ConnectionManifest } from "../support/manifests.ts";
+import { startInProcessOperator, throwOnLeaks, type InProcessOperator } from "../support/env.ts";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
 import {
   argocdBinary,
@@ -34,7 +35,6 @@ import {
   startArgoCd,
   type RunningArgoCd,
 } from "./real-argocd.ts";
-import { startOperatorOn, type InProcessOperator } from "./real-operator.ts";
 
 const unavailable = argocdUnavailable();
 if (unavailable !== undefined)
@@ -269,7 +269,7 @@ describe.skipIf(unavailable !== undefined)("a real Argo CD v2.14 syncing our obj
     // the integration Progressing. Argo CD does not wait for the last wave's health: the operation
     // has succeeded by then.
     emulator.control.setLatency(8_000, "applications.create");
-    operator = await startOperatorOn(plane.kubeConfig, [namespace], emulator);
+    operator = await startInProcessOperator(plane.kubeConfig, [namespace], [emulator.admin.clientSecret]);
     await until(
       "the first sync waiting in wave 0",
       async () => {
@@ -290,10 +290,12 @@ describe.skipIf(unavailable !== undefined)("a real Argo CD v2.14 syncing our obj
   }, 3_600_000);
 
   afterAll(async () => {
-    await operator?.stop();
+    // The same secrets-hygiene check as every other file that runs the operator.
+    const leaks = operator ? (await operator.stopAndCheck()).leaks : [];
     await argocd?.stop();
     await emulator?.close();
     await plane?.stop();
+    throwOnLeaks(leaks);
   }, 120_000);
 
   it("syncs the CRDs and the objects in one Application, in waves, Progressing until the operator made them Ready", async () => {

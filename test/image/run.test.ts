@@ -9,7 +9,6 @@
  * Without podman the tests are skipped and say so: "SKIPPED: <what> because <why>".
  */
 import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
@@ -25,6 +24,7 @@ import {
   warnSkipped,
   type PodmanService,
 } from "./podman.ts";
+import { freePort } from "../../src/envtest/ports.ts";
 
 const noPodman = await podmanUnavailable();
 if (noPodman !== undefined) warnSkipped("the image run test (test/image/run.test.ts)", noPodman);
@@ -35,19 +35,6 @@ class ReadOnlyRootContainer extends GenericContainer {
     this.hostConfig.ReadonlyRootfs = true;
     return Promise.resolve();
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 let service: PodmanService | undefined;

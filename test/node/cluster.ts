@@ -21,6 +21,7 @@ import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import { stringify } from "yaml";
 import { controlPlaneBinDir } from "../../src/envtest/control-plane.ts";
+import { freePort } from "../../src/envtest/ports.ts";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
@@ -95,19 +96,6 @@ async function certificates(nodeIp: string) {
     saPublic: await pem("spki", sa.publicKey),
     saPrivate: await pem("pkcs8", sa.privateKey),
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 /** Starts etcd, kube-apiserver and the relay on the node's address; resolves once /readyz is 200. */

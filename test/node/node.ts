@@ -14,7 +14,6 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
@@ -32,6 +31,7 @@ import {
   type NodeNetwork,
 } from "./host.ts";
 import { cniConfig, containerdConfig, kubeletConfiguration } from "./configs.ts";
+import { freePort } from "../../src/envtest/ports.ts";
 
 export { makeNodeNetwork, type NodeNetwork } from "./host.ts";
 
@@ -83,19 +83,6 @@ export function nodeUnavailable(): string | undefined {
 
 function onPath(tool: string): boolean {
   return (process.env["PATH"] ?? "").split(":").some((dir) => dir !== "" && existsSync(join(dir, tool)));
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 async function script(name: string): Promise<string[]> {

@@ -54,36 +54,12 @@ export async function startTestEnv(
     await kubectlOk(["create", "namespace", ns], undefined, kubeconfigPath);
     await createConnection(ns, emulator, kubeconfigPath);
   }
-  const logs: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logs.push(...chunk.toString().split("\n").filter(Boolean));
-      done();
-    },
-  });
-  const logger = createLogger({ level: "debug", destination });
-  const metrics = createMetrics({ defaultMetrics: false });
-  const config = parseConfig({
-    argv: [
-      "--no-leader-election",
-      "--health-port=0",
-      "--metrics-port=0",
-      "--bind-address=127.0.0.1",
-      `--watch-namespaces=${namespaces.join(",")}`,
-      "--max-backoff-ms=2000",
-      ...operatorFlags,
-    ],
-    env: {},
-  });
-  const operator = await startOperator({
-    config,
+  const { operator, metrics, logs, stopAndCheck } = await startInProcessOperator(
     kubeConfig,
-    logger,
-    metrics,
-    onLostLeadership: () => {
-      throw new Error("an operator without leader election lost leadership");
-    },
-  });
+    namespaces,
+    [emulator.admin.clientSecret],
+    operatorFlags,
+  );
   return {
     kubeConfig,
     core,
@@ -93,19 +69,13 @@ export async function startTestEnv(
     logs,
     namespaces,
     async stop() {
-      await operator.stop();
       // Every file that runs the operator also proves it leaked nothing (and that there was something to read).
-      if (logs.length === 0)
-        throw new Error("the operator wrote no log line: the hygiene check would prove nothing");
-      const metricsText = await metrics.registry.metrics();
-      const leaks = await findLeaks(kubeConfig, namespaces, logs, metricsText, [emulator.admin.clientSecret]);
+      const { summary, leaks } = await stopAndCheck();
       await emulator.close();
       for (const ns of namespaces)
         await kubectlOk(["delete", "namespace", ns, "--wait=false"], undefined, kubeconfigPath);
-      if (leaks.length > 0) {
-        throw new Error(`secrets leaked: ${leaks.map((l) => `${l.what} in ${l.where}`).join("; ")}`);
-      }
-      return { logLines: logs.length, metricsBytes: metricsText.length };
+      throwOnLeaks(leaks);
+      return summary;
     },
   };
 }
@@ -125,4 +95,76 @@ export async function createConnection(
     kubeconfigPath,
   );
   await Promise.resolve();
+}
+
+/** An operator running in this process, and what its secrets-hygiene check needs. */
+export interface InProcessOperator {
+  operator: Operator;
+  metrics: Metrics;
+  /** Every log line the operator wrote. */
+  logs: string[];
+  /** Stops the operator and searches its logs, metrics and the namespaces' objects for secrets. */
+  stopAndCheck: () => Promise<{ summary: HygieneSummary; leaks: Awaited<ReturnType<typeof findLeaks>> }>;
+}
+
+/**
+ * Starts the operator in-process on `namespaces` of the control plane `kubeConfig` names, with every
+ * log line captured; `secrets` are values besides the ones in the namespaces (e.g. the emulator's
+ * admin secret) that must not appear in its logs or metrics.
+ */
+export async function startInProcessOperator(
+  kubeConfig: KubeConfig,
+  namespaces: string[],
+  secrets: string[],
+  flags: string[] = [],
+): Promise<InProcessOperator> {
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(...chunk.toString().split("\n").filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger({ level: "debug", destination });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const config = parseConfig({
+    argv: [
+      "--no-leader-election",
+      "--health-port=0",
+      "--metrics-port=0",
+      "--bind-address=127.0.0.1",
+      `--watch-namespaces=${namespaces.join(",")}`,
+      "--max-backoff-ms=2000",
+      ...flags,
+    ],
+    env: {},
+  });
+  const operator = await startOperator({
+    config,
+    kubeConfig,
+    logger,
+    metrics,
+    onLostLeadership: () => {
+      throw new Error("an operator without leader election lost leadership");
+    },
+  });
+  return {
+    operator,
+    metrics,
+    logs,
+    stopAndCheck: async () => {
+      await operator.stop();
+      if (logs.length === 0)
+        throw new Error("the operator wrote no log line: the hygiene check would prove nothing");
+      const metricsText = await metrics.registry.metrics();
+      const leaks = await findLeaks(kubeConfig, namespaces, logs, metricsText, secrets);
+      return { summary: { logLines: logs.length, metricsBytes: metricsText.length }, leaks };
+    },
+  };
+}
+
+/** Throws, naming where (never what), when the hygiene check found a secret. */
+export function throwOnLeaks(leaks: Awaited<ReturnType<typeof findLeaks>>): void {
+  if (leaks.length > 0)
+    throw new Error(`secrets leaked: ${leaks.map((l) => `${l.what} in ${l.where}`).join("; ")}`);
 }
