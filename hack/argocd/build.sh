@@ -13,10 +13,11 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 module=github.com/argoproj/argo-cd/v2
 
-module_version() { awk -v m="$1" '$1 == "require" && $2 == m { print $3; exit } $1 == m { print $2; exit }' "$here/go.mod"; }
-argocd_version="$(module_version "$module")"
+argocd_version="$(go_mod_version "$module" "$here/go.mod")"
 [ -n "$argocd_version" ] || { echo "no $module version in $here/go.mod" >&2; exit 1; }
 
 if [ -n "${ARGOCD_BIN:-}" ]; then
@@ -25,7 +26,6 @@ if [ -n "${ARGOCD_BIN:-}" ]; then
   exit 0
 fi
 
-cache_root="${DATATRAILS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/datatrails-operator}"
 out="$cache_root/argocd/$argocd_version"
 
 if [ -x "$out/argocd" ] && [ -d "$out/crds" ]; then
@@ -36,10 +36,7 @@ fi
 command -v go >/dev/null || { echo "go is needed to build Argo CD (or set ARGOCD_BIN)" >&2; exit 1; }
 echo "building Argo CD $argocd_version into $out (once; about 8 minutes cold)" >&2
 
-# Build into a scratch directory and rename, so an interrupted build never looks complete.
-mkdir -p "$cache_root/argocd"
-tmp="$(mktemp -d "$cache_root/argocd/.build.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+start_scratch argocd
 
 cd "$here"
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
@@ -59,7 +56,5 @@ for component in application-controller repo-server server; do
   "$tmp/argocd" "$component" --help >/dev/null
 done
 echo "built Argo CD $argocd_version in $((SECONDS - start)) s" >&2
-rm -rf "$out"
-mv "$tmp" "$out"
-trap - EXIT
+finish_scratch "$out"
 echo "$out/argocd"

@@ -8,6 +8,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 binaries=(etcd kube-apiserver kubectl)
 
 has_all() {
@@ -25,10 +27,8 @@ if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
   exit 0
 fi
 
-module_version() { awk -v m="$1" '{ for (i = 1; i < NF; i++) if ($i == m) { print $(i + 1); exit } }' "$here/go.mod"; }
-k8s_version="$(module_version k8s.io/kubernetes)"
-etcd_version="$(module_version go.etcd.io/etcd/server/v3)"
-cache_root="${DATATRAILS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/datatrails-operator}"
+k8s_version="$(go_mod_version k8s.io/kubernetes "$here/go.mod")"
+etcd_version="$(go_mod_version go.etcd.io/etcd/server/v3 "$here/go.mod")"
 out="$cache_root/controlplane/k8s-$k8s_version-etcd-$etcd_version"
 
 if has_all "$out"; then
@@ -39,18 +39,9 @@ fi
 command -v go >/dev/null || { echo "go is needed to build the control plane (or set KUBEBUILDER_ASSETS)" >&2; exit 1; }
 echo "building kube-apiserver $k8s_version, kubectl $k8s_version and etcd $etcd_version into $out (once; a few minutes)" >&2
 
-# Build into a scratch directory and rename, so an interrupted build never looks complete.
-mkdir -p "$cache_root/controlplane"
-tmp="$(mktemp -d "$cache_root/controlplane/.build.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+start_scratch controlplane
 
-minor="${k8s_version#v1.}"; minor="${minor%%.*}"
-build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-ldflags="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  ldflags+=" -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-  ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
-done
+ldflags="$(k8s_ldflags "$k8s_version")"
 
 cd "$here"
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
@@ -60,7 +51,5 @@ go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" ./etcd
 
 "$tmp/kube-apiserver" --version >&2
 "$tmp/etcd" --version | sed -n 1p >&2
-rm -rf "$out"
-mv "$tmp" "$out"
-trap - EXIT
+finish_scratch "$out"
 echo "$out"

@@ -12,10 +12,11 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 module=github.com/external-secrets/external-secrets
 
-module_version() { awk -v m="$1" '{ for (i = 1; i < NF; i++) if ($i == m) { print $(i + 1); exit } }' "$here/go.mod"; }
-eso_version="$(module_version "$module")"
+eso_version="$(go_mod_version "$module" "$here/go.mod")"
 [ -n "$eso_version" ] || { echo "no $module version in $here/go.mod" >&2; exit 1; }
 
 if [ -n "${ESO_BIN:-}" ]; then
@@ -24,7 +25,6 @@ if [ -n "${ESO_BIN:-}" ]; then
   exit 0
 fi
 
-cache_root="${DATATRAILS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/datatrails-operator}"
 out="$cache_root/eso/$eso_version"
 
 if [ -x "$out/external-secrets" ] && [ -d "$out/crds" ]; then
@@ -35,10 +35,7 @@ fi
 command -v go >/dev/null || { echo "go is needed to build External Secrets Operator (or set ESO_BIN)" >&2; exit 1; }
 echo "building External Secrets Operator $eso_version into $out (once; 10-30 minutes: all providers)" >&2
 
-# Build into a scratch directory and rename, so an interrupted build never looks complete.
-mkdir -p "$cache_root/eso"
-tmp="$(mktemp -d "$cache_root/eso/.build.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+start_scratch eso
 
 cd "$here"
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
@@ -56,7 +53,5 @@ go build -trimpath -ldflags "-s -w" -o "$tmp/external-secrets" "$module"
 # The binary prints no version; its help proves it runs.
 "$tmp/external-secrets" --help >/dev/null
 echo "built external-secrets $eso_version and copied $(ls "$tmp/crds" | wc -l) CRDs" >&2
-rm -rf "$out"
-mv "$tmp" "$out"
-trap - EXIT
+finish_scratch "$out"
 echo "$out/external-secrets"

@@ -8,6 +8,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 
 if [ -n "${HELM_BIN:-}" ]; then
   [ -x "$HELM_BIN" ] || { echo "HELM_BIN=$HELM_BIN is not executable" >&2; exit 1; }
@@ -15,11 +17,9 @@ if [ -n "${HELM_BIN:-}" ]; then
   exit 0
 fi
 
-module_version() { awk -v m="$1" '{ for (i = 1; i < NF; i++) if ($i == m) { print $(i + 1); exit } }' "$here/go.mod"; }
-helm_version="$(module_version helm.sh/helm/v3)"
-client_go_version="$(module_version k8s.io/client-go)"
+helm_version="$(go_mod_version helm.sh/helm/v3 "$here/go.mod")"
+client_go_version="$(go_mod_version k8s.io/client-go "$here/go.mod")"
 [ -n "$helm_version" ] || { echo "no helm.sh/helm/v3 version in $here/go.mod" >&2; exit 1; }
-cache_root="${DATATRAILS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/datatrails-operator}"
 out="$cache_root/helm/$helm_version"
 
 if [ -x "$out/helm" ]; then
@@ -30,10 +30,7 @@ fi
 command -v go >/dev/null || { echo "go is needed to build helm (or set HELM_BIN)" >&2; exit 1; }
 echo "building helm $helm_version into $out (once; a minute or two)" >&2
 
-# Build into a scratch directory and rename, so an interrupted build never looks complete.
-mkdir -p "$cache_root/helm"
-tmp="$(mktemp -d "$cache_root/helm/.build.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+start_scratch helm
 
 # The same ldflags helm's own Makefile sets: its version, and the Kubernetes version that
 # `helm lint` and `.Capabilities` assume without a cluster (the client-go minor it was built with).
@@ -50,7 +47,5 @@ export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
 go build -trimpath -ldflags "$ldflags" -o "$tmp/helm" helm.sh/helm/v3/cmd/helm
 
 "$tmp/helm" version --short >&2
-rm -rf "$out"
-mv "$tmp" "$out"
-trap - EXIT
+finish_scratch "$out"
 echo "$out/helm"

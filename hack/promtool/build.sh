@@ -8,6 +8,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 
 if [ -n "${PROMTOOL_BIN:-}" ]; then
   [ -x "$PROMTOOL_BIN" ] || { echo "PROMTOOL_BIN=$PROMTOOL_BIN is not executable" >&2; exit 1; }
@@ -15,10 +17,8 @@ if [ -n "${PROMTOOL_BIN:-}" ]; then
   exit 0
 fi
 
-module_version() { awk -v m="$1" '{ for (i = 1; i < NF; i++) if ($i == m) { print $(i + 1); exit } }' "$here/go.mod"; }
-prometheus_version="$(module_version github.com/prometheus/prometheus)"
+prometheus_version="$(go_mod_version github.com/prometheus/prometheus "$here/go.mod")"
 [ -n "$prometheus_version" ] || { echo "no github.com/prometheus/prometheus version in $here/go.mod" >&2; exit 1; }
-cache_root="${DATATRAILS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/datatrails-operator}"
 out="$cache_root/promtool/$prometheus_version"
 
 if [ -x "$out/promtool" ]; then
@@ -29,10 +29,7 @@ fi
 command -v go >/dev/null || { echo "go is needed to build promtool (or set PROMTOOL_BIN)" >&2; exit 1; }
 echo "building promtool $prometheus_version into $out (once; a few minutes)" >&2
 
-# Build into a scratch directory and rename, so an interrupted build never looks complete.
-mkdir -p "$cache_root/promtool"
-tmp="$(mktemp -d "$cache_root/promtool/.build.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+start_scratch promtool
 
 # Prometheus's module versions v0.3MM.P are its releases 3.MM.P; promtool prints that version.
 minor="${prometheus_version#v0.3}"; minor="${minor%%.*}"; patch="${prometheus_version##*.}"
@@ -45,7 +42,5 @@ export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
 go build -trimpath -ldflags "$ldflags" -o "$tmp/promtool" github.com/prometheus/prometheus/cmd/promtool
 
 "$tmp/promtool" --version >&2
-rm -rf "$out"
-mv "$tmp" "$out"
-trap - EXIT
+finish_scratch "$out"
 echo "$out/promtool"
