@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { V1Secret } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
-import { kubectl, kubectlOk, waitForCondition } from "../support/kubectl.ts";
+import { kubectl, kubectlOk, patchSecretValue, waitForCondition } from "../support/kubectl.ts";
 import {
   bearerTokenManifest,
   clientSecretManifest,
@@ -295,16 +295,7 @@ describe("a hand-edited rendering", () => {
     const original = (await values(`${name}-token`))[".env"];
     const tokens = env.emulator.control.count("token");
 
-    await kubectlOk([
-      "patch",
-      "secret",
-      `${name}-token`,
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      JSON.stringify({ data: { ".env": Buffer.from("DATATRAILS_TOKEN=forged\n").toString("base64") } }),
-    ]);
+    await patchSecretValue(ns, `${name}-token`, ".env", "DATATRAILS_TOKEN=forged\n");
     await expect
       .poll(async () => (await values(`${name}-token`))[".env"], { timeout: 30_000 })
       .toBe(original);

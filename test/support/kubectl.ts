@@ -68,6 +68,25 @@ export async function kubectlOk(
   return result.stdout;
 }
 
+/** Sets one key of a Secret to `value` as a user would, with `kubectl patch` (a merge patch of `data`). */
+export async function patchSecretValue(
+  namespace: string,
+  name: string,
+  key: string,
+  value: string,
+): Promise<void> {
+  await kubectlOk([
+    "patch",
+    "secret",
+    name,
+    "-n",
+    namespace,
+    "--type=merge",
+    "-p",
+    JSON.stringify({ data: { [key]: Buffer.from(value).toString("base64") } }),
+  ]);
+}
+
 /** `kubectl wait --for=condition=<condition>` on objects (`kind/name`) of one namespace. */
 export async function waitForCondition(
   namespace: string,

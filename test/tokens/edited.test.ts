@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEnv, type TestEnv } from "../support/env.ts";
-import { kubectlOk, waitForCondition } from "../support/kubectl.ts";
+import { kubectlOk, patchSecretValue, waitForCondition } from "../support/kubectl.ts";
 import { integrationManifest } from "../support/manifests.ts";
 import { readTokenSecret, waitForQuietController, type TokenSecret } from "./support.ts";
 
@@ -45,16 +45,7 @@ describe("a token Secret edited by a user", () => {
       expect(wellFormed(before)).toBe(true);
       const tokens = env.emulator.control.count("token");
 
-      await kubectlOk([
-        "patch",
-        "secret",
-        `${name}-token`,
-        "-n",
-        ns,
-        "--type=merge",
-        "-p",
-        JSON.stringify({ data: { [key]: Buffer.from(value).toString("base64") } }),
-      ]);
+      await patchSecretValue(ns, `${name}-token`, key, value);
       await expect
         .poll(async () => wellFormed(await readTokenSecret(env, ns, `${name}-token`)), { timeout: 60_000 })
         .toBe(true);
